@@ -1,0 +1,184 @@
+//! `migrate`, `policy` and `settings`: the commands that change configuration.
+
+use super::output::{print_json, Table};
+use super::{invalid, PolicyCommand, SettingsCommand};
+use crate::db;
+use crate::error::Result;
+use crate::retention::branch_settings::{self, Update};
+use crate::retention::policy::{self, Change, Source};
+use crate::retention::GuestType;
+use crate::settings::Settings;
+
+pub async fn migrate(settings: &Settings) -> Result<()> {
+    let pool = db::connect_pool(&settings.database)?;
+    let mut client = pool.get().await?;
+    let report = db::migrate::run(&mut client).await?;
+    if report.applied.is_empty() {
+        println!("schema is up to date (version {})", report.to);
+    } else {
+        println!(
+            "schema migrated from version {} to {} ({} migration(s) applied)",
+            report.from,
+            report.to,
+            report.applied.len()
+        );
+    }
+    Ok(())
+}
+
+pub async fn policy(settings: &Settings, cmd: PolicyCommand) -> Result<()> {
+    let pool = db::connect_pool(&settings.database)?;
+    let mut client = db::connect_checked(&pool).await?;
+    match cmd {
+        PolicyCommand::Set {
+            branch,
+            guest_type,
+            period,
+            actor,
+        } => {
+            let guest_type: GuestType = guest_type.parse()?;
+            match policy::set(&mut client, branch, guest_type, &period, &actor.resolve()).await? {
+                Change::Set {
+                    old: Some(old),
+                    new,
+                } => {
+                    println!("branch {branch}, {guest_type}: period changed from {old} to {new}")
+                }
+                Change::Set { old: None, new } => {
+                    println!("branch {branch}, {guest_type}: period set to {new}")
+                }
+                _ => println!("branch {branch}, {guest_type}: period unchanged"),
+            }
+        }
+        PolicyCommand::Unset {
+            branch,
+            guest_type,
+            actor,
+        } => {
+            let guest_type: GuestType = guest_type.parse()?;
+            match policy::unset(&mut client, branch, guest_type, &actor.resolve()).await? {
+                Change::Unset { old } => println!(
+                    "branch {branch}, {guest_type}: own period {old} removed \
+                     (`retentiond policy show --branch {branch}` shows what is in force now)"
+                ),
+                _ => println!("branch {branch}, {guest_type}: had no own period, nothing changed"),
+            }
+        }
+        PolicyCommand::Show { branch, format } => {
+            let policies = policy::effective(&client, branch).await?;
+            if format == super::Format::Json {
+                return print_json(&policies);
+            }
+            let mut table = Table::new(&["BRANCH", "NAME", "TYPE", "PERIOD", "SOURCE"]);
+            for p in &policies {
+                table.row(vec![
+                    p.branch_id.to_string(),
+                    p.branch_name.clone(),
+                    p.guest_type.to_string(),
+                    p.period.clone().unwrap_or_else(|| "-".to_string()),
+                    match p.source {
+                        Source::Own => "own".to_string(),
+                        Source::Inherited => format!(
+                            "inherited from branch {}",
+                            p.source_branch_id.unwrap_or_default()
+                        ),
+                        Source::NotConfigured => "not configured: never anonymized".to_string(),
+                    },
+                ]);
+            }
+            if table.is_empty() {
+                println!("no branches in the guest database");
+            } else {
+                print!("{}", table.render());
+            }
+        }
+    }
+    Ok(())
+}
+
+pub async fn branch_settings(settings: &Settings, cmd: SettingsCommand) -> Result<()> {
+    let pool = db::connect_pool(&settings.database)?;
+    let mut client = db::connect_checked(&pool).await?;
+    match cmd {
+        SettingsCommand::Set {
+            branch,
+            auto_delete,
+            notify,
+            notify_pending,
+            notify_completed,
+            locale,
+            actor,
+        } => {
+            let update = Update {
+                auto_delete: auto_delete.map(|v| v.as_bool()),
+                notify,
+                notify_pending: notify_pending.map(|v| v.as_bool()),
+                notify_completed: notify_completed.map(|v| v.as_bool()),
+                locale,
+            };
+            if update.auto_delete.is_none()
+                && update.notify.is_none()
+                && update.notify_pending.is_none()
+                && update.notify_completed.is_none()
+                && update.locale.is_none()
+            {
+                return Err(invalid(
+                    "nothing to change: give at least one of --auto-delete, --notify, \
+                     --notify-pending, --notify-completed, --locale",
+                ));
+            }
+            let (new, changed) =
+                branch_settings::update(&mut client, branch, &update, &actor.resolve()).await?;
+            println!(
+                "branch {branch}: settings {}",
+                if changed { "changed" } else { "unchanged" }
+            );
+            print_settings(&[new]);
+        }
+        SettingsCommand::Show { branch, format } => {
+            let all = match branch {
+                Some(id) => vec![branch_settings::get(&client, id).await?],
+                None => branch_settings::list(&client, None).await?,
+            };
+            if format == super::Format::Json {
+                return print_json(&all);
+            }
+            print_settings(&all);
+        }
+    }
+    Ok(())
+}
+
+fn print_settings(all: &[branch_settings::BranchSettings]) {
+    let on = |b: bool| if b { "on" } else { "off" }.to_string();
+    let mut table = Table::new(&[
+        "BRANCH",
+        "NAME",
+        "AUTO-DELETE",
+        "PENDING",
+        "COMPLETED",
+        "LOCALE",
+        "NOTIFY",
+    ]);
+    for s in all {
+        table.row(vec![
+            s.branch_id.to_string(),
+            s.branch_name.clone(),
+            on(s.auto_delete),
+            on(s.notify_pending),
+            on(s.notify_completed),
+            s.locale.clone().unwrap_or_else(|| "default".to_string()),
+            if s.notify_addresses.is_empty() {
+                "-".to_string()
+            } else {
+                s.notify_addresses.join(", ")
+            },
+        ]);
+    }
+    print!("{}", table.render());
+    for s in all {
+        if let Some(w) = s.warning() {
+            eprintln!("warning: {w}");
+        }
+    }
+}

@@ -1,0 +1,303 @@
+//! `classify`, `pending` and `protocol`: read-only views for admins.
+
+use std::io::Write;
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use super::output::{print_json, time, Table};
+use super::{ClassifyArgs, Format, PendingArgs, ProtocolArgs};
+use crate::db;
+use crate::error::{Error, Result};
+use crate::retention::classify::{classify_guest, Classification, Status};
+use crate::retention::{pending, protocol, GuestType};
+use crate::settings::Settings;
+
+pub async fn classify(settings: &Settings, args: &ClassifyArgs, at: DateTime<Utc>) -> Result<()> {
+    let pool = db::connect_pool(&settings.database)?;
+    let client = db::connect_checked(&pool).await?;
+    let c = classify_guest(&client, args.guest, at).await?;
+    match args.format {
+        Format::Json => print_json(&json!({
+            "guest_id": c.guest_id,
+            "branch_id": c.branch_id,
+            "guest_type": c.guest_type,
+            "last_activity": c.last_activity,
+            "personal_deadline": c.personal_deadline,
+            "fiscal_deadline": c.fiscal_deadline,
+            "blocked_reason": c.blocked_reason,
+            "status": c.status,
+            "evaluated_at": at,
+            "anonymized_at": c.anonymized_at,
+            "fiscal_erased_at": c.fiscal_erased_at,
+        })),
+        Format::Table => {
+            print!("{}", explain(&c, at));
+            Ok(())
+        }
+    }
+}
+
+/// The table form of `classify`: each value with the reason for it.
+fn explain(c: &Classification, at: DateTime<Utc>) -> String {
+    let f = &c.facts;
+    let type_reason = match c.guest_type {
+        GuestType::CompanyGuest => "at least one sale and a company entered".to_string(),
+        GuestType::RegularGuest => "marked verified".to_string(),
+        GuestType::Guest => "at least one sale, no company".to_string(),
+        GuestType::NewsletterSubscriber => "active newsletter subscription, no sale".to_string(),
+        GuestType::GuestWithoutSale => "no sale, no active newsletter subscription".to_string(),
+    };
+    let sources = [
+        ("profile created", f.created_at),
+        ("profile edited", f.profile_updated_at),
+        ("sale", f.last_sale_at),
+        ("reservation booked", f.last_booked_at),
+        ("newsletter sign-up", f.subscribed_at),
+    ];
+    let activity_reason = sources
+        .iter()
+        .filter(|(_, t)| *t == Some(c.last_activity))
+        .map(|(name, _)| *name)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let period_source = |inherited: bool| {
+        if inherited {
+            "inherited from the head office"
+        } else {
+            "own"
+        }
+    };
+    let personal = match (&f.personal_period, c.personal_deadline) {
+        (Some(p), Some(d)) => {
+            let by_reservation = f.latest_reservation_for == Some(d);
+            let mut s = format!(
+                "{} (last activity + {p}, the {} period, {})",
+                time(Some(d)),
+                f.personal_period_type,
+                period_source(f.personal_period_inherited)
+            );
+            if by_reservation {
+                s = format!(
+                    "{} (kept until the reservation on that day happens)",
+                    time(Some(d))
+                );
+            }
+            s
+        }
+        _ => format!(
+            "never: no period for {} is configured for branch {}",
+            f.personal_period_type, c.branch_id
+        ),
+    };
+    let fiscal = if c.guest_type != GuestType::CompanyGuest {
+        "- (only company guests keep fiscal data)".to_string()
+    } else {
+        match (&f.fiscal_period, c.fiscal_deadline) {
+            (Some(p), Some(d)) => format!(
+                "{} (latest sale or invoice + {p}, the company_guest period, {}; never before the personal deadline)",
+                time(Some(d)),
+                period_source(f.fiscal_period_inherited)
+            ),
+            (None, _) => format!(
+                "never: no company_guest period is configured for branch {}",
+                c.branch_id
+            ),
+            (Some(_), None) => "never: the personal deadline is not configured".to_string(),
+        }
+    };
+    let blocked = match &c.blocked_reason {
+        Some(r) => format!("{r} ({} unpaid invoice(s))", f.unpaid_invoices),
+        None => "no".to_string(),
+    };
+    let status = match c.status {
+        Status::NotConfigured => "not configured: never anonymized",
+        Status::Retained => "retained",
+        Status::Blocked => "due but blocked",
+        Status::Overdue => "overdue: the next run anonymizes it",
+        Status::FiscalRetained => "anonymized; fiscal data kept",
+        Status::FiscalOverdue => "anonymized; fiscal data overdue",
+        Status::Done => "anonymized",
+    };
+    let mut t = Table::new(&["FIELD", "VALUE"]);
+    t.row(vec!["guest".into(), c.guest_id.to_string()]);
+    t.row(vec!["branch".into(), c.branch_id.to_string()]);
+    t.row(vec![
+        "type".into(),
+        format!("{} ({type_reason})", c.guest_type),
+    ]);
+    t.row(vec![
+        "last activity".into(),
+        format!("{} ({activity_reason})", time(Some(c.last_activity))),
+    ]);
+    t.row(vec!["personal deadline".into(), personal]);
+    t.row(vec!["fiscal deadline".into(), fiscal]);
+    t.row(vec!["blocked".into(), blocked]);
+    t.row(vec![
+        "status".into(),
+        format!("{status} (at {})", time(Some(at))),
+    ]);
+    if let Some(a) = c.anonymized_at {
+        t.row(vec!["anonymized at".into(), time(Some(a))]);
+    }
+    if let Some(a) = c.fiscal_erased_at {
+        t.row(vec!["fiscal data erased at".into(), time(Some(a))]);
+    }
+    t.render()
+}
+
+pub async fn pending(settings: &Settings, args: &PendingArgs, at: DateTime<Utc>) -> Result<()> {
+    let pool = db::connect_pool(&settings.database)?;
+    let client = db::connect_checked(&pool).await?;
+    let until = at + args.within;
+    let report = pending::report(&client, at, until, args.branch).await?;
+    if args.format == Format::Json {
+        let mut value = serde_json::to_value(&report)
+            .map_err(|e| Error::Failed(format!("cannot encode JSON: {e}")))?;
+        if args.guests {
+            let mut guests = Vec::new();
+            pending::for_each_guest(&client, at, until, args.branch, |g| {
+                guests.push(g);
+                Ok(())
+            })
+            .await?;
+            value["guests"] = serde_json::to_value(guests)
+                .map_err(|e| Error::Failed(format!("cannot encode JSON: {e}")))?;
+        }
+        return print_json(&value);
+    }
+
+    let mut out = std::io::stdout().lock();
+    let w = |out: &mut std::io::StdoutLock, s: String| {
+        out.write_all(s.as_bytes())
+            .map_err(|e| Error::io("cannot write to stdout", e))
+    };
+    w(
+        &mut out,
+        format!(
+            "Pending report at {}, due-soon window until {}\n",
+            time(Some(at)),
+            time(Some(until))
+        ),
+    )?;
+    for b in &report.branches {
+        w(
+            &mut out,
+            format!(
+                "\nBranch {} ({}), automatic deletion {}\n",
+                b.branch_id,
+                b.branch_name,
+                if b.auto_delete {
+                    "on".to_string()
+                } else {
+                    format!("off (manual run: retentiond run --branch {})", b.branch_id)
+                }
+            ),
+        )?;
+        if !b.not_configured_types.is_empty() {
+            w(
+                &mut out,
+                format!(
+                    "  warning: no period configured for {}: these guests are never anonymized\n",
+                    b.not_configured_types
+                        .iter()
+                        .map(|t| t.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )?;
+        }
+        if b.counts.is_empty() {
+            w(&mut out, "  nothing overdue or due\n".to_string())?;
+            continue;
+        }
+        let mut t = Table::new(&["  ACTION", "TYPE", "STATUS", "REASON", "GUESTS"]);
+        for c in &b.counts {
+            t.row(vec![
+                format!("  {}", c.action),
+                c.guest_type.to_string(),
+                c.status.clone(),
+                c.reason.clone().unwrap_or_else(|| "-".to_string()),
+                c.guests.to_string(),
+            ]);
+        }
+        w(&mut out, t.render())?;
+        w(
+            &mut out,
+            format!(
+                "  newsletter unsubscriptions ahead: {}\n",
+                b.newsletter_unsubscriptions
+            ),
+        )?;
+        if !b.days.is_empty() {
+            w(&mut out, "  due per day:\n".to_string())?;
+            for d in &b.days {
+                w(
+                    &mut out,
+                    format!("    {}  {:<12}  {}\n", d.day, d.action, d.guests),
+                )?;
+            }
+        }
+    }
+    if args.guests {
+        w(
+            &mut out,
+            "\nGUEST  BRANCH  ACTION  TYPE  STATUS  DEADLINE  REASON\n".to_string(),
+        )?;
+        pending::for_each_guest(&client, at, until, args.branch, |g| {
+            w(
+                &mut out,
+                format!(
+                    "{}  {}  {}  {}  {}  {}  {}\n",
+                    g.guest_id,
+                    g.branch_id,
+                    g.action,
+                    g.guest_type,
+                    g.status,
+                    time(Some(g.deadline)),
+                    g.blocked_reason.as_deref().unwrap_or("-")
+                ),
+            )
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+pub async fn protocol(settings: &Settings, args: &ProtocolArgs) -> Result<()> {
+    let pool = db::connect_pool(&settings.database)?;
+    let client = db::connect_checked(&pool).await?;
+    let rows = protocol::list(
+        &client,
+        &protocol::Filter {
+            branch_id: args.branch,
+            guest_id: args.guest,
+            since: args.since,
+            action: args.action.clone(),
+            limit: args.limit.max(1),
+        },
+    )
+    .await?;
+    if args.format == Format::Json {
+        return print_json(&rows);
+    }
+    let opt = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_else(|| "-".to_string());
+    let mut t = Table::new(&[
+        "ID", "AT", "ACTOR", "ACTION", "BRANCH", "GUEST", "TYPE", "RUN", "DETAILS",
+    ]);
+    for r in rows {
+        t.row(vec![
+            r.id.to_string(),
+            time(Some(r.at)),
+            r.actor,
+            r.action,
+            opt(r.branch_id),
+            opt(r.guest_id),
+            r.guest_type.unwrap_or_else(|| "-".to_string()),
+            opt(r.run_id),
+            r.details.to_string(),
+        ]);
+    }
+    print!("{}", t.render());
+    Ok(())
+}

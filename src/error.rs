@@ -1,0 +1,94 @@
+//! The library's error type and the exit code each kind of error maps to.
+
+use std::fmt;
+
+/// Result alias used throughout the library.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong, grouped by what the user should do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The settings are invalid; each entry names the key, the value and what is expected.
+    #[error("invalid settings:\n{0}")]
+    Settings(SettingsErrors),
+    /// A command was given input it cannot act on (unknown branch, bad period, …).
+    #[error("{0}")]
+    Invalid(String),
+    /// The database schema does not match this binary.
+    #[error("{0}")]
+    Schema(String),
+    /// A database call failed.
+    #[error("database error: {}", describe_db_error(.0))]
+    Db(#[from] tokio_postgres::Error),
+    /// No connection could be taken from the pool.
+    #[error("database unavailable: {0}")]
+    Pool(#[from] deadpool_postgres::PoolError),
+    /// A file could not be read or written.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The operation failed for a reason explained in the message.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl Error {
+    /// The process exit code for this error: 2 for bad usage or settings, 1 otherwise.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Settings(_) | Error::Invalid(_) => 2,
+            _ => 1,
+        }
+    }
+
+    /// Builds an [`Error::Io`] with a description of what was being done.
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+
+    /// The SQLSTATE of a database error, if this is one.
+    pub fn sql_state(&self) -> Option<&tokio_postgres::error::SqlState> {
+        match self {
+            Error::Db(e) => e.code(),
+            _ => None,
+        }
+    }
+}
+
+/// A server error carries its message in the `DbError`; the plain `Display`
+/// of `tokio_postgres::Error` only says "db error".
+fn describe_db_error(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => match db.detail() {
+            Some(detail) => format!("{} ({detail})", db.message()),
+            None => db.message().to_string(),
+        },
+        None => match std::error::Error::source(e) {
+            Some(source) => format!("{e}: {source}"),
+            None => e.to_string(),
+        },
+    }
+}
+
+/// One or more problems found while validating settings.
+#[derive(Debug, Default)]
+pub struct SettingsErrors(pub Vec<String>);
+
+impl fmt::Display for SettingsErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, problem) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "  - {problem}")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,19 @@
+//! retentiond enforces GDPR retention periods on a restaurant guest database
+//! in PostgreSQL.
+//!
+//! - [`settings`]: the typed, validated settings (file + environment).
+//! - [`db`]: the connection pool and the embedded migrations (`sql/migrations`).
+//! - [`retention`]: policies, branch settings, classification (one SQL view),
+//!   the pending report and the action protocol.
+//! - [`cli`]: the commands; `main.rs` only parses and dispatches.
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod clock;
+pub mod db;
+pub mod error;
+pub mod retention;
+pub mod settings;
+pub mod telemetry;
+
+pub use error::{Error, Result};

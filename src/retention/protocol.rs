@@ -1,0 +1,120 @@
+//! The append-only action protocol: what was done, by whom, to which branch
+//! and guest (ids and types only, never personal data).
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::Result;
+
+/// One protocol row to write.
+#[derive(Debug, Default)]
+pub struct Entry<'a> {
+    /// Who acted (a person's login or `retentiond`).
+    pub actor: &'a str,
+    /// What was done, e.g. `policy_changed`.
+    pub action: &'a str,
+    /// The branch concerned.
+    pub branch_id: Option<i64>,
+    /// The guest concerned.
+    pub guest_id: Option<i64>,
+    /// The guest's type at the time.
+    pub guest_type: Option<&'a str>,
+    /// The run this action belongs to.
+    pub run_id: Option<i64>,
+    /// Further facts (ids, counts, old and new settings).
+    pub details: Value,
+}
+
+/// Appends one row, in the caller's transaction.
+pub async fn append(client: &impl GenericClient, entry: &Entry<'_>) -> Result<()> {
+    let details = if entry.details.is_null() {
+        Value::Object(Default::default())
+    } else {
+        entry.details.clone()
+    };
+    client
+        .execute(
+            include_str!("../../sql/queries/insert_protocol_entry.sql"),
+            &[
+                &entry.actor,
+                &entry.action,
+                &entry.branch_id,
+                &entry.guest_id,
+                &entry.guest_type,
+                &entry.run_id,
+                &details,
+            ],
+        )
+        .await?;
+    Ok(())
+}
+
+/// A protocol row as read back.
+#[derive(Debug, Serialize)]
+pub struct Row {
+    /// Row id.
+    pub id: i64,
+    /// When it was written.
+    pub at: DateTime<Utc>,
+    /// Who acted.
+    pub actor: String,
+    /// What was done.
+    pub action: String,
+    /// Branch concerned.
+    pub branch_id: Option<i64>,
+    /// Guest concerned.
+    pub guest_id: Option<i64>,
+    /// Guest type at the time.
+    pub guest_type: Option<String>,
+    /// Run id.
+    pub run_id: Option<i64>,
+    /// Further facts.
+    pub details: Value,
+}
+
+/// Which rows to list.
+#[derive(Debug, Default)]
+pub struct Filter {
+    /// Only this branch.
+    pub branch_id: Option<i64>,
+    /// Only this guest.
+    pub guest_id: Option<i64>,
+    /// Only rows at or after this instant.
+    pub since: Option<DateTime<Utc>>,
+    /// Only this action.
+    pub action: Option<String>,
+    /// At most this many rows (newest last).
+    pub limit: i64,
+}
+
+/// Lists protocol rows, oldest first, at most `filter.limit` of the newest.
+pub async fn list(client: &impl GenericClient, filter: &Filter) -> Result<Vec<Row>> {
+    let rows = client
+        .query(
+            include_str!("../../sql/queries/list_protocol_entries.sql"),
+            &[
+                &filter.branch_id,
+                &filter.guest_id,
+                &filter.since,
+                &filter.action,
+                &filter.limit,
+            ],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| Row {
+            id: r.get("id"),
+            at: r.get("at"),
+            actor: r.get("actor"),
+            action: r.get("action"),
+            branch_id: r.get("branch_id"),
+            guest_id: r.get("guest_id"),
+            guest_type: r.get("guest_type"),
+            run_id: r.get("run_id"),
+            details: r.get("details"),
+        })
+        .collect())
+}

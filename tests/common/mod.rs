@@ -1,0 +1,352 @@
+//! Test support: one fresh database per test, cloned from a migrated
+//! template on the server named by RETENTIOND_TEST_DATABASE_URL (started by
+//! scripts/test), dropped when the test ends.
+#![allow(dead_code)]
+
+use std::process::{Command, Output};
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use retentiond::db::migrate;
+use tokio_postgres::{Client, NoTls};
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// Superuser URL of the test server.
+pub fn server_url() -> String {
+    std::env::var("RETENTIOND_TEST_DATABASE_URL").expect(
+        "RETENTIOND_TEST_DATABASE_URL is not set: run the tests with scripts/test, \
+         which starts a private PostgreSQL",
+    )
+}
+
+/// The URL of another database on the test server.
+pub fn url_for(db: &str) -> String {
+    let mut config = tokio_postgres::Config::from_str(&server_url()).expect("valid test URL");
+    config.dbname(db);
+    // tokio_postgres::Config has no URL printer: build a key/value string.
+    let host = match &config.get_hosts()[0] {
+        tokio_postgres::config::Host::Tcp(h) => h.clone(),
+        tokio_postgres::config::Host::Unix(p) => p.display().to_string(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let user = config.get_user().unwrap_or("postgres");
+    format!("host={host} port={port} user={user} dbname={db}")
+}
+
+pub async fn connect(url: &str) -> Client {
+    let (client, connection) = tokio_postgres::connect(url, NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect to the test server: {e}"));
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    client
+}
+
+/// A database of its own for one test.
+pub struct TestDb {
+    pub name: String,
+    pub url: String,
+}
+
+impl TestDb {
+    /// A fresh, fully migrated database (cloned from a template).
+    pub async fn migrated() -> TestDb {
+        let template = ensure_template().await;
+        Self::create(Some(&template)).await
+    }
+
+    /// A fresh, empty database (for migration tests).
+    pub async fn empty() -> TestDb {
+        Self::create(None).await
+    }
+
+    async fn create(template: Option<&str>) -> TestDb {
+        let admin = connect(&server_url()).await;
+        let name = format!(
+            "retentiond_test_{}_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .subsec_nanos()
+        );
+        let sql = match template {
+            Some(t) => format!("CREATE DATABASE \"{name}\" TEMPLATE \"{t}\""),
+            None => format!("CREATE DATABASE \"{name}\""),
+        };
+        admin
+            .batch_execute(&sql)
+            .await
+            .expect("create test database");
+        TestDb {
+            url: url_for(&name),
+            name,
+        }
+    }
+
+    pub async fn client(&self) -> Client {
+        connect(&self.url).await
+    }
+
+    /// Runs the binary against this database.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        self.cli_env(args, &[])
+    }
+
+    pub fn cli_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_retentiond"));
+        cmd.args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("RETENTIOND__DATABASE__URL", &self.url)
+            .env("RETENTIOND__LOG__FORMAT", "journal")
+            .env("USER", "tester");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output().expect("run retentiond")
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        // Drop may run inside a runtime: use a thread with its own.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let admin = connect(&server_url()).await;
+                let _ = admin
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                    .await;
+            });
+        })
+        .join();
+    }
+}
+
+/// Creates the migrated template once per migration set; concurrent test
+/// processes wait on an advisory lock, and a half-built template is never
+/// visible under the final name.
+async fn ensure_template() -> String {
+    let name = format!("retentiond_template_{}", migrate::fingerprint());
+    let admin = connect(&server_url()).await;
+    admin
+        .execute("SELECT pg_advisory_lock(4711)", &[])
+        .await
+        .unwrap();
+    let exists: bool = admin
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)",
+            &[&name],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    if !exists {
+        let building = format!("{name}_building");
+        admin
+            .batch_execute(&format!(
+                "DROP DATABASE IF EXISTS \"{building}\" WITH (FORCE)"
+            ))
+            .await
+            .unwrap();
+        admin
+            .batch_execute(&format!("CREATE DATABASE \"{building}\""))
+            .await
+            .unwrap();
+        {
+            let mut client = connect(&url_for(&building)).await;
+            migrate::run(&mut client).await.expect("migrate template");
+        }
+        // the migrating connection must be gone before the rename
+        admin
+            .batch_execute(&format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{building}';
+                 ALTER DATABASE \"{building}\" RENAME TO \"{name}\""
+            ))
+            .await
+            .unwrap();
+    }
+    admin
+        .execute("SELECT pg_advisory_unlock(4711)", &[])
+        .await
+        .unwrap();
+    name
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Asserts the exit code and returns stdout.
+#[track_caller]
+pub fn expect_code(o: &Output, code: i32) -> String {
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "exit code\nstdout:\n{}\nstderr:\n{}",
+        stdout(o),
+        stderr(o)
+    );
+    stdout(o)
+}
+
+impl TestDb {
+    /// A pool on this database, for calling the library directly.
+    pub fn pool(&self) -> retentiond::db::DbPool {
+        let settings = retentiond::settings::DatabaseSettings {
+            url: self.url.clone(),
+            config: tokio_postgres::Config::from_str(&self.url).unwrap(),
+            pool_size: 4,
+            connect_timeout: std::time::Duration::from_secs(10),
+        };
+        retentiond::db::connect_pool(&settings).unwrap()
+    }
+}
+
+/// Small SQL fixture helpers: each inserts one row and returns its id.
+pub mod fx {
+    use chrono::{DateTime, Utc};
+    use tokio_postgres::Client;
+
+    pub async fn branch(c: &Client, name: &str, parent: Option<i64>) -> i64 {
+        c.query_one(
+            "INSERT INTO branches (name, parent_id) VALUES ($1, $2) RETURNING id",
+            &[&name, &parent],
+        )
+        .await
+        .unwrap()
+        .get(0)
+    }
+
+    pub async fn guest(c: &Client, branch: i64, created_at: DateTime<Utc>) -> i64 {
+        c.query_one(
+            "INSERT INTO guests (branch_id, first_name, last_name, email, phone, street, zip, city,
+                                 birthday, notes, created_at)
+             VALUES ($1, 'Erika', 'Mustermann', 'erika@example.com', '+49 30 1234567',
+                     'Heidestraße 17', '51147', 'Köln', '1964-08-12', 'Allergie: Nüsse', $2)
+             RETURNING id",
+            &[&branch, &created_at],
+        )
+        .await
+        .unwrap()
+        .get(0)
+    }
+
+    pub async fn set_company(c: &Client, guest: i64, company: &str) {
+        c.execute(
+            "UPDATE guests SET company = $2, vat_id = 'DE123456789', economic_id = 'DE123456789-00001'
+             WHERE id = $1",
+            &[&guest, &company],
+        )
+        .await
+        .unwrap();
+    }
+
+    pub async fn set_verified(c: &Client, guest: i64) {
+        c.execute("UPDATE guests SET verified = true WHERE id = $1", &[&guest])
+            .await
+            .unwrap();
+    }
+
+    pub async fn set_profile_updated(c: &Client, guest: i64, at: DateTime<Utc>) {
+        c.execute(
+            "UPDATE guests SET profile_updated_at = $2 WHERE id = $1",
+            &[&guest, &at],
+        )
+        .await
+        .unwrap();
+    }
+
+    pub async fn sale(c: &Client, guest: i64, at: DateTime<Utc>) -> i64 {
+        c.query_one(
+            "INSERT INTO sales (guest_id, branch_id, sold_at, total_cents)
+             SELECT id, branch_id, $2, 4200 FROM guests WHERE id = $1 RETURNING id",
+            &[&guest, &at],
+        )
+        .await
+        .unwrap()
+        .get(0)
+    }
+
+    pub async fn reservation(
+        c: &Client,
+        guest: i64,
+        created_at: DateTime<Utc>,
+        reserved_for: DateTime<Utc>,
+        cancelled: bool,
+    ) -> i64 {
+        c.query_one(
+            "INSERT INTO reservations (guest_id, branch_id, reserved_for, created_at, party_size, notes, cancelled_at)
+             SELECT id, branch_id, $2, $3, 4, 'Fensterplatz', CASE WHEN $4 THEN $3 END
+             FROM guests WHERE id = $1 RETURNING id",
+            &[&guest, &reserved_for, &created_at, &cancelled],
+        )
+        .await
+        .unwrap()
+        .get(0)
+    }
+
+    pub async fn newsletter(
+        c: &Client,
+        guest: i64,
+        subscribed_at: DateTime<Utc>,
+        unsubscribed_at: Option<DateTime<Utc>>,
+    ) {
+        c.execute(
+            "INSERT INTO newsletter_subscriptions (guest_id, email, subscribed_at, unsubscribed_at)
+             VALUES ($1, 'erika@example.com', $2, $3)",
+            &[&guest, &subscribed_at, &unsubscribed_at],
+        )
+        .await
+        .unwrap();
+    }
+
+    pub async fn invoice(c: &Client, guest: i64, issued_at: DateTime<Utc>, paid: bool) -> i64 {
+        c.query_one(
+            "INSERT INTO invoices (guest_id, number, issued_at, pdf, paid_at)
+             VALUES ($1, 'R-' || $1 || '-' || extract(epoch from $2::timestamptz)::bigint, $2,
+                     '\\x25504446'::bytea, CASE WHEN $3 THEN $2 END)
+             RETURNING id",
+            &[&guest, &issued_at, &paid],
+        )
+        .await
+        .unwrap()
+        .get(0)
+    }
+
+    pub async fn policy(c: &Client, branch: i64, guest_type: &str, period: &str) {
+        c.execute(
+            "INSERT INTO retention.policies (branch_id, guest_type, period, updated_by)
+             VALUES ($1, $2, $3::text::interval, 'fixture')
+             ON CONFLICT (branch_id, guest_type) DO UPDATE SET period = excluded.period",
+            &[&branch, &guest_type, &period],
+        )
+        .await
+        .unwrap();
+    }
+
+    pub async fn count(c: &Client, sql: &str) -> i64 {
+        c.query_one(sql, &[]).await.unwrap().get(0)
+    }
+}
+
+/// `YYYY-MM-DD` at noon UTC.
+pub fn day(s: &str) -> chrono::DateTime<chrono::Utc> {
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .unwrap()
+        .and_hms_opt(12, 0, 0)
+        .unwrap()
+        .and_utc()
+}
