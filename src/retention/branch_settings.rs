@@ -147,9 +147,11 @@ pub async fn update(
         None => None,
         Some("") => Some(None),
         Some(l @ ("de" | "en")) => Some(Some(l.to_string())),
-        Some(other) => return Err(Error::Invalid(format!(
+        Some(other) => {
+            return Err(Error::Invalid(format!(
             "locale {other:?} is not supported: expected de or en (or \"\" for the global setting)"
-        ))),
+        )))
+        }
     };
 
     let tx = client.transaction().await?;

@@ -289,7 +289,8 @@ pub mod fx {
     ) -> i64 {
         c.query_one(
             "INSERT INTO reservations (guest_id, branch_id, reserved_for, created_at, party_size, notes, cancelled_at)
-             SELECT id, branch_id, $2, $3, 4, 'Fensterplatz', CASE WHEN $4 THEN $3 END
+             SELECT id, branch_id, $2::timestamptz, $3::timestamptz, 4, 'Fensterplatz',
+                    CASE WHEN $4::boolean THEN $3::timestamptz END
              FROM guests WHERE id = $1 RETURNING id",
             &[&guest, &reserved_for, &created_at, &cancelled],
         )
@@ -316,8 +317,8 @@ pub mod fx {
     pub async fn invoice(c: &Client, guest: i64, issued_at: DateTime<Utc>, paid: bool) -> i64 {
         c.query_one(
             "INSERT INTO invoices (guest_id, number, issued_at, pdf, paid_at)
-             VALUES ($1, 'R-' || $1 || '-' || extract(epoch from $2::timestamptz)::bigint, $2,
-                     '\\x25504446'::bytea, CASE WHEN $3 THEN $2 END)
+             VALUES ($1::bigint, 'R-' || $1::bigint || '-' || extract(epoch from $2::timestamptz)::bigint,
+                     $2::timestamptz, '\\x25504446'::bytea, CASE WHEN $3::boolean THEN $2::timestamptz END)
              RETURNING id",
             &[&guest, &issued_at, &paid],
         )
