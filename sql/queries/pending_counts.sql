@@ -1,16 +1,15 @@
--- Counts per branch, action, type, status and reason, then per branch, action
--- and local day of the window; one pass over the classification.
-SELECT 'count' AS kind, branch_id, action, guest_type, status, blocked_reason,
-       NULL::date AS day, count(*) AS guests,
-       count(*) FILTER (WHERE action = 'anonymize' AND newsletter_active
-                          AND status IN ('overdue', 'due_soon')) AS unsubscriptions
+-- One hash aggregate over the classification: guests per branch, type, both
+-- statuses, blocker and local due day. The caller folds these groups into
+-- per-action counts and per-day counts.
+SELECT branch_id, guest_type, personal_status, fiscal_status,
+       CASE WHEN 'blocked' IN (personal_status, fiscal_status) THEN blocked_reason END AS blocked_reason,
+       CASE WHEN personal_status = 'due_soon'
+            THEN (personal_deadline AT TIME ZONE time_zone)::date END AS personal_day,
+       CASE WHEN fiscal_status = 'due_soon'
+            THEN (fiscal_deadline AT TIME ZONE time_zone)::date END AS fiscal_day,
+       count(*) AS guests,
+       count(*) FILTER (WHERE newsletter_active
+                          AND personal_status IN ('overdue', 'due_soon')) AS unsubscriptions
 FROM items
-WHERE status IS NOT NULL
-GROUP BY branch_id, action, guest_type, status, blocked_reason
-UNION ALL
-SELECT 'day', branch_id, action, NULL, NULL, NULL,
-       (deadline AT TIME ZONE time_zone)::date, count(*), 0
-FROM items
-WHERE status = 'due_soon'
-GROUP BY branch_id, action, (deadline AT TIME ZONE time_zone)::date
-ORDER BY kind, branch_id, action, guest_type, status, day
+WHERE personal_status IS NOT NULL OR fiscal_status IS NOT NULL
+GROUP BY 1, 2, 3, 4, 5, 6, 7

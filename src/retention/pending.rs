@@ -132,35 +132,85 @@ pub async fn report(
         })
         .collect();
     for r in rows {
-        let kind: &str = r.get("kind");
         let Some(branch) = branches.get_mut(&r.get::<_, i64>("branch_id")) else {
             continue;
         };
-        let action: String = r.get("action");
+        let guest_type: GuestType = r.get::<_, String>("guest_type").parse()?;
         let guests: i64 = r.get("guests");
-        if kind == "day" {
-            branch.days.push(DayCount {
-                day: r.get("day"),
+        let reason: Option<String> = r.get("blocked_reason");
+        branch.newsletter_unsubscriptions += r.get::<_, i64>("unsubscriptions");
+        for (action, status, day) in [
+            ("anonymize", "personal_status", "personal_day"),
+            ("erase_fiscal", "fiscal_status", "fiscal_day"),
+        ] {
+            let Some(status) = r.get::<_, Option<String>>(status) else {
+                continue;
+            };
+            let reason = (status == "blocked").then(|| reason.clone()).flatten();
+            add_count(
+                &mut branch.counts,
                 action,
+                guest_type,
+                status,
+                reason,
                 guests,
-            });
-        } else {
-            let guest_type: String = r.get("guest_type");
-            branch.newsletter_unsubscriptions += r.get::<_, i64>("unsubscriptions");
-            branch.counts.push(PendingCount {
-                action,
-                guest_type: guest_type.parse()?,
-                status: r.get("status"),
-                reason: r.get("blocked_reason"),
-                guests,
-            });
+            );
+            if let Some(day) = r.get::<_, Option<NaiveDate>>(day) {
+                add_day(&mut branch.days, action, day, guests);
+            }
         }
+    }
+    for branch in branches.values_mut() {
+        branch.counts.sort_by(|a, b| {
+            (&a.action, a.guest_type, &a.status, &a.reason).cmp(&(
+                &b.action,
+                b.guest_type,
+                &b.status,
+                &b.reason,
+            ))
+        });
+        branch
+            .days
+            .sort_by(|a, b| (a.day, &a.action).cmp(&(b.day, &b.action)));
     }
     Ok(PendingReport {
         at,
         until,
         branches: branches.into_values().collect(),
     })
+}
+
+fn add_count(
+    counts: &mut Vec<PendingCount>,
+    action: &str,
+    guest_type: GuestType,
+    status: String,
+    reason: Option<String>,
+    guests: i64,
+) {
+    match counts.iter_mut().find(|c| {
+        c.action == action && c.guest_type == guest_type && c.status == status && c.reason == reason
+    }) {
+        Some(c) => c.guests += guests,
+        None => counts.push(PendingCount {
+            action: action.to_string(),
+            guest_type,
+            status,
+            reason,
+            guests,
+        }),
+    }
+}
+
+fn add_day(days: &mut Vec<DayCount>, action: &str, day: NaiveDate, guests: i64) {
+    match days.iter_mut().find(|d| d.action == action && d.day == day) {
+        Some(d) => d.guests += guests,
+        None => days.push(DayCount {
+            day,
+            action: action.to_string(),
+            guests,
+        }),
+    }
 }
 
 /// One guest behind the counts.
