@@ -5,14 +5,17 @@
 //! - [`db`]: the connection pool and the embedded migrations (`sql/migrations`).
 //! - [`retention`]: policies, branch settings, classification (one SQL view),
 //!   the pending report and the action protocol.
+//! - [`run`]: the anonymization run (batches, locks, guard) and its schedule.
 //! - [`cli`]: the commands; `main.rs` only parses and dispatches.
 #![forbid(unsafe_code)]
 
 pub mod cli;
 pub mod clock;
+pub mod daemon;
 pub mod db;
 pub mod error;
 pub mod retention;
+pub mod run;
 pub mod settings;
 pub mod telemetry;
 

@@ -24,6 +24,8 @@ pub struct Settings {
     pub mail: MailSettings,
     /// `[batch]`
     pub batch: BatchSettings,
+    /// `[schedule]`
+    pub schedule: ScheduleSettings,
     /// Where the settings were read from, if a file was found.
     pub source: Option<PathBuf>,
 }
@@ -108,6 +110,24 @@ pub struct BatchSettings {
     pub statement_timeout: Duration,
 }
 
+/// `[schedule]`: when the daemon runs, and how much a scheduled run may do.
+#[derive(Clone, Debug)]
+pub struct ScheduleSettings {
+    /// Local time of the nightly run, in each branch's own time zone.
+    pub nightly_at: chrono::NaiveTime,
+    /// Time zone for branches whose `time_zone` is not a known IANA name.
+    pub time_zone: chrono_tz::Tz,
+    /// How often the daemon checks whether a night's run is due.
+    pub tick: Duration,
+    /// No new batch starts after a scheduled run has been going this long.
+    pub window: Duration,
+    /// A scheduled run holds a branch when it would anonymize more than this
+    /// fraction of the branch's not yet anonymized guests.
+    pub guard: f64,
+    /// Failed attempts at one night's run before the daemon waits for the next night.
+    pub max_attempts: u32,
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 struct RawSettings {
@@ -115,6 +135,18 @@ struct RawSettings {
     log: RawLog,
     mail: RawMail,
     batch: RawBatch,
+    schedule: RawSchedule,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawSchedule {
+    nightly_at: Option<String>,
+    time_zone: Option<String>,
+    tick: Option<String>,
+    window: Option<String>,
+    guard: Option<String>,
+    max_attempts: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -190,6 +222,17 @@ impl Settings {
         let mut settings = Settings::validate(raw).map_err(Error::Settings)?;
         settings.source = exists.then_some(file);
         Ok(settings)
+    }
+
+    /// Settings from TOML text alone (no file, no environment), validated
+    /// like a settings file: for embedding and tests.
+    pub fn from_toml(text: &str) -> Result<Settings> {
+        let raw: RawSettings = config::Config::builder()
+            .add_source(config::File::from_str(text, config::FileFormat::Toml))
+            .build()
+            .and_then(|c| c.try_deserialize())
+            .map_err(|e| Error::Settings(SettingsErrors(vec![describe_config_error(&e)])))?;
+        Settings::validate(raw).map_err(Error::Settings)
     }
 
     fn validate(raw: RawSettings) -> Result<Settings, SettingsErrors> {
@@ -365,6 +408,75 @@ impl Settings {
             Duration::from_secs(60)
         });
 
+        // [schedule]
+        let nightly_raw = raw
+            .schedule
+            .nightly_at
+            .unwrap_or_else(|| "02:30".to_string());
+        let nightly_at = chrono::NaiveTime::parse_from_str(nightly_raw.trim(), "%H:%M")
+            .unwrap_or_else(|_| {
+                check(Err(format!(
+                    "schedule.nightly_at = {nightly_raw:?} is not a time of day: expected HH:MM \
+                     (24-hour, local to each branch), such as 02:30"
+                )));
+                chrono::NaiveTime::MIN
+            });
+        let tz_raw = raw
+            .schedule
+            .time_zone
+            .unwrap_or_else(|| "Europe/Berlin".to_string());
+        let time_zone = tz_raw.trim().parse::<chrono_tz::Tz>().unwrap_or_else(|_| {
+            check(Err(format!(
+                "schedule.time_zone = {tz_raw:?} is not an IANA time zone: expected a name \
+                 such as Europe/Berlin or Europe/Lisbon"
+            )));
+            chrono_tz::Europe::Berlin
+        });
+        let tick = parse_duration("schedule.tick", raw.schedule.tick.as_deref(), "1m", false)
+            .unwrap_or_else(|e| {
+                check(Err(e));
+                Duration::from_secs(60)
+            });
+        if tick < Duration::from_secs(1) || tick > Duration::from_secs(3600) {
+            check(Err(format!(
+                "schedule.tick = {:?} is out of range: expected 1s to 1h",
+                humantime::format_duration(tick).to_string()
+            )));
+        }
+        let window = parse_duration(
+            "schedule.window",
+            raw.schedule.window.as_deref(),
+            "3h",
+            false,
+        )
+        .unwrap_or_else(|e| {
+            check(Err(e));
+            Duration::from_secs(3 * 3600)
+        });
+        let guard_raw = raw.schedule.guard.unwrap_or_else(|| "0.1".to_string());
+        let guard = match guard_raw.trim().trim_end_matches('%').parse::<f64>() {
+            Ok(v) if guard_raw.trim().ends_with('%') && (0.0..=100.0).contains(&v) => v / 100.0,
+            Ok(v) if !guard_raw.trim().ends_with('%') && (0.0..=1.0).contains(&v) => v,
+            _ => {
+                check(Err(format!(
+                    "schedule.guard = {guard_raw:?} is not a fraction: expected a number from 0 \
+                     to 1 such as 0.1, or a percentage such as 10%"
+                )));
+                0.1
+            }
+        };
+        let max_attempts = parse_int(
+            "schedule.max_attempts",
+            raw.schedule.max_attempts.as_deref(),
+            3,
+            1,
+            100,
+        )
+        .unwrap_or_else(|e| {
+            check(Err(e));
+            3
+        });
+
         if !errors.is_empty() {
             return Err(SettingsErrors(errors));
         }
@@ -391,6 +503,14 @@ impl Settings {
                 pause,
                 lock_timeout,
                 statement_timeout,
+            },
+            schedule: ScheduleSettings {
+                nightly_at,
+                time_zone,
+                tick,
+                window,
+                guard,
+                max_attempts: max_attempts as u32,
             },
             source: None,
         })
@@ -420,7 +540,9 @@ impl Settings {
              [log]\nformat = {format:?}\nlevel = {level:?}\n\n\
              [mail]\ntransport = {transport:?}\nsmtp_url = {smtp}\nfrom = {from:?}\n\
              file_dir = {dir}\npassword_file = {pwf}\npassword = {pw}\nlocale = {locale:?}\ntimeout = {mt:?}\n\n\
-             [batch]\nsize = {size}\npause = {pause:?}\nlock_timeout = {lt:?}\nstatement_timeout = {st:?}\n",
+             [batch]\nsize = {size}\npause = {pause:?}\nlock_timeout = {lt:?}\nstatement_timeout = {st:?}\n\n\
+             [schedule]\nnightly_at = {na:?}\ntime_zone = {tz:?}\ntick = {tick:?}\nwindow = {window:?}\n\
+             guard = {guard}\nmax_attempts = {ma}\n",
             source = self
                 .source
                 .as_ref()
@@ -445,6 +567,12 @@ impl Settings {
             pause = d(self.batch.pause),
             lt = d(self.batch.lock_timeout),
             st = d(self.batch.statement_timeout),
+            na = self.schedule.nightly_at.format("%H:%M").to_string(),
+            tz = self.schedule.time_zone.name(),
+            tick = d(self.schedule.tick),
+            window = d(self.schedule.window),
+            guard = self.schedule.guard,
+            ma = self.schedule.max_attempts,
         )
     }
 }

@@ -5,6 +5,7 @@ mod admin;
 mod demo;
 mod output;
 mod report;
+mod run;
 
 use std::path::PathBuf;
 
@@ -23,6 +24,8 @@ Examples:
   retentiond pending --branch 1
   retentiond classify --guest 4711 --format json
   retentiond protocol --branch 1 --since 2026-11-01
+  retentiond run --branch 1 --dry-run
+  retentiond serve
 
 Settings come from --config (default /etc/retentiond/retentiond.toml) and
 RETENTIOND__SECTION__KEY environment variables, e.g. RETENTIOND__DATABASE__URL.
@@ -64,6 +67,13 @@ pub enum Command {
         after_help = "Examples:\n  retentiond pending\n  retentiond pending --branch 2 --within 30d --guests\n  retentiond pending --at 2027-01-01 --format json"
     )]
     Pending(PendingArgs),
+    /// Manual catch-up run: show what is due, ask, anonymize in batches.
+    #[command(
+        after_help = "Examples:\n  retentiond run --dry-run\n  retentiond run --branch 2\n  retentiond run --branch 2 --yes --actor alice\n\nExit codes: 0 done (or nothing due, or cancelled at the prompt), 1 failed or\ninterrupted, 2 bad usage (also: no terminal to confirm on and no --yes)."
+    )]
+    Run(RunArgs),
+    /// The daemon: nightly runs per branch in its own time zone (systemd).
+    Serve,
     /// List action protocol rows.
     #[command(after_help = "Example:\n  retentiond protocol --guest 4711")]
     Protocol(ProtocolArgs),
@@ -245,6 +255,35 @@ pub struct PendingArgs {
     pub guests: bool,
 }
 
+/// `run` arguments.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Only this branch (default: every branch with a period configured).
+    #[arg(long)]
+    pub branch: Option<i64>,
+    /// Show what would be done and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Confirm without asking (needed without a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// Start no new batch after this long (e.g. 2h); the rest waits for the next run.
+    #[arg(long, value_parser = parse_duration)]
+    pub window: Option<std::time::Duration>,
+    /// Output format of the plan and summary.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    #[command(flatten)]
+    pub actor: ActorArg,
+}
+
+fn parse_duration(s: &str) -> std::result::Result<std::time::Duration, String> {
+    humantime::parse_duration(s)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| format!("{s:?} is not a duration: expected e.g. 30m or 2h"))
+}
+
 /// `protocol` arguments.
 #[derive(Debug, Args)]
 pub struct ProtocolArgs {
@@ -308,6 +347,14 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<()> {
             report::pending(&settings, &args, args.at.unwrap_or_else(|| clock.now())).await
         }
         Command::Protocol(args) => report::protocol(&settings, &args).await,
+        Command::Run(args) => run::run(&settings, &args, &clock).await,
+        Command::Serve => {
+            let cancel = tokio_util::sync::CancellationToken::new();
+            let signals = crate::daemon::stop_on_signals(cancel.clone());
+            let result = crate::daemon::serve(settings, std::sync::Arc::new(clock), cancel).await;
+            signals.abort();
+            result
+        }
     }
 }
 

@@ -40,6 +40,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(2, "action_protocol"),
     migration!(3, "policies"),
     migration!(4, "classification"),
+    migration!(5, "runs"),
 ];
 
 /// Arbitrary but fixed key of the advisory lock that serialises migrators

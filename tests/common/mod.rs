@@ -338,6 +338,17 @@ pub mod fx {
         .unwrap();
     }
 
+    pub async fn branch_settings_auto_delete(c: &Client, branch: i64) {
+        c.execute(
+            "INSERT INTO retention.branch_settings (branch_id, auto_delete, updated_by)
+             VALUES ($1, true, 'fixture')
+             ON CONFLICT (branch_id) DO UPDATE SET auto_delete = true",
+            &[&branch],
+        )
+        .await
+        .unwrap();
+    }
+
     pub async fn count(c: &Client, sql: &str) -> i64 {
         c.query_one(sql, &[]).await.unwrap().get(0)
     }

@@ -1,0 +1,84 @@
+-- Anonymizes one locked batch: re-checks the rules for exactly these guests
+-- (a reservation made a second ago keeps its guest), then one UPDATE per
+-- table and the protocol rows, all in the caller's transaction.
+-- $1 bigint[]: locked guest ids, $2 timestamptz: the run's cut-off,
+-- $3 timestamptz: now (from the clock), $4 text: actor, $5 bigint: run id
+-- The "due" test is the one of run_candidates_select.sql; change both together.
+WITH due AS MATERIALIZED (
+    SELECT d.*
+    FROM (
+        SELECT c.guest_id, c.branch_id, c.guest_type, c.newsletter_active,
+               coalesce(c.anonymized_at IS NULL AND c.personal_deadline <= $2, false) AS anonymize,
+               coalesce(c.guest_type = 'company_guest' AND c.fiscal_erased_at IS NULL
+                        AND c.fiscal_deadline <= $2, false) AS erase_fiscal
+        FROM retention.guest_classification c
+        WHERE c.guest_id = ANY ($1::bigint[])
+          AND c.blocked_reason IS NULL
+    ) d
+    WHERE d.anonymize OR d.erase_fiscal
+),
+upd_guests AS (
+    UPDATE public.guests g SET
+        first_name  = CASE WHEN d.anonymize THEN NULL ELSE g.first_name END,
+        last_name   = CASE WHEN d.anonymize THEN 'DSGVO' ELSE g.last_name END,
+        email       = CASE WHEN d.anonymize THEN NULL ELSE g.email END,
+        phone       = CASE WHEN d.anonymize THEN NULL ELSE g.phone END,
+        street      = CASE WHEN d.anonymize THEN NULL ELSE g.street END,
+        birthday    = CASE WHEN d.anonymize THEN NULL ELSE g.birthday END,
+        notes       = CASE WHEN d.anonymize THEN NULL ELSE g.notes END,
+        -- company fields stay for a company guest until its fiscal deadline
+        company     = CASE WHEN d.erase_fiscal OR (d.anonymize AND d.guest_type <> 'company_guest')
+                           THEN NULL ELSE g.company END,
+        vat_id      = CASE WHEN d.erase_fiscal OR (d.anonymize AND d.guest_type <> 'company_guest')
+                           THEN NULL ELSE g.vat_id END,
+        economic_id = CASE WHEN d.erase_fiscal OR (d.anonymize AND d.guest_type <> 'company_guest')
+                           THEN NULL ELSE g.economic_id END,
+        anonymized_at    = CASE WHEN d.anonymize THEN $3 ELSE g.anonymized_at END,
+        fiscal_erased_at = CASE WHEN d.erase_fiscal THEN $3 ELSE g.fiscal_erased_at END
+    FROM due d
+    WHERE g.id = d.guest_id
+    RETURNING g.id
+),
+upd_reservations AS (
+    UPDATE public.reservations r SET notes = NULL
+    FROM due d
+    WHERE d.anonymize AND r.guest_id = d.guest_id AND r.notes IS NOT NULL
+    RETURNING r.id
+),
+upd_newsletter AS (
+    UPDATE public.newsletter_subscriptions n
+    SET email = NULL, unsubscribed_at = coalesce(n.unsubscribed_at, $3)
+    FROM due d
+    WHERE d.anonymize AND n.guest_id = d.guest_id
+    RETURNING n.guest_id
+),
+upd_invoices AS (
+    UPDATE public.invoices i SET pdf = NULL
+    FROM due d
+    WHERE i.guest_id = d.guest_id AND i.pdf IS NOT NULL
+      AND (d.erase_fiscal OR (d.anonymize AND d.guest_type <> 'company_guest'))
+    RETURNING i.id
+),
+protocol AS (
+    INSERT INTO retention.action_protocol
+        (at, actor, action, branch_id, guest_id, guest_type, run_id, details)
+    SELECT $3, $4, a.action, d.branch_id, d.guest_id, d.guest_type, $5,
+           jsonb_build_object('cutoff', $2)
+    FROM due d
+    CROSS JOIN LATERAL (VALUES
+        ('guest_anonymized', d.anonymize),
+        ('newsletter_unsubscribed', d.anonymize AND d.newsletter_active),
+        ('fiscal_data_erased', d.erase_fiscal)
+    ) AS a (action, applies)
+    WHERE a.applies
+    RETURNING action, guest_type
+)
+SELECT action, guest_type, count(*) AS guests
+FROM protocol
+GROUP BY action, guest_type
+UNION ALL
+-- every data-modifying CTE runs to completion; these counts make that visible
+SELECT 'guests_updated', NULL, (SELECT count(*) FROM upd_guests)
+UNION ALL
+SELECT 'side_tables', NULL, (SELECT count(*) FROM upd_reservations) + (SELECT count(*) FROM upd_newsletter)
+                            + (SELECT count(*) FROM upd_invoices)

@@ -1,0 +1,6 @@
+-- Branches whose automatic deletion is on, with their time zone.
+SELECT b.id AS branch_id, b.time_zone
+FROM public.branches b
+JOIN retention.branch_settings s ON s.branch_id = b.id
+WHERE s.auto_delete
+ORDER BY b.id

@@ -1,0 +1,245 @@
+//! `run`: the admins' manual catch-up run. Shows what it will do, asks,
+//! then works in batches with a progress bar (or log lines without a
+//! terminal) and prints a summary.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use tokio_util::sync::CancellationToken;
+
+use super::output::{print_json, Table};
+use super::{Format, RunArgs};
+use crate::clock::Clock;
+use crate::daemon::stop_on_signals;
+use crate::db;
+use crate::error::{Error, Result};
+use crate::run::{self, LogLines, Prepared, Progress, RunKind, RunOptions, RunReport, RunStatus};
+use crate::settings::Settings;
+
+pub async fn run(settings: &Settings, args: &RunArgs, clock: &dyn Clock) -> Result<()> {
+    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    if !args.dry_run && !args.yes && !interactive {
+        return Err(Error::Invalid(
+            "refusing to anonymize without confirmation: there is no terminal to ask on. \
+             Check what would happen with `retentiond run --dry-run`, then confirm with --yes"
+                .into(),
+        ));
+    }
+    let pool = db::connect_pool(&settings.database)?;
+    let branches = {
+        let client = db::connect_checked(&pool).await?;
+        run::configured_branches(&client, args.branch).await?
+    };
+    if branches.is_empty() {
+        println!(
+            "no branch has a retention period configured: nothing to do \
+             (set periods with `retentiond policy set`)"
+        );
+        return Ok(());
+    }
+    let cutoff = clock.now();
+    let prepared = run::prepare(&pool, &branches, cutoff, cutoff).await?;
+    if args.format == Format::Table {
+        print_plan(&prepared);
+    }
+    if args.dry_run {
+        if args.format == Format::Json {
+            print_json(&serde_json::json!({
+                "dry_run": true,
+                "cutoff": prepared.cutoff,
+                "branches": prepared.plans,
+                "locked_elsewhere": prepared.locked_elsewhere,
+            }))?;
+        } else {
+            println!("dry run: nothing was changed");
+        }
+        return prepared.abandon().await;
+    }
+    if prepared.plans.is_empty() {
+        prepared.abandon().await?;
+        return Err(Error::Failed(
+            "every branch of this run is being processed by another run right now; try again \
+             when it has finished (see `retentiond protocol --action run_finished`)"
+                .into(),
+        ));
+    }
+    if prepared.total_guests() == 0 {
+        prepared.abandon().await?;
+        println!("nothing is due: no guest was changed");
+        return Ok(());
+    }
+    if !args.yes && !confirm(&prepared)? {
+        prepared.abandon().await?;
+        println!("cancelled: nothing was changed");
+        return Ok(());
+    }
+
+    let cancel = CancellationToken::new();
+    let signals = stop_on_signals(cancel.clone());
+    let opts = RunOptions {
+        kind: RunKind::Manual,
+        actor: args.actor.resolve(),
+        night: None,
+        window: args.window,
+        guard: None,
+        batch: settings.batch.clone(),
+    };
+    let progress: Box<dyn Progress> = if std::io::stderr().is_terminal() {
+        Box::new(Bar::new())
+    } else {
+        Box::new(LogLines::new())
+    };
+    let result = prepared
+        .execute(&pool, &opts, clock, progress.as_ref(), &cancel)
+        .await;
+    signals.abort();
+    let report = result?.ok_or_else(|| Error::Failed("the run could not be recorded".into()))?;
+    match args.format {
+        Format::Json => print_json(&report)?,
+        Format::Table => print_summary(&report),
+    }
+    match report.status {
+        RunStatus::Interrupted => Err(Error::Failed(format!(
+            "run {} was interrupted: the last batch committed, {} guest(s) are left for the \
+             next run",
+            report.run_id, report.remaining
+        ))),
+        _ => Ok(()),
+    }
+}
+
+fn print_plan(prepared: &Prepared) {
+    println!(
+        "cut-off: {}",
+        prepared.cutoff.format("%Y-%m-%d %H:%M:%S UTC")
+    );
+    let mut table = Table::new(&[
+        "branch",
+        "type",
+        "anonymize",
+        "newsletter ends",
+        "fiscal erasure",
+    ]);
+    for plan in &prepared.plans {
+        for t in &plan.by_type {
+            table.row(vec![
+                plan.branch_id.to_string(),
+                t.guest_type.clone(),
+                t.anonymize.to_string(),
+                t.unsubscribe.to_string(),
+                t.erase_fiscal.to_string(),
+            ]);
+        }
+    }
+    if table.is_empty() {
+        println!("nothing is due in branch(es) {}", branch_list(prepared));
+    } else {
+        print!("{}", table.render());
+    }
+    for b in &prepared.locked_elsewhere {
+        println!("branch {b}: skipped, another run is processing it right now");
+    }
+}
+
+fn branch_list(prepared: &Prepared) -> String {
+    prepared
+        .plans
+        .iter()
+        .map(|p| p.branch_id.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn confirm(prepared: &Prepared) -> Result<bool> {
+    let mut err = std::io::stderr();
+    let _ = write!(
+        err,
+        "Anonymize {} guest(s) in branch(es) {}? This cannot be undone. Type yes to continue: ",
+        prepared.total_guests(),
+        branch_list(prepared)
+    );
+    let _ = err.flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| Error::io("cannot read the confirmation", e))?;
+    Ok(matches!(
+        answer.trim().to_lowercase().as_str(),
+        "yes" | "y" | "ja" | "j"
+    ))
+}
+
+fn print_summary(report: &RunReport) {
+    println!(
+        "run {} {} in {:.1}s",
+        report.run_id,
+        report.status.as_str(),
+        report.duration_ms as f64 / 1000.0
+    );
+    let mut table = Table::new(&["branch", "action", "type", "guests"]);
+    for (branch, counts) in &report.branch_counts {
+        for (action, types) in counts {
+            for (guest_type, n) in types {
+                table.row(vec![
+                    branch.to_string(),
+                    action.clone(),
+                    guest_type.clone(),
+                    n.to_string(),
+                ]);
+            }
+        }
+    }
+    if !table.is_empty() {
+        print!("{}", table.render());
+    }
+    println!(
+        "anonymized: {}, newsletter unsubscriptions: {}, fiscal erasures: {}",
+        report.total("guest_anonymized"),
+        report.total("newsletter_unsubscribed"),
+        report.total("fiscal_data_erased")
+    );
+    if report.kept > 0 {
+        println!(
+            "kept: {} guest(s) had new activity since the run listed them",
+            report.kept
+        );
+    }
+    if report.remaining > 0 {
+        println!(
+            "remaining: {} guest(s) are left for the next run",
+            report.remaining
+        );
+    }
+    if let Some(e) = &report.error {
+        println!("error: {e}");
+    }
+}
+
+/// A progress bar on the terminal: guests done of total, rate, ETA.
+struct Bar(ProgressBar);
+
+impl Bar {
+    fn new() -> Self {
+        let bar = ProgressBar::new(0);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{bar:40.cyan/blue} {pos}/{len} guests  {per_sec}  ETA {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        Bar(bar)
+    }
+}
+
+impl Progress for Bar {
+    fn start(&self, total: u64) {
+        self.0.set_length(total);
+    }
+    fn batch(&self, done: u64, _total: u64) {
+        self.0.set_position(done);
+    }
+    fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}

@@ -1,0 +1,322 @@
+//! When a branch's nightly run is due, decided here with chrono-tz and a
+//! claimed slot in `retention.runs`, never by a local-time cron job: the
+//! scheduler only drives a frequent UTC tick (see DESIGN, "Known pitfalls").
+//!
+//! Each branch's night is its own: the nightly time is local to the branch's
+//! `time_zone`. A local time that does not exist that night (spring forward)
+//! means the first instant after the gap; an ambiguous one (fall back) means
+//! the earlier of the two. A night is due from its instant on and stays due
+//! until a run claims it, so a night missed while the daemon was down is
+//! caught up at the next start or tick, and a second tick on the same night
+//! finds the night claimed and does nothing.
+
+use chrono::{
+    DateTime, Duration as ChronoDuration, LocalResult, NaiveDate, NaiveTime, TimeZone, Timelike,
+    Utc,
+};
+use chrono_tz::Tz;
+use tokio_util::sync::CancellationToken;
+
+use super::{prepare, Progress, RunKind, RunOptions, RunReport};
+use crate::clock::Clock;
+use crate::db::DbPool;
+use crate::error::Result;
+use crate::settings::Settings;
+
+/// The instant of local time `at` on local date `date` in `tz`.
+pub fn due_instant(date: NaiveDate, at: NaiveTime, tz: Tz) -> DateTime<Utc> {
+    let mut local = date.and_time(at);
+    // A gap is at most a few hours; step to its end a minute at a time.
+    for _ in 0..(24 * 60) {
+        match tz.from_local_datetime(&local) {
+            LocalResult::Single(t) => return t.with_timezone(&Utc),
+            LocalResult::Ambiguous(earlier, later) => {
+                return earlier.min(later).with_timezone(&Utc)
+            }
+            LocalResult::None => {
+                local = (local + ChronoDuration::minutes(1))
+                    .with_second(0)
+                    .unwrap_or(local + ChronoDuration::minutes(1));
+            }
+        }
+    }
+    // Unreachable for real time zones; fall back to reading the time as UTC.
+    date.and_time(at).and_utc()
+}
+
+/// The latest night whose run instant is at or before `now`, with that instant.
+pub fn latest_due_night(now: DateTime<Utc>, at: NaiveTime, tz: Tz) -> (NaiveDate, DateTime<Utc>) {
+    let today = now.with_timezone(&tz).date_naive();
+    let mut date = today;
+    loop {
+        let instant = due_instant(date, at, tz);
+        if instant <= now {
+            return (date, instant);
+        }
+        date = date
+            .pred_opt()
+            .expect("dates before year -262143 do not occur");
+    }
+}
+
+/// The next night's run instant strictly after `now`.
+pub fn next_instant(now: DateTime<Utc>, at: NaiveTime, tz: Tz) -> (NaiveDate, DateTime<Utc>) {
+    let mut date = now.with_timezone(&tz).date_naive() - ChronoDuration::days(1);
+    loop {
+        let instant = due_instant(date, at, tz);
+        if instant > now {
+            return (date, instant);
+        }
+        date = date
+            .succ_opt()
+            .expect("dates after year 262142 do not occur");
+    }
+}
+
+/// A branch's time zone, or the configured one when the branch's is not a
+/// known IANA name (with a warning).
+pub fn branch_time_zone(branch_id: i64, name: &str, fallback: Tz) -> Tz {
+    name.parse::<Tz>().unwrap_or_else(|_| {
+        tracing::warn!(
+            branch_id,
+            time_zone = name,
+            fallback = fallback.name(),
+            "branch time zone is not an IANA name; using schedule.time_zone"
+        );
+        fallback
+    })
+}
+
+/// One tick of the daemon: runs every branch whose night is due and not yet
+/// claimed, one after another. Errors of one branch are logged and do not
+/// stop the others; the night is retried at a later tick.
+pub async fn tick(
+    pool: &DbPool,
+    settings: &Settings,
+    clock: &dyn Clock,
+    progress: &dyn Progress,
+    cancel: &CancellationToken,
+) -> Result<Vec<RunReport>> {
+    let branches: Vec<(i64, String)> = {
+        let client = pool.get().await?;
+        client
+            .query(
+                include_str!("../../sql/queries/run_scheduled_branches.sql"),
+                &[],
+            )
+            .await?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect()
+    };
+    let mut reports = Vec::new();
+    for (branch_id, tz_name) in branches {
+        if cancel.is_cancelled() {
+            break;
+        }
+        let tz = branch_time_zone(branch_id, &tz_name, settings.schedule.time_zone);
+        let now = clock.now();
+        let (night, _) = latest_due_night(now, settings.schedule.nightly_at, tz);
+        match run_night(pool, settings, clock, progress, cancel, branch_id, night).await {
+            Ok(Some(report)) => reports.push(report),
+            Ok(None) => {}
+            Err(e) => tracing::error!(
+                branch_id,
+                %night,
+                error = %e,
+                "nightly run failed; it is retried at the next tick"
+            ),
+        }
+    }
+    Ok(reports)
+}
+
+/// Runs one branch's night unless it is claimed, locked elsewhere, or has
+/// failed `schedule.max_attempts` times.
+pub async fn run_night(
+    pool: &DbPool,
+    settings: &Settings,
+    clock: &dyn Clock,
+    progress: &dyn Progress,
+    cancel: &CancellationToken,
+    branch_id: i64,
+    night: NaiveDate,
+) -> Result<Option<RunReport>> {
+    if !night_open(pool, settings, branch_id, night).await? {
+        return Ok(None);
+    }
+    let cutoff = clock.now();
+    let prepared = prepare(pool, &[branch_id], cutoff, cutoff).await?;
+    if prepared.plans.is_empty() {
+        // another daemon holds the branch
+        return Ok(None);
+    }
+    // Re-check under the branch lock: another daemon may have finished the
+    // night between the first check and the lock.
+    if !night_open(pool, settings, branch_id, night).await? {
+        prepared.abandon().await?;
+        return Ok(None);
+    }
+    let opts = RunOptions {
+        kind: RunKind::Scheduled,
+        actor: "retentiond".to_string(),
+        night: Some(night),
+        window: Some(settings.schedule.window),
+        guard: Some(settings.schedule.guard),
+        batch: settings.batch.clone(),
+    };
+    prepared.execute(pool, &opts, clock, progress, cancel).await
+}
+
+async fn night_open(
+    pool: &DbPool,
+    settings: &Settings,
+    branch_id: i64,
+    night: NaiveDate,
+) -> Result<bool> {
+    let client = pool.get().await?;
+    let row = client
+        .query_one(
+            include_str!("../../sql/queries/run_night_state.sql"),
+            &[&branch_id, &night],
+        )
+        .await?;
+    let claimed: i64 = row.get("claimed");
+    let failed: i64 = row.get("failed");
+    if failed >= i64::from(settings.schedule.max_attempts) && claimed == 0 {
+        tracing::debug!(branch_id, %night, failed, "night given up after failed attempts");
+    }
+    Ok(claimed == 0 && failed < i64::from(settings.schedule.max_attempts))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono_tz::Europe::{Berlin, Lisbon, Vienna};
+
+    fn t(h: u32, m: u32) -> NaiveTime {
+        NaiveTime::from_hms_opt(h, m, 0).unwrap()
+    }
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn winter_and_summer_nights_are_at_local_time() {
+        assert_eq!(
+            due_instant(d("2026-01-15"), t(2, 30), Berlin),
+            utc("2026-01-15T01:30:00Z")
+        );
+        assert_eq!(
+            due_instant(d("2026-07-15"), t(2, 30), Berlin),
+            utc("2026-07-15T00:30:00Z")
+        );
+    }
+
+    #[test]
+    fn spring_gap_runs_at_the_first_instant_after_the_gap() {
+        // 2026-03-29: 02:00 CET jumps to 03:00 CEST; 02:30 does not exist
+        assert_eq!(
+            due_instant(d("2026-03-29"), t(2, 30), Berlin),
+            utc("2026-03-29T01:00:00Z")
+        );
+    }
+
+    #[test]
+    fn autumn_ambiguity_runs_at_the_earlier_instant() {
+        // 2026-10-25: 03:00 CEST falls back to 02:00 CET; 02:30 happens twice
+        assert_eq!(
+            due_instant(d("2026-10-25"), t(2, 30), Berlin),
+            utc("2026-10-25T00:30:00Z")
+        );
+    }
+
+    #[test]
+    fn next_instants_across_both_changes_are_one_per_night() {
+        let mut now = utc("2026-03-27T12:00:00Z");
+        let mut got = Vec::new();
+        for _ in 0..4 {
+            let (night, at) = next_instant(now, t(2, 30), Berlin);
+            got.push((night, at));
+            now = at;
+        }
+        assert_eq!(
+            got,
+            vec![
+                (d("2026-03-28"), utc("2026-03-28T01:30:00Z")),
+                (d("2026-03-29"), utc("2026-03-29T01:00:00Z")),
+                (d("2026-03-30"), utc("2026-03-30T00:30:00Z")),
+                (d("2026-03-31"), utc("2026-03-31T00:30:00Z")),
+            ]
+        );
+        let mut now = utc("2026-10-23T12:00:00Z");
+        let mut got = Vec::new();
+        for _ in 0..3 {
+            let (night, at) = next_instant(now, t(2, 30), Berlin);
+            got.push((night, at));
+            now = at;
+        }
+        assert_eq!(
+            got,
+            vec![
+                (d("2026-10-24"), utc("2026-10-24T00:30:00Z")),
+                (d("2026-10-25"), utc("2026-10-25T00:30:00Z")),
+                (d("2026-10-26"), utc("2026-10-26T01:30:00Z")),
+            ]
+        );
+    }
+
+    #[test]
+    fn latest_due_night_switches_at_the_nightly_instant() {
+        let at = t(2, 30);
+        assert_eq!(
+            latest_due_night(utc("2026-11-25T01:29:59Z"), at, Berlin).0,
+            d("2026-11-24")
+        );
+        assert_eq!(
+            latest_due_night(utc("2026-11-25T01:30:00Z"), at, Berlin).0,
+            d("2026-11-25")
+        );
+        // during the repeated hour after the autumn run, the night stays the same
+        assert_eq!(
+            latest_due_night(utc("2026-10-25T01:45:00Z"), at, Berlin).0,
+            d("2026-10-25")
+        );
+        // before the spring run the previous night is the latest due one
+        assert_eq!(
+            latest_due_night(utc("2026-03-29T00:59:00Z"), at, Berlin).0,
+            d("2026-03-28")
+        );
+        assert_eq!(
+            latest_due_night(utc("2026-03-29T01:00:00Z"), at, Berlin).0,
+            d("2026-03-29")
+        );
+    }
+
+    #[test]
+    fn each_branch_gets_its_own_night() {
+        // 02:30 in Lisbon (UTC+0 in winter) is an hour after 02:30 in Vienna
+        assert_eq!(
+            due_instant(d("2026-11-25"), t(2, 30), Lisbon),
+            utc("2026-11-25T02:30:00Z")
+        );
+        assert_eq!(
+            due_instant(d("2026-11-25"), t(2, 30), Vienna),
+            utc("2026-11-25T01:30:00Z")
+        );
+        let now = utc("2026-11-25T02:00:00Z");
+        assert_eq!(latest_due_night(now, t(2, 30), Vienna).0, d("2026-11-25"));
+        assert_eq!(latest_due_night(now, t(2, 30), Lisbon).0, d("2026-11-24"));
+    }
+
+    #[test]
+    fn unknown_branch_time_zone_falls_back() {
+        assert_eq!(branch_time_zone(1, "Mars/Olympus", Berlin), Berlin);
+        assert_eq!(branch_time_zone(1, "Europe/Lisbon", Berlin), Lisbon);
+    }
+}

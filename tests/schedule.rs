@@ -1,0 +1,268 @@
+//! The nightly schedule on a real database: each branch's night runs once,
+//! in its own time zone, across daylight-saving changes; a missed night is
+//! caught up; several daemons never run a night twice.
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use common::{day, fx, TestDb};
+use retentiond::clock::FixedClock;
+use retentiond::run::{schedule, RunReport, Silent};
+use retentiond::settings::Settings;
+use tokio_postgres::Client;
+use tokio_util::sync::CancellationToken;
+
+fn utc(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+fn date(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+fn settings(db: &TestDb) -> Settings {
+    Settings::from_toml(&format!(
+        "[database]\nurl = {:?}\n[batch]\npause = \"0s\"\n[schedule]\nnightly_at = \"02:30\"\n",
+        db.url
+    ))
+    .unwrap()
+}
+
+async fn tick(db: &TestDb, now: &str) -> Vec<RunReport> {
+    schedule::tick(
+        &db.pool(),
+        &settings(db),
+        &FixedClock(utc(now)),
+        &Silent,
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap()
+}
+
+/// A branch with automatic deletion on, 19 retained guests and `overdue`
+/// overdue ones (few enough for the guard).
+async fn branch(c: &Client, name: &str, tz: &str, overdue: usize) -> i64 {
+    let b = fx::branch(c, name, None).await;
+    c.execute(
+        "UPDATE branches SET time_zone = $2 WHERE id = $1",
+        &[&b, &tz],
+    )
+    .await
+    .unwrap();
+    fx::policy(c, b, "guest", "3 years").await;
+    fx::branch_settings_auto_delete(c, b).await;
+    for _ in 0..19 {
+        let g = fx::guest(c, b, day("2026-09-01")).await;
+        fx::sale(c, g, day("2026-09-01")).await;
+    }
+    add_overdue(c, b, overdue).await;
+    b
+}
+
+async fn add_overdue(c: &Client, branch: i64, n: usize) {
+    for _ in 0..n {
+        let g = fx::guest(c, branch, day("2020-01-01")).await;
+        fx::sale(c, g, day("2020-01-01")).await;
+    }
+}
+
+async fn nights(c: &Client, branch: i64) -> Vec<NaiveDate> {
+    c.query(
+        "SELECT night FROM retention.runs WHERE night_branch_id = $1 ORDER BY id",
+        &[&branch],
+    )
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| r.get(0))
+    .collect()
+}
+
+#[tokio::test]
+async fn each_night_runs_once_and_a_missed_night_is_caught_up() {
+    let db = TestDb::migrated().await;
+    let c = db.client().await;
+    let b = branch(&c, "Köln", "Europe/Berlin", 1).await;
+
+    // first start in the morning: last night (02:30 CET = 01:30 UTC) is due
+    let reports = tick(&db, "2026-11-25T10:00:00Z").await;
+    assert_eq!(reports.len(), 1);
+    assert_eq!(reports[0].total("guest_anonymized"), 1);
+    // a second firing the same night does nothing
+    assert!(tick(&db, "2026-11-25T10:01:00Z").await.is_empty());
+    assert!(tick(&db, "2026-11-26T01:29:59Z").await.is_empty());
+    add_overdue(&c, b, 1).await;
+    let reports = tick(&db, "2026-11-26T01:30:00Z").await;
+    assert_eq!(reports.len(), 1);
+    assert_eq!(reports[0].total("guest_anonymized"), 1);
+    // the daemon was down for three nights: one catch-up run, not three
+    let reports = tick(&db, "2026-11-29T09:00:00Z").await;
+    assert_eq!(reports.len(), 1);
+    assert_eq!(
+        nights(&c, b).await,
+        [date("2026-11-25"), date("2026-11-26"), date("2026-11-29")]
+    );
+    // the runs are scheduled ones by the daemon
+    let kinds = fx::count(
+        &c,
+        "SELECT count(*) FROM retention.runs WHERE kind = 'scheduled' AND actor = 'retentiond'",
+    )
+    .await;
+    assert_eq!(kinds, 3);
+}
+
+#[tokio::test]
+async fn branches_without_automatic_deletion_are_not_scheduled() {
+    let db = TestDb::migrated().await;
+    let c = db.client().await;
+    let b = branch(&c, "Köln", "Europe/Berlin", 1).await;
+    c.execute(
+        "UPDATE retention.branch_settings SET auto_delete = false WHERE branch_id = $1",
+        &[&b],
+    )
+    .await
+    .unwrap();
+    assert!(tick(&db, "2026-11-25T10:00:00Z").await.is_empty());
+    assert!(nights(&c, b).await.is_empty());
+}
+
+#[tokio::test]
+async fn each_branch_runs_in_its_own_night() {
+    let db = TestDb::migrated().await;
+    let c = db.client().await;
+    let vienna = branch(&c, "Wien", "Europe/Vienna", 0).await;
+    let lisbon = branch(&c, "Lisboa", "Europe/Lisbon", 0).await;
+    // 02:00 UTC: 03:00 in Vienna (its night of the 25th is due), 02:00 in
+    // Lisbon (still the night of the 24th)
+    tick(&db, "2026-11-25T02:00:00Z").await;
+    assert_eq!(nights(&c, vienna).await, [date("2026-11-25")]);
+    assert_eq!(nights(&c, lisbon).await, [date("2026-11-24")]);
+    // 02:30 UTC is 02:30 in Lisbon
+    tick(&db, "2026-11-25T02:30:00Z").await;
+    assert_eq!(nights(&c, vienna).await, [date("2026-11-25")]);
+    assert_eq!(
+        nights(&c, lisbon).await,
+        [date("2026-11-24"), date("2026-11-25")]
+    );
+}
+
+#[tokio::test]
+async fn spring_forward_night_runs_once_at_the_end_of_the_gap() {
+    let db = TestDb::migrated().await;
+    let c = db.client().await;
+    let b = branch(&c, "Köln", "Europe/Berlin", 0).await;
+    tick(&db, "2026-03-28T12:00:00Z").await;
+    // 02:30 does not exist on 2026-03-29; 03:00 CEST = 01:00 UTC is the first instant after
+    tick(&db, "2026-03-29T00:59:00Z").await;
+    assert_eq!(nights(&c, b).await, [date("2026-03-28")]);
+    tick(&db, "2026-03-29T01:00:00Z").await;
+    tick(&db, "2026-03-29T01:30:00Z").await;
+    tick(&db, "2026-03-29T23:59:00Z").await;
+    assert_eq!(
+        nights(&c, b).await,
+        [date("2026-03-28"), date("2026-03-29")]
+    );
+    // the next night is at 02:30 CEST = 00:30 UTC
+    tick(&db, "2026-03-30T00:29:00Z").await;
+    assert_eq!(nights(&c, b).await.len(), 2);
+    tick(&db, "2026-03-30T00:30:00Z").await;
+    assert_eq!(nights(&c, b).await.len(), 3);
+}
+
+#[tokio::test]
+async fn fall_back_night_runs_once_at_the_earlier_instant() {
+    let db = TestDb::migrated().await;
+    let c = db.client().await;
+    let b = branch(&c, "Köln", "Europe/Berlin", 0).await;
+    tick(&db, "2026-10-24T12:00:00Z").await;
+    // 02:30 happens twice on 2026-10-25: 00:30 UTC (CEST) and 01:30 UTC (CET)
+    tick(&db, "2026-10-25T00:29:00Z").await;
+    assert_eq!(nights(&c, b).await, [date("2026-10-24")]);
+    tick(&db, "2026-10-25T00:30:00Z").await;
+    tick(&db, "2026-10-25T01:30:00Z").await;
+    tick(&db, "2026-10-25T01:45:00Z").await;
+    assert_eq!(
+        nights(&c, b).await,
+        [date("2026-10-24"), date("2026-10-25")]
+    );
+    // after the change the night is at 02:30 CET = 01:30 UTC
+    tick(&db, "2026-10-26T01:29:00Z").await;
+    assert_eq!(nights(&c, b).await.len(), 2);
+    tick(&db, "2026-10-26T01:30:00Z").await;
+    assert_eq!(nights(&c, b).await.len(), 3);
+}
+
+fn spawn_serve(db: &TestDb) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_retentiond"))
+        .arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("RETENTIOND__DATABASE__URL", &db.url)
+        .env("RETENTIOND__LOG__FORMAT", "journal")
+        .env("RETENTIOND__SCHEDULE__TICK", "1s")
+        .env("RETENTIOND__BATCH__PAUSE", "0s")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start retentiond serve")
+}
+
+fn stop(child: &mut Child) -> Duration {
+    let sent = Instant::now();
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert_eq!(status.code(), Some(0), "serve exits 0 on SIGTERM");
+            return sent.elapsed();
+        }
+        assert!(
+            sent.elapsed() < Duration::from_secs(5),
+            "serve did not stop within 5 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[tokio::test]
+async fn two_daemons_run_a_night_once_and_stop_on_sigterm() {
+    let db = TestDb::migrated().await;
+    let c = db.client().await;
+    let b = branch(&c, "Köln", "Europe/Berlin", 1).await;
+    let mut first = spawn_serve(&db);
+    let mut second = spawn_serve(&db);
+    let start = Instant::now();
+    while fx::count(
+        &c,
+        "SELECT count(*) FROM retention.runs WHERE status = 'completed'",
+    )
+    .await
+        < 1
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no scheduled run"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // let both daemons tick a few more times
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    stop(&mut first);
+    stop(&mut second);
+    assert_eq!(nights(&c, b).await.len(), 1, "one run for the night");
+    assert_eq!(
+        fx::count(
+            &c,
+            "SELECT count(*) FROM retention.action_protocol WHERE action = 'guest_anonymized'"
+        )
+        .await,
+        1
+    );
+}
