@@ -14,6 +14,7 @@ WITH due AS MATERIALIZED (
         FROM retention.guest_classification c
         WHERE c.guest_id = ANY ($1::bigint[])
           AND c.blocked_reason IS NULL
+        OFFSET 0 -- classify each guest once (see pending_items.sql)
     ) d
     WHERE d.anonymize OR d.erase_fiscal
 ),
