@@ -197,6 +197,10 @@ async fn fall_back_night_runs_once_at_the_earlier_instant() {
 }
 
 fn spawn_serve(db: &TestDb) -> Child {
+    spawn_serve_env(db, &[])
+}
+
+fn spawn_serve_env(db: &TestDb, env: &[(&str, &str)]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_retentiond"))
         .arg("serve")
         .env_clear()
@@ -205,6 +209,7 @@ fn spawn_serve(db: &TestDb) -> Child {
         .env("RETENTIOND__LOG__FORMAT", "journal")
         .env("RETENTIOND__SCHEDULE__TICK", "1s")
         .env("RETENTIOND__BATCH__PAUSE", "0s")
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -264,5 +269,90 @@ async fn two_daemons_run_a_night_once_and_stop_on_sigterm() {
         )
         .await,
         1
+    );
+}
+
+#[tokio::test]
+async fn database_outage_fails_the_run_and_the_daemon_retries_at_the_next_tick() {
+    let db = TestDb::migrated().await;
+    let c = db.client().await;
+    let b = branch(&c, "Köln", "Europe/Berlin", 0).await;
+    add_overdue(&c, b, 300).await;
+    let mut daemon = spawn_serve_env(
+        &db,
+        &[
+            ("RETENTIOND__SCHEDULE__GUARD", "1"),
+            ("RETENTIOND__BATCH__SIZE", "10"),
+            ("RETENTIOND__BATCH__PAUSE", "100ms"),
+        ],
+    );
+    let start = Instant::now();
+    while fx::count(
+        &c,
+        "SELECT count(*) FROM guests WHERE anonymized_at IS NOT NULL",
+    )
+    .await
+        < 20
+    {
+        assert!(start.elapsed() < Duration::from_secs(30), "no progress");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // the database drops every connection of the daemon
+    c.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE application_name = 'retentiond' AND datname = current_database()",
+        &[],
+    )
+    .await
+    .unwrap();
+    let start = Instant::now();
+    while fx::count(
+        &c,
+        "SELECT count(*) FROM retention.runs WHERE status = 'completed'",
+    )
+    .await
+        < 1
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no retry after the outage"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        daemon.try_wait().unwrap().is_none(),
+        "the daemon keeps running"
+    );
+    stop(&mut daemon);
+    let runs: Vec<(String, Option<String>)> = c
+        .query("SELECT status, error FROM retention.runs ORDER BY id", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    assert!(
+        ["failed", "interrupted"].contains(&runs[0].0.as_str()),
+        "{runs:?}"
+    );
+    assert!(runs[0].1.is_some(), "the failed run says why");
+    assert_eq!(runs[1].0, "completed");
+    assert_eq!(
+        fx::count(
+            &c,
+            "SELECT count(*) FROM guests WHERE anonymized_at IS NULL AND created_at < '2021-01-01'"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        fx::count(
+            &c,
+            "SELECT count(*) FROM (SELECT guest_id FROM retention.action_protocol
+             WHERE action = 'guest_anonymized' GROUP BY 1 HAVING count(*) > 1) d"
+        )
+        .await,
+        0
     );
 }
