@@ -13,6 +13,9 @@ use tokio_util::sync::CancellationToken;
 use crate::clock::Clock;
 use crate::db::{self, DbPool};
 use crate::error::{Error, Result};
+use crate::notify::sender::{self, FlushScope};
+use crate::notify::transport::Transport;
+use crate::notify::{self, Notifier};
 use crate::run::schedule;
 use crate::settings::Settings;
 
@@ -23,6 +26,9 @@ pub async fn serve(
     cancel: CancellationToken,
 ) -> Result<()> {
     let pool = db::connect_pool(&settings.database)?;
+    // Templates and transport are checked before anything else happens.
+    let notifier = Arc::new(Notifier::from_settings(&settings)?);
+    let transport = Transport::from_settings(&settings.mail)?;
     if !wait_for_database(&pool, &cancel).await? {
         return Ok(());
     }
@@ -63,12 +69,26 @@ pub async fn serve(
         tokio::select! {
             _ = cancel.cancelled() => break,
             Some(()) = rx.recv() => {
-                match schedule::tick(&pool, &settings, clock.as_ref(), &progress, &cancel).await {
+                let ticked = schedule::tick(
+                    &pool, &settings, Some(&notifier), clock.as_ref(), &progress, &cancel,
+                )
+                .await;
+                match ticked {
                     Ok(reports) if !reports.is_empty() => {
                         log_next_runs(&pool, &settings, clock.as_ref()).await;
                     }
                     Ok(_) => {}
                     Err(e) => tracing::error!(error = %e, "tick failed; retrying at the next tick"),
+                }
+                if cancel.is_cancelled() {
+                    break;
+                }
+                if let Err(e) = notify::pending_tick(&pool, &settings, &notifier, clock.as_ref()).await {
+                    tracing::error!(error = %e, "pending summaries failed; retrying at the next tick");
+                }
+                let scope = FlushScope::default();
+                if let Err(e) = sender::flush(&pool, &settings.mail, &transport, clock.as_ref(), &scope).await {
+                    tracing::warn!(error = %e, "outbox not drained; retrying at the next tick");
                 }
             }
         }

@@ -14,6 +14,7 @@ pub mod clock;
 pub mod daemon;
 pub mod db;
 pub mod error;
+pub mod notify;
 pub mod retention;
 pub mod run;
 pub mod settings;

@@ -95,6 +95,12 @@ pub struct MailSettings {
     pub locale: String,
     /// Upper bound for one whole SMTP send.
     pub timeout: Duration,
+    /// Directory whose `*.hbs` files override the embedded templates.
+    pub template_dir: Option<PathBuf>,
+    /// Delivery attempts before a mail is given up.
+    pub max_attempts: u32,
+    /// Wait after the first failed attempt; doubled after each further one.
+    pub retry_base: Duration,
 }
 
 /// `[batch]`: how large and how gentle the anonymization batches are.
@@ -126,6 +132,8 @@ pub struct ScheduleSettings {
     pub guard: f64,
     /// Failed attempts at one night's run before the daemon waits for the next night.
     pub max_attempts: u32,
+    /// Local time of the daily pending summary, in each branch's time zone.
+    pub pending_at: chrono::NaiveTime,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -147,6 +155,7 @@ struct RawSchedule {
     window: Option<String>,
     guard: Option<String>,
     max_attempts: Option<String>,
+    pending_at: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -175,6 +184,9 @@ struct RawMail {
     file_dir: Option<String>,
     locale: Option<String>,
     timeout: Option<String>,
+    template_dir: Option<String>,
+    max_attempts: Option<String>,
+    retry_base: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -376,6 +388,42 @@ impl Settings {
                     Duration::from_secs(30)
                 });
 
+        let template_dir = raw
+            .mail
+            .template_dir
+            .filter(|s| !s.is_empty())
+            .map(PathBuf::from);
+        if let Some(d) = &template_dir {
+            if !d.is_dir() {
+                check(Err(format!(
+                    "mail.template_dir = {:?} is not a directory: expected a directory of \
+                     .hbs files that override the built-in templates",
+                    d.display()
+                )));
+            }
+        }
+        let mail_attempts = parse_int(
+            "mail.max_attempts",
+            raw.mail.max_attempts.as_deref(),
+            8,
+            1,
+            100,
+        )
+        .unwrap_or_else(|e| {
+            check(Err(e));
+            8
+        });
+        let retry_base = parse_duration(
+            "mail.retry_base",
+            raw.mail.retry_base.as_deref(),
+            "1m",
+            false,
+        )
+        .unwrap_or_else(|e| {
+            check(Err(e));
+            Duration::from_secs(60)
+        });
+
         // [batch]
         let size = parse_int("batch.size", raw.batch.size.as_deref(), 1000, 1, 100_000)
             .unwrap_or_else(|e| {
@@ -418,6 +466,18 @@ impl Settings {
                 check(Err(format!(
                     "schedule.nightly_at = {nightly_raw:?} is not a time of day: expected HH:MM \
                      (24-hour, local to each branch), such as 02:30"
+                )));
+                chrono::NaiveTime::MIN
+            });
+        let pending_raw = raw
+            .schedule
+            .pending_at
+            .unwrap_or_else(|| "07:00".to_string());
+        let pending_at = chrono::NaiveTime::parse_from_str(pending_raw.trim(), "%H:%M")
+            .unwrap_or_else(|_| {
+                check(Err(format!(
+                    "schedule.pending_at = {pending_raw:?} is not a time of day: expected HH:MM \
+                     (24-hour, local to each branch), such as 07:00"
                 )));
                 chrono::NaiveTime::MIN
             });
@@ -497,6 +557,9 @@ impl Settings {
                 file_dir,
                 locale,
                 timeout: mail_timeout,
+                template_dir,
+                max_attempts: mail_attempts as u32,
+                retry_base,
             },
             batch: BatchSettings {
                 size: size as u32,
@@ -511,6 +574,7 @@ impl Settings {
                 window,
                 guard,
                 max_attempts: max_attempts as u32,
+                pending_at,
             },
             source: None,
         })
@@ -539,10 +603,11 @@ impl Settings {
              [database]\nurl = {url:?}\npool_size = {pool}\nconnect_timeout = {ct:?}\n\n\
              [log]\nformat = {format:?}\nlevel = {level:?}\n\n\
              [mail]\ntransport = {transport:?}\nsmtp_url = {smtp}\nfrom = {from:?}\n\
-             file_dir = {dir}\npassword_file = {pwf}\npassword = {pw}\nlocale = {locale:?}\ntimeout = {mt:?}\n\n\
+             file_dir = {dir}\npassword_file = {pwf}\npassword = {pw}\nlocale = {locale:?}\ntimeout = {mt:?}\n\
+             template_dir = {td}\nmax_attempts = {mma}\nretry_base = {rb:?}\n\n\
              [batch]\nsize = {size}\npause = {pause:?}\nlock_timeout = {lt:?}\nstatement_timeout = {st:?}\n\n\
              [schedule]\nnightly_at = {na:?}\ntime_zone = {tz:?}\ntick = {tick:?}\nwindow = {window:?}\n\
-             guard = {guard}\nmax_attempts = {ma}\n",
+             guard = {guard}\nmax_attempts = {ma}\npending_at = {pa:?}\n",
             source = self
                 .source
                 .as_ref()
@@ -573,6 +638,10 @@ impl Settings {
             window = d(self.schedule.window),
             guard = self.schedule.guard,
             ma = self.schedule.max_attempts,
+            pa = self.schedule.pending_at.format("%H:%M").to_string(),
+            td = opt(self.mail.template_dir.as_ref().map(|p| p.display().to_string())),
+            mma = self.mail.max_attempts,
+            rb = d(self.mail.retry_base),
         )
     }
 }

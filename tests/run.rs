@@ -31,6 +31,7 @@ fn manual(s: &Settings) -> RunOptions {
         window: None,
         guard: None,
         batch: s.batch.clone(),
+        notify: None,
     }
 }
 
@@ -485,6 +486,7 @@ async fn guard_holds_a_scheduled_run_and_a_manual_run_releases_it() {
     let report = run::schedule::run_night(
         &pool,
         &s,
+        None,
         &FixedClock(at),
         &Silent,
         &CancellationToken::new(),

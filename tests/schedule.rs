@@ -35,6 +35,7 @@ async fn tick(db: &TestDb, now: &str) -> Vec<RunReport> {
     schedule::tick(
         &db.pool(),
         &settings(db),
+        None,
         &FixedClock(utc(now)),
         &Silent,
         &CancellationToken::new(),

@@ -3,6 +3,7 @@
 
 mod admin;
 mod demo;
+mod mail;
 mod output;
 mod report;
 mod run;
@@ -26,6 +27,9 @@ Examples:
   retentiond protocol --branch 1 --since 2026-11-01
   retentiond run --branch 1 --dry-run
   retentiond serve
+  retentiond notify pending --branch 1
+  retentiond outbox list
+  retentiond mail-test --to manager@example.com
 
 Settings come from --config (default /etc/retentiond/retentiond.toml) and
 RETENTIOND__SECTION__KEY environment variables, e.g. RETENTIOND__DATABASE__URL.
@@ -74,6 +78,19 @@ pub enum Command {
     Run(RunArgs),
     /// The daemon: nightly runs per branch in its own time zone (systemd).
     Serve,
+    /// Send notification mails now.
+    #[command(subcommand)]
+    Notify(NotifyCommand),
+    /// Show or deliver queued and failed mails.
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
+    /// Send a test mail through the configured transport and show the answer.
+    #[command(after_help = "Example:\n  retentiond mail-test --to manager@example.com")]
+    MailTest {
+        /// Recipient.
+        #[arg(long, value_name = "ADDRESS")]
+        to: String,
+    },
     /// List action protocol rows.
     #[command(after_help = "Example:\n  retentiond protocol --guest 4711")]
     Protocol(ProtocolArgs),
@@ -284,6 +301,38 @@ fn parse_duration(s: &str) -> std::result::Result<std::time::Duration, String> {
         .ok_or_else(|| format!("{s:?} is not a duration: expected e.g. 30m or 2h"))
 }
 
+/// `notify` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum NotifyCommand {
+    /// Send the pending summary now (to branches with addresses and the
+    /// pending toggle on, or to the one branch given).
+    #[command(after_help = "Example:\n  retentiond notify pending --branch 2")]
+    Pending {
+        /// Only this branch.
+        #[arg(long)]
+        branch: Option<i64>,
+    },
+}
+
+/// `outbox` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// Queued and failed mails (with --all also the sent ones).
+    List {
+        /// Also list sent mails.
+        #[arg(long)]
+        all: bool,
+        /// At most this many (the newest).
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Deliver every queued mail now, ignoring the retry backoff.
+    Flush,
+}
+
 /// `protocol` arguments.
 #[derive(Debug, Args)]
 pub struct ProtocolArgs {
@@ -348,6 +397,9 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<()> {
         }
         Command::Protocol(args) => report::protocol(&settings, &args).await,
         Command::Run(args) => run::run(&settings, &args, &clock).await,
+        Command::Notify(cmd) => mail::notify(&settings, &cmd, &clock).await,
+        Command::Outbox(cmd) => mail::outbox(&settings, &cmd, &clock).await,
+        Command::MailTest { to } => mail::mail_test(&settings, &to, &clock).await,
         Command::Serve => {
             let cancel = tokio_util::sync::CancellationToken::new();
             let signals = crate::daemon::stop_on_signals(cancel.clone());

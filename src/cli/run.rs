@@ -11,8 +11,13 @@ use super::output::{print_json, Table};
 use super::{Format, RunArgs};
 use crate::clock::Clock;
 use crate::daemon::stop_on_signals;
+use std::sync::Arc;
+
 use crate::db;
 use crate::error::{Error, Result};
+use crate::notify::sender::{self, FlushScope};
+use crate::notify::transport::Transport;
+use crate::notify::Notifier;
 use crate::run::{self, LogLines, Prepared, Progress, RunKind, RunOptions, RunReport, RunStatus};
 use crate::settings::Settings;
 
@@ -25,6 +30,8 @@ pub async fn run(settings: &Settings, args: &RunArgs, clock: &dyn Clock) -> Resu
                 .into(),
         ));
     }
+    let notifier = Arc::new(Notifier::from_settings(settings)?);
+    let transport = Transport::from_settings(&settings.mail)?;
     let pool = db::connect_pool(&settings.database)?;
     let branches = {
         let client = db::connect_checked(&pool).await?;
@@ -83,6 +90,7 @@ pub async fn run(settings: &Settings, args: &RunArgs, clock: &dyn Clock) -> Resu
         window: args.window,
         guard: None,
         batch: settings.batch.clone(),
+        notify: Some(notifier),
     };
     let progress: Box<dyn Progress> = if std::io::stderr().is_terminal() {
         Box::new(Bar::new())
@@ -98,6 +106,7 @@ pub async fn run(settings: &Settings, args: &RunArgs, clock: &dyn Clock) -> Resu
         Format::Json => print_json(&report)?,
         Format::Table => print_summary(&report),
     }
+    deliver_summaries(&pool, settings, &transport, clock, &report).await;
     match report.status {
         RunStatus::Interrupted => Err(Error::Failed(format!(
             "run {} was interrupted: the last batch committed, {} guest(s) are left for the \
@@ -105,6 +114,38 @@ pub async fn run(settings: &Settings, args: &RunArgs, clock: &dyn Clock) -> Resu
             report.run_id, report.remaining
         ))),
         _ => Ok(()),
+    }
+}
+
+/// Tries to deliver the run's own summaries at once; what the server does
+/// not take stays queued for the daemon.
+async fn deliver_summaries(
+    pool: &db::DbPool,
+    settings: &Settings,
+    transport: &Transport,
+    clock: &dyn Clock,
+    report: &RunReport,
+) {
+    if report.mails.is_empty() {
+        return;
+    }
+    let scope = FlushScope {
+        now: true,
+        only: Some(report.mails.clone()),
+    };
+    match sender::flush(pool, &settings.mail, transport, clock, &scope).await {
+        Ok(f) if f.retrying + f.failed == 0 => {
+            eprintln!("summary mail(s) delivered: {}", f.sent)
+        }
+        Ok(f) => eprintln!(
+            "summary mail(s): {} delivered, {} queued for the daemon to retry, {} failed \
+             (see `retentiond outbox list`)",
+            f.sent, f.retrying, f.failed
+        ),
+        Err(e) => eprintln!(
+            "summary mail(s) queued; delivering failed ({e}): the daemon retries \
+             (see `retentiond outbox list`)"
+        ),
     }
 }
 

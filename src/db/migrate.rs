@@ -41,6 +41,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(3, "policies"),
     migration!(4, "classification"),
     migration!(5, "runs"),
+    migration!(6, "mail_outbox"),
 ];
 
 /// Arbitrary but fixed key of the advisory lock that serialises migrators

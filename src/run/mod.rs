@@ -201,6 +201,8 @@ pub struct RunOptions {
     pub guard: Option<f64>,
     /// Batch size, pause and timeouts.
     pub batch: BatchSettings,
+    /// Queues the completed summaries with the run's end (none: no mails).
+    pub notify: Option<std::sync::Arc<crate::notify::Notifier>>,
 }
 
 /// Guests per action and guest type.
@@ -233,6 +235,8 @@ pub struct RunReport {
     pub duration_ms: u64,
     /// The error that ended the run, if any.
     pub error: Option<String>,
+    /// Outbox ids of the completed summaries queued with the run's end.
+    pub mails: Vec<i64>,
 }
 
 impl RunReport {
@@ -518,6 +522,7 @@ impl Prepared {
             held: Vec::new(),
             duration_ms: 0,
             error: None,
+            mails: Vec::new(),
         };
         let outcome = self
             .work(opts, clock, progress, cancel, started, &mut report)
@@ -542,7 +547,7 @@ impl Prepared {
         // that fails.
         let _ = self.release().await;
         match finish_run(pool, opts, &report, clock.now()).await {
-            Ok(()) => {}
+            Ok(mails) => report.mails = mails,
             Err(e) if outcome.is_err() => {
                 tracing::warn!(run_id, error = %e, "cannot record the failed run's end; the next run marks it interrupted");
             }
@@ -844,12 +849,14 @@ fn is_timeout(e: &Error) -> bool {
     )
 }
 
+/// Records the run's end, its `run_finished` row and its completed
+/// summaries in one transaction; returns the queued outbox ids.
 async fn finish_run(
     pool: &DbPool,
     opts: &RunOptions,
     report: &RunReport,
     at: DateTime<Utc>,
-) -> Result<()> {
+) -> Result<Vec<i64>> {
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
     let counts = serde_json::to_value(&report.counts).unwrap_or(Value::Null);
@@ -893,8 +900,26 @@ async fn finish_run(
         },
     )
     .await?;
-    tx.commit().await?;
-    Ok(())
+    // A mail that cannot be queued must not cost the run its record.
+    let mut mails = Vec::new();
+    if let Some(notifier) = &opts.notify {
+        let mut tx = tx;
+        let savepoint = tx.transaction().await?;
+        match notifier.queue_completed(&savepoint, report, at).await {
+            Ok(ids) => {
+                savepoint.commit().await?;
+                mails = ids;
+            }
+            Err(e) => {
+                drop(savepoint);
+                tracing::error!(run_id = report.run_id, error = %e, "cannot queue the completed summaries");
+            }
+        }
+        tx.commit().await?;
+    } else {
+        tx.commit().await?;
+    }
+    Ok(mails)
 }
 
 /// The branches a manual run covers: the one asked for, or every branch

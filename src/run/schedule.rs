@@ -17,10 +17,13 @@ use chrono::{
 use chrono_tz::Tz;
 use tokio_util::sync::CancellationToken;
 
+use std::sync::Arc;
+
 use super::{prepare, Progress, RunKind, RunOptions, RunReport};
 use crate::clock::Clock;
 use crate::db::DbPool;
 use crate::error::Result;
+use crate::notify::Notifier;
 use crate::settings::Settings;
 
 /// The instant of local time `at` on local date `date` in `tz`.
@@ -93,6 +96,7 @@ pub fn branch_time_zone(branch_id: i64, name: &str, fallback: Tz) -> Tz {
 pub async fn tick(
     pool: &DbPool,
     settings: &Settings,
+    notifier: Option<&Arc<Notifier>>,
     clock: &dyn Clock,
     progress: &dyn Progress,
     cancel: &CancellationToken,
@@ -117,7 +121,11 @@ pub async fn tick(
         let tz = branch_time_zone(branch_id, &tz_name, settings.schedule.time_zone);
         let now = clock.now();
         let (night, _) = latest_due_night(now, settings.schedule.nightly_at, tz);
-        match run_night(pool, settings, clock, progress, cancel, branch_id, night).await {
+        match run_night(
+            pool, settings, notifier, clock, progress, cancel, branch_id, night,
+        )
+        .await
+        {
             Ok(Some(report)) => reports.push(report),
             Ok(None) => {}
             Err(e) => tracing::error!(
@@ -133,9 +141,11 @@ pub async fn tick(
 
 /// Runs one branch's night unless it is claimed, locked elsewhere, or has
 /// failed `schedule.max_attempts` times.
+#[allow(clippy::too_many_arguments)]
 pub async fn run_night(
     pool: &DbPool,
     settings: &Settings,
+    notifier: Option<&Arc<Notifier>>,
     clock: &dyn Clock,
     progress: &dyn Progress,
     cancel: &CancellationToken,
@@ -164,6 +174,7 @@ pub async fn run_night(
         window: Some(settings.schedule.window),
         guard: Some(settings.schedule.guard),
         batch: settings.batch.clone(),
+        notify: notifier.cloned(),
     };
     prepared.execute(pool, &opts, clock, progress, cancel).await
 }

@@ -362,3 +362,95 @@ pub fn day(s: &str) -> chrono::DateTime<chrono::Utc> {
         .unwrap()
         .and_utc()
 }
+
+/// A real SMTP server on loopback (aiosmtpd, see tests/smtp_sink.py) that
+/// stores every message it accepts.
+pub struct SmtpSink {
+    child: Option<std::process::Child>,
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+}
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl SmtpSink {
+    pub fn start() -> SmtpSink {
+        let mut sink = SmtpSink {
+            child: None,
+            port: free_port(),
+            dir: tempfile::tempdir().unwrap(),
+        };
+        sink.restart();
+        sink
+    }
+
+    /// A sink that is not running yet (the server is "down").
+    pub fn down() -> SmtpSink {
+        SmtpSink {
+            child: None,
+            port: free_port(),
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts (again) on the same port and directory.
+    pub fn restart(&mut self) {
+        use std::io::BufRead;
+        let python = std::env::var("RETENTIOND_TEST_PYTHON").expect(
+            "RETENTIOND_TEST_PYTHON is not set: run the tests with scripts/test, which \
+             installs aiosmtpd for the SMTP sink",
+        );
+        let mut child = Command::new(python)
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/smtp_sink.py"))
+            .arg(self.port.to_string())
+            .arg(self.dir.path())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("start the SMTP sink");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "ready", "SMTP sink did not start");
+        self.child = Some(child);
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// The messages received so far, oldest first, raw.
+    pub fn messages(&self) -> Vec<String> {
+        let mut names: Vec<_> = std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+            .collect();
+        names.sort();
+        names
+            .iter()
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .collect()
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

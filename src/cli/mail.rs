@@ -1,0 +1,198 @@
+//! `notify pending`, `outbox list|flush` and `mail-test`.
+
+use lettre::message::{Mailbox, MultiPart};
+use lettre::Message;
+use serde_json::json;
+
+use super::output::{print_json, time, Table};
+use super::{Format, NotifyCommand, OutboxCommand};
+use crate::clock::Clock;
+use crate::db;
+use crate::error::{Error, Result};
+use crate::notify::sender::{self, FlushReport, FlushScope};
+use crate::notify::transport::Transport;
+use crate::notify::{outbox, Notifier, WINDOW_DAYS};
+use crate::retention::{branch_settings, pending};
+use crate::settings::Settings;
+
+pub async fn notify(settings: &Settings, cmd: &NotifyCommand, clock: &dyn Clock) -> Result<()> {
+    let NotifyCommand::Pending { branch } = cmd;
+    let notifier = Notifier::from_settings(settings)?;
+    let transport = Transport::from_settings(&settings.mail)?;
+    let pool = db::connect_pool(&settings.database)?;
+    let mut client = db::connect_checked(&pool).await?;
+    let now = clock.now();
+    let branches: Vec<_> = branch_settings::list(&client, *branch)
+        .await?
+        .into_iter()
+        .filter(|b| branch.is_some() || b.notify_pending)
+        .collect();
+    if let Some(b) = branch {
+        branch_settings::get(&client, *b).await?;
+    }
+    let mut ids = Vec::new();
+    for b in &branches {
+        if b.notify_addresses.is_empty() {
+            eprintln!(
+                "branch {}: no notification addresses, nothing sent (retentiond settings set \
+                 --branch {} --notify a@example.com)",
+                b.branch_id, b.branch_id
+            );
+            continue;
+        }
+        let report = pending::report(
+            &client,
+            now,
+            now + chrono::Duration::days(WINDOW_DAYS),
+            Some(b.branch_id),
+        )
+        .await?;
+        let Some(p) = report.branches.first() else {
+            continue;
+        };
+        let mail = notifier.pending_mail(b, p, now, WINDOW_DAYS, None)?;
+        let tx = client.transaction().await?;
+        if let Some(id) = outbox::enqueue(&tx, &mail, now, &notifier.domain).await? {
+            ids.push(id);
+        }
+        tx.commit().await?;
+    }
+    if ids.is_empty() {
+        println!("no pending summary to send");
+        return Ok(());
+    }
+    let scope = FlushScope {
+        now: true,
+        only: Some(ids.clone()),
+    };
+    let report = sender::flush(&pool, &settings.mail, &transport, clock, &scope).await?;
+    print_flush(&report);
+    if report.sent as usize == ids.len() {
+        Ok(())
+    } else {
+        Err(Error::Failed(
+            "not every pending summary was delivered: they stay queued for the daemon \
+             (see `retentiond outbox list`)"
+                .into(),
+        ))
+    }
+}
+
+pub async fn outbox(settings: &Settings, cmd: &OutboxCommand, clock: &dyn Clock) -> Result<()> {
+    let pool = db::connect_pool(&settings.database)?;
+    let client = db::connect_checked(&pool).await?;
+    match cmd {
+        OutboxCommand::List { all, limit, format } => {
+            let entries = outbox::list(&client, *all, *limit).await?;
+            match format {
+                Format::Json => print_json(&entries)?,
+                Format::Table => {
+                    let mut table = Table::new(&[
+                        "ID",
+                        "STATE",
+                        "KIND",
+                        "BRANCH",
+                        "RUN",
+                        "ATTEMPTS",
+                        "QUEUED",
+                        "NEXT/SENT",
+                        "TO",
+                        "LAST ERROR",
+                    ]);
+                    for e in &entries {
+                        table.row(vec![
+                            e.id.to_string(),
+                            e.state.clone(),
+                            e.kind.clone(),
+                            e.branch_id.map_or("-".into(), |b| b.to_string()),
+                            e.run_id.map_or("-".into(), |r| r.to_string()),
+                            e.attempts.to_string(),
+                            time(Some(e.created_at)),
+                            time(e.sent_at.or(e.failed_at).or(e.next_attempt_at)),
+                            e.recipients.join(","),
+                            e.last_error.clone().unwrap_or_else(|| "-".into()),
+                        ]);
+                    }
+                    if table.is_empty() {
+                        println!("the outbox is empty: no mail queued or failed");
+                    } else {
+                        print!("{}", table.render());
+                    }
+                }
+            }
+            Ok(())
+        }
+        OutboxCommand::Flush => {
+            let transport = Transport::from_settings(&settings.mail)?;
+            let scope = FlushScope {
+                now: true,
+                only: None,
+            };
+            let report = sender::flush(&pool, &settings.mail, &transport, clock, &scope).await?;
+            print_flush(&report);
+            if report.retrying + report.failed > 0 {
+                return Err(Error::Failed(
+                    "not every mail was delivered (see `retentiond outbox list`)".into(),
+                ));
+            }
+            Ok(())
+        }
+    }
+}
+
+fn print_flush(r: &FlushReport) {
+    println!(
+        "delivered: {}, still queued: {}, given up: {}",
+        r.sent, r.retrying, r.failed
+    );
+}
+
+/// Sends a test message directly (not through the outbox) and prints the
+/// server's answer.
+pub async fn mail_test(settings: &Settings, to: &str, clock: &dyn Clock) -> Result<()> {
+    let to: Mailbox = to.parse().map_err(|e| {
+        Error::Invalid(format!(
+            "{to:?} is not a mail address ({e}): expected e.g. manager@example.com"
+        ))
+    })?;
+    let from: Mailbox = settings
+        .mail
+        .from
+        .parse()
+        .map_err(|e| Error::Invalid(format!("mail.from is not a mailbox: {e}")))?;
+    let notifier = Notifier::from_settings(settings)?;
+    let transport = Transport::from_settings(&settings.mail)?;
+    let data = json!({
+        "date": clock.now().format("%Y-%m-%d %H:%M UTC").to_string(),
+        "transport": transport.name(),
+    });
+    let rendered = notifier
+        .templates
+        .render("test", &settings.mail.locale, &data)?;
+    let message = Message::builder()
+        .from(from)
+        .to(to.clone())
+        .subject(rendered.subject)
+        .multipart(MultiPart::alternative_plain_html(
+            rendered.text,
+            rendered.html,
+        ))
+        .map_err(|e| Error::Failed(format!("cannot build the test mail: {e}")))?;
+    let recipient = vec![to.email.to_string()];
+    match transport.send(&message, "mail-test", &recipient).await {
+        Ok(answer) => {
+            println!("test mail accepted ({}): {answer}", transport.name());
+            Ok(())
+        }
+        Err(e) => Err(Error::Failed(format!(
+            "test mail not delivered ({}{}): {}",
+            transport.name(),
+            if e.permanent {
+                ", permanent"
+            } else {
+                ", transient"
+            },
+            e.message
+        ))),
+    }
+}
