@@ -3,8 +3,11 @@
 //! branches' nights are due. SIGTERM/SIGINT: the current batch commits, no
 //! new one starts, the run is recorded as interrupted, the process exits.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::signal::unix::{signal, SignalKind};
 
 use tokio::sync::mpsc;
 use tokio_cron_scheduler::{Job, JobScheduler};
@@ -17,31 +20,118 @@ use crate::notify::sender::{self, FlushScope};
 use crate::notify::transport::Transport;
 use crate::notify::{self, Notifier};
 use crate::run::schedule;
+use crate::sd_notify;
 use crate::settings::Settings;
 
-/// Runs the daemon until `cancel` fires.
+/// What the daemon works with; replaced as a whole on SIGHUP.
+struct State {
+    settings: Settings,
+    pool: DbPool,
+    notifier: Arc<Notifier>,
+    transport: Transport,
+}
+
+impl State {
+    /// Templates and transport are checked before anything else happens.
+    fn new(settings: Settings) -> Result<State> {
+        Ok(State {
+            pool: db::connect_pool(&settings.database)?,
+            notifier: Arc::new(Notifier::from_settings(&settings)?),
+            transport: Transport::from_settings(&settings.mail)?,
+            settings,
+        })
+    }
+}
+
+/// Runs the daemon until `cancel` fires. `config` is the settings file that
+/// SIGHUP re-reads.
 pub async fn serve(
     settings: Settings,
+    config: Option<PathBuf>,
     clock: Arc<dyn Clock>,
     cancel: CancellationToken,
 ) -> Result<()> {
-    let pool = db::connect_pool(&settings.database)?;
-    // Templates and transport are checked before anything else happens.
-    let notifier = Arc::new(Notifier::from_settings(&settings)?);
-    let transport = Transport::from_settings(&settings.mail)?;
-    if !wait_for_database(&pool, &cancel).await? {
+    let systemd = sd_notify::Notifier::from_env();
+    // Listen for SIGHUP at once: its default action would end the process.
+    let mut hup = signal(SignalKind::hangup())
+        .map_err(|e| Error::Failed(format!("cannot listen for SIGHUP: {e}")))?;
+    let mut state = State::new(settings)?;
+    systemd.status("waiting for the database");
+    if !wait_for_database(&state.pool, &cancel).await? {
+        systemd.stopping();
         return Ok(());
     }
-    log_next_runs(&pool, &settings, clock.as_ref()).await;
+    let status = status_line(&state, clock.as_ref()).await;
+    systemd.ready(&status);
+    log_next_runs(&state, clock.as_ref()).await;
 
     // The scheduler only nudges the loop; a tick that comes while a run is
     // going is dropped (capacity 1), the next one catches up.
     let (tx, mut rx) = mpsc::channel::<()>(1);
-    let scheduler = JobScheduler::new()
+    let mut scheduler = JobScheduler::new()
         .await
         .map_err(|e| Error::Failed(format!("cannot start the scheduler: {e}")))?;
+    let mut job = add_tick_job(&scheduler, state.settings.schedule.tick, &tx).await?;
+    scheduler
+        .start()
+        .await
+        .map_err(|e| Error::Failed(format!("cannot start the scheduler: {e}")))?;
+    tracing::info!(
+        tick = %humantime::format_duration(state.settings.schedule.tick),
+        nightly_at = %state.settings.schedule.nightly_at.format("%H:%M"),
+        "daemon started"
+    );
+    // The first tick at start-up catches up a missed night.
+    let _ = tx.try_send(());
+
+    // Without a systemd watchdog the heartbeat timer just idles.
+    let mut heartbeat =
+        tokio::time::interval(sd_notify::watchdog_interval().unwrap_or(Duration::from_secs(3600)));
+    let progress = crate::run::LogLines::new();
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            _ = heartbeat.tick() => systemd.watchdog(),
+            Some(()) = hup.recv() => {
+                systemd.reloading();
+                let old_tick = state.settings.schedule.tick;
+                reload(&mut state, config.as_deref());
+                if state.settings.schedule.tick != old_tick {
+                    let _ = scheduler.remove(&job).await;
+                    job = add_tick_job(&scheduler, state.settings.schedule.tick, &tx).await?;
+                }
+                let status = status_line(&state, clock.as_ref()).await;
+                systemd.ready(&status);
+            }
+            Some(()) = rx.recv() => {
+                let work = tick(&state, clock.as_ref(), &progress, &cancel);
+                tokio::pin!(work);
+                // heartbeats go on while the tick's runs work
+                loop {
+                    tokio::select! {
+                        _ = &mut work => break,
+                        _ = heartbeat.tick() => systemd.watchdog(),
+                    }
+                }
+                if !cancel.is_cancelled() {
+                    systemd.status(&status_line(&state, clock.as_ref()).await);
+                }
+            }
+        }
+    }
+    systemd.stopping();
+    let _ = scheduler.shutdown().await;
+    tracing::info!("daemon stopped");
+    Ok(())
+}
+
+async fn add_tick_job(
+    scheduler: &JobScheduler,
+    every: Duration,
+    tx: &mpsc::Sender<()>,
+) -> Result<uuid::Uuid> {
     let tick_tx = tx.clone();
-    let job = Job::new_repeated_async(settings.schedule.tick, move |_, _| {
+    let job = Job::new_repeated_async(every, move |_, _| {
         let tx = tick_tx.clone();
         Box::pin(async move {
             let _ = tx.try_send(());
@@ -51,52 +141,96 @@ pub async fn serve(
     scheduler
         .add(job)
         .await
-        .map_err(|e| Error::Failed(format!("cannot add the tick job: {e}")))?;
-    scheduler
-        .start()
-        .await
-        .map_err(|e| Error::Failed(format!("cannot start the scheduler: {e}")))?;
-    tracing::info!(
-        tick = %humantime::format_duration(settings.schedule.tick),
-        nightly_at = %settings.schedule.nightly_at.format("%H:%M"),
-        "daemon started"
-    );
-    // The first tick at start-up catches up a missed night.
-    let _ = tx.try_send(());
+        .map_err(|e| Error::Failed(format!("cannot add the tick job: {e}")))
+}
 
-    let progress = crate::run::LogLines::new();
-    loop {
-        tokio::select! {
-            _ = cancel.cancelled() => break,
-            Some(()) = rx.recv() => {
-                let ticked = schedule::tick(
-                    &pool, &settings, Some(&notifier), clock.as_ref(), &progress, &cancel,
-                )
-                .await;
-                match ticked {
-                    Ok(reports) if !reports.is_empty() => {
-                        log_next_runs(&pool, &settings, clock.as_ref()).await;
-                    }
-                    Ok(_) => {}
-                    Err(e) => tracing::error!(error = %e, "tick failed; retrying at the next tick"),
-                }
-                if cancel.is_cancelled() {
-                    break;
-                }
-                if let Err(e) = notify::pending_tick(&pool, &settings, &notifier, clock.as_ref()).await {
-                    tracing::error!(error = %e, "pending summaries failed; retrying at the next tick");
-                }
-                let scope = FlushScope::default();
-                if let Err(e) = sender::flush(&pool, &settings.mail, &transport, clock.as_ref(), &scope).await {
-                    tracing::warn!(error = %e, "outbox not drained; retrying at the next tick");
-                }
-            }
-        }
+/// One tick: due nights, due pending summaries, then the outbox.
+async fn tick(
+    state: &State,
+    clock: &dyn Clock,
+    progress: &dyn crate::run::Progress,
+    cancel: &CancellationToken,
+) {
+    let ticked = schedule::tick(
+        &state.pool,
+        &state.settings,
+        Some(&state.notifier),
+        clock,
+        progress,
+        cancel,
+    )
+    .await;
+    match ticked {
+        Ok(reports) if !reports.is_empty() => log_next_runs(state, clock).await,
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = %e, "tick failed; retrying at the next tick"),
     }
-    let mut scheduler = scheduler;
-    let _ = scheduler.shutdown().await;
-    tracing::info!("daemon stopped");
-    Ok(())
+    if cancel.is_cancelled() {
+        return;
+    }
+    if let Err(e) = notify::pending_tick(&state.pool, &state.settings, &state.notifier, clock).await
+    {
+        tracing::error!(error = %e, "pending summaries failed; retrying at the next tick");
+    }
+    let scope = FlushScope::default();
+    if let Err(e) = sender::flush(
+        &state.pool,
+        &state.settings.mail,
+        &state.transport,
+        clock,
+        &scope,
+    )
+    .await
+    {
+        tracing::warn!(error = %e, "outbox not drained; retrying at the next tick");
+    }
+}
+
+/// SIGHUP: re-reads the settings; invalid ones are rejected and the old
+/// ones kept.
+fn reload(state: &mut State, config: Option<&Path>) {
+    let new = match Settings::load(config).and_then(|s| {
+        let database_changed = s.database.url != state.settings.database.url
+            || s.database.pool_size != state.settings.database.pool_size;
+        let pool = if database_changed {
+            db::connect_pool(&s.database)?
+        } else {
+            state.pool.clone()
+        };
+        Ok(State {
+            pool,
+            notifier: Arc::new(Notifier::from_settings(&s)?),
+            transport: Transport::from_settings(&s.mail)?,
+            settings: s,
+        })
+    }) {
+        Ok(new) => new,
+        Err(e) => {
+            tracing::error!("settings not reloaded, the previous ones stay in force: {e}");
+            return;
+        }
+    };
+    if new.settings.log.level != state.settings.log.level
+        || new.settings.log.format != state.settings.log.format
+    {
+        tracing::warn!("log settings take effect at the next restart");
+    }
+    *state = new;
+    tracing::info!("settings reloaded");
+}
+
+/// `next run at … (branch N)` for systemctl status.
+async fn status_line(state: &State, clock: &dyn Clock) -> String {
+    match next_runs(&state.pool, &state.settings, clock).await {
+        Ok(next) => match next.iter().min_by_key(|(_, at)| *at) {
+            Some((branch, at)) => format!(
+                "next run at {} (branch {branch})",
+                at.format("%Y-%m-%d %H:%M UTC")
+            ),
+            None => "idle: no branch has automatic deletion on".to_string(),
+        },
+        Err(e) => format!("cannot read the schedule: {e}"),
+    }
 }
 
 /// Waits until the database is reachable and its schema matches. A schema
@@ -119,8 +253,8 @@ async fn wait_for_database(pool: &DbPool, cancel: &CancellationToken) -> Result<
     }
 }
 
-async fn log_next_runs(pool: &DbPool, settings: &Settings, clock: &dyn Clock) {
-    match next_runs(pool, settings, clock).await {
+async fn log_next_runs(state: &State, clock: &dyn Clock) {
+    match next_runs(&state.pool, &state.settings, clock).await {
         Ok(next) if next.is_empty() => {
             tracing::info!("no branch has automatic deletion on; nothing is scheduled")
         }

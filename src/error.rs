@@ -34,13 +34,18 @@ pub enum Error {
     /// The operation failed for a reason explained in the message.
     #[error("{0}")]
     Failed(String),
+    /// `status` found things that need attention (already printed).
+    #[error("{0} thing(s) need attention")]
+    Attention(usize),
 }
 
 impl Error {
-    /// The process exit code for this error: 2 for bad usage or settings, 1 otherwise.
+    /// The process exit code for this error: 2 for bad usage or settings, 3 when
+    /// `status` found something that needs attention, 1 otherwise.
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Settings(_) | Error::Invalid(_) => 2,
+            Error::Attention(_) => 3,
             _ => 1,
         }
     }

@@ -17,6 +17,7 @@ pub mod error;
 pub mod notify;
 pub mod retention;
 pub mod run;
+pub mod sd_notify;
 pub mod settings;
 pub mod telemetry;
 

@@ -32,6 +32,7 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(retentiond::cli::run(cli, settings)) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e @ retentiond::Error::Attention(_)) => ExitCode::from(e.exit_code()),
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(e.exit_code())

@@ -226,3 +226,15 @@ fn bad_usage_exits_2() {
     let out = retentiond(&["no-such-command"], &[DB]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn the_shipped_example_settings_are_valid() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/systemd/retentiond.toml"
+    ))
+    .unwrap();
+    let s = retentiond::settings::Settings::from_toml(&text).expect("example settings validate");
+    assert_eq!(s.schedule.nightly_at.format("%H:%M").to_string(), "02:30");
+    assert_eq!(s.batch.size, 1000);
+}

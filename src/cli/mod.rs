@@ -7,6 +7,7 @@ mod mail;
 mod output;
 mod report;
 mod run;
+mod status;
 
 use std::path::PathBuf;
 
@@ -27,13 +28,14 @@ Examples:
   retentiond protocol --branch 1 --since 2026-11-01
   retentiond run --branch 1 --dry-run
   retentiond serve
+  retentiond status --format json
   retentiond notify pending --branch 1
   retentiond outbox list
   retentiond mail-test --to manager@example.com
 
 Settings come from --config (default /etc/retentiond/retentiond.toml) and
 RETENTIOND__SECTION__KEY environment variables, e.g. RETENTIOND__DATABASE__URL.
-Exit codes: 0 ok, 1 failure, 2 bad usage or settings.";
+Exit codes: 0 ok, 1 failure, 2 bad usage or settings, 3 (status) needs attention.";
 
 /// Enforces GDPR retention periods on a restaurant guest database.
 #[derive(Debug, Parser)]
@@ -78,6 +80,15 @@ pub enum Command {
     Run(RunArgs),
     /// The daemon: nightly runs per branch in its own time zone (systemd).
     Serve,
+    /// Health at a glance: schema, last and next runs, held branches, outbox, locks.
+    #[command(
+        after_help = "Exit codes: 0 all well, 3 something needs attention (failed mails in the\nlast 7 days, a branch whose last run failed, a branch held by the guard, a\nschema mismatch), 1 the state cannot be read (database unreachable)."
+    )]
+    Status {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
     /// Send notification mails now.
     #[command(subcommand)]
     Notify(NotifyCommand),
@@ -397,13 +408,20 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<()> {
         }
         Command::Protocol(args) => report::protocol(&settings, &args).await,
         Command::Run(args) => run::run(&settings, &args, &clock).await,
+        Command::Status { format } => status::status(&settings, format, &clock).await,
         Command::Notify(cmd) => mail::notify(&settings, &cmd, &clock).await,
         Command::Outbox(cmd) => mail::outbox(&settings, &cmd, &clock).await,
         Command::MailTest { to } => mail::mail_test(&settings, &to, &clock).await,
         Command::Serve => {
             let cancel = tokio_util::sync::CancellationToken::new();
             let signals = crate::daemon::stop_on_signals(cancel.clone());
-            let result = crate::daemon::serve(settings, std::sync::Arc::new(clock), cancel).await;
+            let result = crate::daemon::serve(
+                settings,
+                cli.config.clone(),
+                std::sync::Arc::new(clock),
+                cancel,
+            )
+            .await;
             signals.abort();
             result
         }

@@ -79,7 +79,9 @@ impl Transport {
                     ),
                     (None, Some(p)) => Some(p.clone()),
                     (None, None) => None,
-                };
+                }
+                // the package ships an empty password file: no AUTH then
+                .filter(|p| !p.is_empty());
                 if let Some(password) = password {
                     let user = smtp_user(url).ok_or_else(|| {
                         Error::Invalid(

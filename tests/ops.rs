@@ -1,0 +1,336 @@
+//! Operations: the sd_notify messages of `serve`, SIGHUP reloads, `status`
+//! in each state, and the systemd unit.
+
+mod common;
+
+use std::io::Read;
+use std::os::unix::net::UnixDatagram;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{day, expect_code, fx, stdout, TestDb};
+use retentiond::run::branch_lock_key;
+
+struct Daemon {
+    child: Child,
+    socket: UnixDatagram,
+    _dir: tempfile::TempDir,
+}
+
+fn spawn(db: &TestDb, args: &[&str], dir: tempfile::TempDir) -> Daemon {
+    let path = dir.path().join("notify.sock");
+    let socket = UnixDatagram::bind(&path).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_retentiond"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("RETENTIOND__DATABASE__URL", &db.url)
+        .env("RETENTIOND__LOG__FORMAT", "journal")
+        .env("NOTIFY_SOCKET", &path)
+        .env("WATCHDOG_USEC", "400000")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    Daemon {
+        child,
+        socket,
+        _dir: dir,
+    }
+}
+
+impl Daemon {
+    /// Waits for a datagram that contains `what`; returns it.
+    fn expect(&self, what: &str, within: Duration) -> String {
+        let start = Instant::now();
+        let mut buf = [0u8; 4096];
+        let mut seen = Vec::new();
+        while start.elapsed() < within {
+            if let Ok(n) = self.socket.recv(&mut buf) {
+                let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
+                if msg.contains(what) {
+                    return msg;
+                }
+                seen.push(msg);
+            }
+        }
+        panic!("no {what:?} within {within:?}; got {seen:?}");
+    }
+
+    fn signal(&self, sig: &str) {
+        Command::new("kill")
+            .args([sig, &self.child.id().to_string()])
+            .status()
+            .unwrap();
+    }
+
+    /// SIGTERM, then the exit code and everything it logged.
+    fn stop(mut self) -> (Option<i32>, String) {
+        self.signal("-TERM");
+        let start = Instant::now();
+        let status = loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(5),
+                "no exit within 5 s"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let mut log = String::new();
+        self.child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut log)
+            .unwrap();
+        (status.code(), log)
+    }
+}
+
+#[tokio::test]
+async fn serve_notifies_ready_watchdog_status_and_stopping() {
+    let db = TestDb::migrated().await;
+    let c = db.client().await;
+    let b = fx::branch(&c, "Köln", None).await;
+    fx::branch_settings_auto_delete(&c, b).await;
+    let d = spawn(&db, &["serve"], tempfile::tempdir().unwrap());
+    let ready = d.expect("READY=1", Duration::from_secs(20));
+    assert!(ready.contains("STATUS=next run at"), "{ready}");
+    assert!(ready.contains(&format!("(branch {b})")), "{ready}");
+    d.expect("WATCHDOG=1", Duration::from_secs(2));
+    d.expect("WATCHDOG=1", Duration::from_secs(2));
+    d.signal("-TERM");
+    d.expect("STOPPING=1", Duration::from_secs(5));
+    let (code, _) = d.stop();
+    assert_eq!(code, Some(0));
+}
+
+#[tokio::test]
+async fn serve_is_never_ready_on_a_schema_it_does_not_match() {
+    let db = TestDb::empty().await;
+    let mut d = spawn(&db, &["serve"], tempfile::tempdir().unwrap());
+    let status = d.child.wait().unwrap();
+    assert_eq!(status.code(), Some(1));
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = d.socket.recv(&mut buf) {
+        let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
+        assert!(!msg.contains("READY=1"), "{msg}");
+    }
+    let mut log = String::new();
+    d.child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    assert!(log.contains("retentiond migrate"), "{log}");
+}
+
+#[tokio::test]
+async fn sighup_reloads_valid_settings_and_keeps_the_old_on_invalid_ones() {
+    let db = TestDb::migrated().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("retentiond.toml");
+    std::fs::write(&config, "[schedule]\nnightly_at = \"02:30\"\n").unwrap();
+    let d = spawn(&db, &["serve", "--config", config.to_str().unwrap()], dir);
+    d.expect("READY=1", Duration::from_secs(20));
+
+    std::fs::write(&config, "[schedule]\nnightly_at = \"03:15\"\n").unwrap();
+    d.signal("-HUP");
+    d.expect("RELOADING=1", Duration::from_secs(5));
+    d.expect("READY=1", Duration::from_secs(5));
+
+    std::fs::write(&config, "[schedule]\nnightly_at = \"25:99\"\n").unwrap();
+    d.signal("-HUP");
+    d.expect("RELOADING=1", Duration::from_secs(5));
+    d.expect("READY=1", Duration::from_secs(5));
+    d.expect("WATCHDOG=1", Duration::from_secs(2));
+
+    let (code, log) = d.stop();
+    assert_eq!(code, Some(0), "the daemon survives a bad reload: {log}");
+    assert!(log.contains("settings reloaded"), "{log}");
+    assert!(
+        log.contains("settings not reloaded, the previous ones stay in force")
+            && log.contains("schedule.nightly_at = \"25:99\""),
+        "{log}"
+    );
+    assert_eq!(log.matches("settings reloaded").count(), 1, "{log}");
+}
+
+fn status(db: &TestDb) -> (Option<i32>, String, serde_json::Value) {
+    let table = db.cli(&["status"]);
+    let json = db.cli(&["status", "--format", "json"]);
+    assert_eq!(table.status.code(), json.status.code());
+    (
+        table.status.code(),
+        stdout(&table),
+        serde_json::from_str(&stdout(&json)).unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn status_is_ok_on_a_fresh_database() {
+    let db = TestDb::migrated().await;
+    let (code, text, json) = status(&db);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("state: ok"), "{text}");
+    assert_eq!(json["schema"]["ok"], true);
+    assert_eq!(json["attention"], serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn status_shows_runs_next_runs_locks_and_unconfigured_types() {
+    let db = TestDb::migrated().await;
+    let c = db.client().await;
+    let b = fx::branch(&c, "Köln", None).await;
+    fx::policy(&c, b, "guest", "3 years").await;
+    fx::branch_settings_auto_delete(&c, b).await;
+    let g = fx::guest(&c, b, day("2020-01-01")).await;
+    fx::sale(&c, g, day("2020-01-01")).await;
+    expect_code(&db.cli(&["run", "--yes"]), 0);
+    c.execute("SELECT pg_advisory_lock($1)", &[&branch_lock_key(b)])
+        .await
+        .unwrap();
+    let (code, text, json) = status(&db);
+    assert_eq!(code, Some(0), "{text}");
+    assert_eq!(json["last_runs"][0]["status"], "completed");
+    assert_eq!(json["last_runs"][0]["anonymized"], 1);
+    assert_eq!(json["next_runs"][0]["branch_id"], b);
+    assert_eq!(json["locks"][0]["branch_id"], b);
+    assert_eq!(json["auto_delete_unconfigured"][0]["branch_id"], b);
+    assert!(
+        text.contains("has automatic deletion on but no period for"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("branch {b} is being processed")),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn status_needs_attention_for_a_failed_run_a_held_branch_and_failed_mail() {
+    let db = TestDb::migrated().await;
+    let c = db.client().await;
+    let failed = fx::branch(&c, "Köln", None).await;
+    let held = fx::branch(&c, "Bonn", None).await;
+    c.execute(
+        "INSERT INTO retention.runs (kind, actor, branches, cutoff, started_at, finished_at, status, error)
+         VALUES ('manual', 'alice', ARRAY[$1::bigint], now(), now(), now(), 'failed', 'database error')",
+        &[&failed],
+    )
+    .await
+    .unwrap();
+    let (code, text, json) = status(&db);
+    assert_eq!(code, Some(3), "{text}");
+    assert_eq!(json["failed_last_run"], serde_json::json!([failed]));
+
+    c.execute(
+        "INSERT INTO retention.runs (kind, actor, branches, night_branch_id, night, cutoff, started_at,
+                                     finished_at, status, held)
+         VALUES ('scheduled', 'retentiond', ARRAY[$1::bigint], $1, '2026-11-25', now(), now(), now(),
+                 'held', jsonb_build_array(jsonb_build_object('branch_id', $1::bigint)))",
+        &[&held],
+    )
+    .await
+    .unwrap();
+    let (code, text, json) = status(&db);
+    assert_eq!(code, Some(3));
+    assert_eq!(json["held_branches"], serde_json::json!([held]));
+    assert!(
+        text.contains(&format!("retentiond run --branch {held}")),
+        "{text}"
+    );
+
+    c.execute(
+        "INSERT INTO retention.mail_outbox (kind, locale, recipients, message_id, subject, body_text,
+                                            body_html, created_at, next_attempt_at, failed_at, attempts)
+         VALUES ('test', 'de', ARRAY['a@example.org'], '<x@y>', 's', 't', 'h', now(), now(), now(), 8)",
+        &[],
+    )
+    .await
+    .unwrap();
+    let (_, _, json) = status(&db);
+    assert_eq!(json["outbox"]["failed_last_7_days"], 1);
+    assert_eq!(json["attention"].as_array().unwrap().len(), 3);
+
+    // a manual run after the failure and the hold clears both
+    for b in [failed, held] {
+        fx::policy(&c, b, "guest", "3 years").await;
+        let g = fx::guest(&c, b, day("2020-01-01")).await;
+        fx::sale(&c, g, day("2020-01-01")).await;
+        expect_code(&db.cli(&["run", "--branch", &b.to_string(), "--yes"]), 0);
+    }
+    let (_, _, json) = status(&db);
+    assert_eq!(json["attention"].as_array().unwrap().len(), 1, "{json}");
+}
+
+#[tokio::test]
+async fn status_on_an_old_schema_or_no_database() {
+    let db = TestDb::empty().await;
+    let out = db.cli(&["status"]);
+    expect_code(&out, 3);
+    assert!(
+        stdout(&out).contains("retentiond migrate"),
+        "{}",
+        stdout(&out)
+    );
+    let out = db.cli_env(
+        &["status"],
+        &[(
+            "RETENTIOND__DATABASE__URL",
+            "postgres://nobody@127.0.0.1:1/none",
+        )],
+    );
+    expect_code(&out, 1);
+}
+
+#[test]
+fn the_unit_verifies_and_is_hardened() {
+    let unit = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/systemd/retentiond.service"
+    ))
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("retentiond.service");
+    // verify checks that ExecStart exists: point it at the built binary
+    std::fs::write(
+        &path,
+        unit.replace("/usr/bin/retentiond", env!("CARGO_BIN_EXE_retentiond")),
+    )
+    .unwrap();
+    let out = Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&path)
+        .output()
+        .expect("systemd-analyze (Debian package systemd) is needed for this test");
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // exposure 2.0 or lower (the threshold is in tenths)
+    let out = Command::new("systemd-analyze")
+        .args(["security", "--offline=true", "--threshold=20"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("Overall exposure level"), "{text}");
+    for line in [
+        "Type=notify",
+        "WatchdogSec=",
+        "Restart=on-failure",
+        "UMask=0077",
+    ] {
+        assert!(unit.contains(line), "{line}");
+    }
+}
