@@ -6,6 +6,7 @@
 //! - [`retention`]: policies, branch settings, classification (one SQL view),
 //!   the pending report and the action protocol.
 //! - [`run`]: the anonymization run (batches, locks, guard) and its schedule.
+//! - [`gdpr`]: exports and four-eyes erasure requests.
 //! - [`cli`]: the commands; `main.rs` only parses and dispatches.
 #![forbid(unsafe_code)]
 
@@ -14,6 +15,7 @@ pub mod clock;
 pub mod daemon;
 pub mod db;
 pub mod error;
+pub mod gdpr;
 pub mod notify;
 pub mod retention;
 pub mod run;

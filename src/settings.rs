@@ -26,6 +26,8 @@ pub struct Settings {
     pub batch: BatchSettings,
     /// `[schedule]`
     pub schedule: ScheduleSettings,
+    /// `[gdpr]`
+    pub gdpr: GdprSettings,
     /// Where the settings were read from, if a file was found.
     pub source: Option<PathBuf>,
 }
@@ -136,6 +138,45 @@ pub struct ScheduleSettings {
     pub pending_at: chrono::NaiveTime,
 }
 
+/// `[gdpr]`: data subject requests.
+#[derive(Clone, Debug)]
+pub struct GdprSettings {
+    /// Export fields withheld as trade secrets, as `file.column` (e.g. `guest.notes`).
+    pub trade_secrets: Vec<String>,
+    /// Open erasure requests older than this are flagged in the pending summary.
+    pub answer_within: Duration,
+}
+
+/// The fields an export can withhold: `file.column`.
+pub const EXPORT_FIELDS: &[&str] = &[
+    "guest.first_name",
+    "guest.last_name",
+    "guest.email",
+    "guest.phone",
+    "guest.street",
+    "guest.zip",
+    "guest.city",
+    "guest.birthday",
+    "guest.notes",
+    "guest.company",
+    "guest.vat_id",
+    "guest.economic_id",
+    "sales.total_cents",
+    "reservations.party_size",
+    "reservations.notes",
+    "newsletter.email",
+    "invoices.number",
+    "invoices.pdf",
+    "customer_cards.card_number",
+];
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawGdpr {
+    trade_secrets: Option<String>,
+    answer_within: Option<String>,
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 struct RawSettings {
@@ -144,6 +185,7 @@ struct RawSettings {
     mail: RawMail,
     batch: RawBatch,
     schedule: RawSchedule,
+    gdpr: RawGdpr,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -537,6 +579,40 @@ impl Settings {
             3
         });
 
+        // [gdpr]
+        let mut trade_secrets = Vec::new();
+        for (i, field) in raw
+            .gdpr
+            .trade_secrets
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+            .enumerate()
+        {
+            if EXPORT_FIELDS.contains(&field) {
+                trade_secrets.push(field.to_string());
+            } else {
+                check(Err(format!(
+                    "gdpr.trade_secrets: entry {} ({field:?}) is not an export field: expected \
+                     a comma-separated list of {}",
+                    i + 1,
+                    EXPORT_FIELDS.join(", ")
+                )));
+            }
+        }
+        let answer_within = parse_duration(
+            "gdpr.answer_within",
+            raw.gdpr.answer_within.as_deref(),
+            "14d",
+            false,
+        )
+        .unwrap_or_else(|e| {
+            check(Err(e));
+            Duration::from_secs(14 * 86400)
+        });
+
         if !errors.is_empty() {
             return Err(SettingsErrors(errors));
         }
@@ -576,6 +652,10 @@ impl Settings {
                 max_attempts: max_attempts as u32,
                 pending_at,
             },
+            gdpr: GdprSettings {
+                trade_secrets,
+                answer_within,
+            },
             source: None,
         })
     }
@@ -607,7 +687,8 @@ impl Settings {
              template_dir = {td}\nmax_attempts = {mma}\nretry_base = {rb:?}\n\n\
              [batch]\nsize = {size}\npause = {pause:?}\nlock_timeout = {lt:?}\nstatement_timeout = {st:?}\n\n\
              [schedule]\nnightly_at = {na:?}\ntime_zone = {tz:?}\ntick = {tick:?}\nwindow = {window:?}\n\
-             guard = {guard}\nmax_attempts = {ma}\npending_at = {pa:?}\n",
+             guard = {guard}\nmax_attempts = {ma}\npending_at = {pa:?}\n\n\
+             [gdpr]\ntrade_secrets = {ts:?}\nanswer_within = {aw:?}\n",
             source = self
                 .source
                 .as_ref()
@@ -642,6 +723,8 @@ impl Settings {
             td = opt(self.mail.template_dir.as_ref().map(|p| p.display().to_string())),
             mma = self.mail.max_attempts,
             rb = d(self.mail.retry_base),
+            ts = self.gdpr.trade_secrets.join(","),
+            aw = d(self.gdpr.answer_within),
         )
     }
 }

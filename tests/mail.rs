@@ -492,3 +492,44 @@ async fn mail_test_reports_the_server_answer() {
         2,
     );
 }
+
+#[tokio::test]
+async fn pending_summary_flags_erasure_requests_waiting_too_long() {
+    let (db, c, b) = world().await;
+    addresses(&c, b, &["chef@example.org"], None).await;
+    let g = fx::guest(&c, b, day("2026-10-01")).await;
+    let id: i64 = c
+        .query_one(
+            "INSERT INTO retention.erasure_requests (guest_id, branch_id, reason, requested_by, requested_at)
+             VALUES ($1, $2, 'Anruf von Frau Mustermann', 'alice', now() - interval '20 days')
+             RETURNING id",
+            &[&g, &b],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let sink = SmtpSink::start();
+    expect_code(
+        &cli(
+            &db,
+            &sink,
+            &["notify", "pending", "--branch", &b.to_string()],
+            &[],
+        ),
+        0,
+    );
+    let m = &received(&sink)[0];
+    assert!(
+        m.text
+            .contains(&format!("Antrag {id}: seit 20 Tagen offen")),
+        "{}",
+        m.text
+    );
+    assert!(
+        m.html.contains(&format!("Antrag {id} (seit 20 Tagen)")),
+        "{}",
+        m.html
+    );
+    // the request's note is the admins', never the mail's
+    assert_no_personal_data(m);
+}

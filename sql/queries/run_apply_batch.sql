@@ -3,12 +3,16 @@
 -- table and the protocol rows, all in the caller's transaction.
 -- $1 bigint[]: locked guest ids, $2 timestamptz: the run's cut-off,
 -- $3 timestamptz: now (from the clock), $4 text: actor, $5 bigint: run id
+-- (NULL outside a run), $6 bigint[]: guests to anonymize now whatever their
+-- deadline (an approved erasure request), $7 jsonb: more protocol details
 -- The "due" test is the one of run_candidates_select.sql; change both together.
 WITH due AS MATERIALIZED (
     SELECT d.*
     FROM (
         SELECT c.guest_id, c.branch_id, c.guest_type, c.newsletter_active,
-               coalesce(c.anonymized_at IS NULL AND c.personal_deadline <= $2, false) AS anonymize,
+               coalesce(c.anonymized_at IS NULL
+                        AND (c.personal_deadline <= $2 OR c.guest_id = ANY ($6::bigint[])),
+                        false) AS anonymize,
                coalesce(c.guest_type = 'company_guest' AND c.fiscal_erased_at IS NULL
                         AND c.fiscal_deadline <= $2, false) AS erase_fiscal
         FROM retention.guest_classification c
@@ -64,7 +68,7 @@ protocol AS (
     INSERT INTO retention.action_protocol
         (at, actor, action, branch_id, guest_id, guest_type, run_id, details)
     SELECT $3, $4, a.action, d.branch_id, d.guest_id, d.guest_type, $5,
-           jsonb_build_object('cutoff', $2)
+           jsonb_build_object('cutoff', $2) || $7::jsonb
     FROM due d
     CROSS JOIN LATERAL (VALUES
         ('guest_anonymized', d.anonymize),

@@ -9,6 +9,7 @@ use super::{Format, NotifyCommand, OutboxCommand};
 use crate::clock::Clock;
 use crate::db;
 use crate::error::{Error, Result};
+use crate::gdpr::erasure;
 use crate::notify::sender::{self, FlushReport, FlushScope};
 use crate::notify::transport::Transport;
 use crate::notify::{outbox, Notifier, WINDOW_DAYS};
@@ -50,7 +51,9 @@ pub async fn notify(settings: &Settings, cmd: &NotifyCommand, clock: &dyn Clock)
         let Some(p) = report.branches.first() else {
             continue;
         };
-        let mail = notifier.pending_mail(b, p, now, WINDOW_DAYS, None)?;
+        let requests =
+            erasure::overdue(&client, b.branch_id, now, settings.gdpr.answer_within).await?;
+        let mail = notifier.pending_mail(b, p, now, WINDOW_DAYS, None, &requests)?;
         let tx = client.transaction().await?;
         if let Some(id) = outbox::enqueue(&tx, &mail, now, &notifier.domain).await? {
             ids.push(id);

@@ -3,6 +3,7 @@
 
 mod admin;
 mod demo;
+mod gdpr;
 mod mail;
 mod output;
 mod report;
@@ -29,6 +30,8 @@ Examples:
   retentiond run --branch 1 --dry-run
   retentiond serve
   retentiond status --format json
+  retentiond export --guest 4711 --out guest-4711.zip
+  retentiond erasure request --guest 4711 --reason 'e-mail of 2026-11-20'
   retentiond notify pending --branch 1
   retentiond outbox list
   retentiond mail-test --to manager@example.com
@@ -80,6 +83,12 @@ pub enum Command {
     Run(RunArgs),
     /// The daemon: nightly runs per branch in its own time zone (systemd).
     Serve,
+    /// Export everything held about one guest as a ZIP of CSV files.
+    #[command(after_help = "Example:\n  retentiond export --guest 4711 --out guest-4711.zip")]
+    Export(ExportArgs),
+    /// Four-eyes erasure requests: request, list, approve, reject.
+    #[command(subcommand)]
+    Erasure(ErasureCommand),
     /// Health at a glance: schema, last and next runs, held branches, outbox, locks.
     #[command(
         after_help = "Exit codes: 0 all well, 3 something needs attention (failed mails in the\nlast 7 days, a branch whose last run failed, a branch held by the guard, a\nschema mismatch), 1 the state cannot be read (database unreachable)."
@@ -312,6 +321,70 @@ fn parse_duration(s: &str) -> std::result::Result<std::time::Duration, String> {
         .ok_or_else(|| format!("{s:?} is not a duration: expected e.g. 30m or 2h"))
 }
 
+/// `export` arguments.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Guest id.
+    #[arg(long)]
+    pub guest: i64,
+    /// The ZIP file to write.
+    #[arg(long, value_name = "FILE.zip")]
+    pub out: PathBuf,
+    /// Replace an existing file.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub actor: ActorArg,
+}
+
+/// `erasure` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ErasureCommand {
+    /// Record a guest's request to be erased; ends its newsletter at once.
+    #[command(
+        after_help = "Example:\n  retentiond erasure request --guest 4711 --reason 'e-mail of 2026-11-20' --actor alice"
+    )]
+    Request {
+        /// Guest id.
+        #[arg(long)]
+        guest: i64,
+        /// Why (kept with the request, not in the protocol).
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        actor: ActorArg,
+    },
+    /// Open requests with what blocks them (with --all also decided ones).
+    List {
+        /// Also approved and rejected requests.
+        #[arg(long)]
+        all: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Approve a request (not by its requester): the guest is anonymized now.
+    #[command(after_help = "Example:\n  retentiond erasure approve --request 3 --actor bob")]
+    Approve {
+        /// Request id.
+        #[arg(long)]
+        request: i64,
+        #[command(flatten)]
+        actor: ActorArg,
+    },
+    /// Reject a request; no guest data changes.
+    Reject {
+        /// Request id.
+        #[arg(long)]
+        request: i64,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        actor: ActorArg,
+    },
+}
+
 /// `notify` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum NotifyCommand {
@@ -408,6 +481,8 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<()> {
         }
         Command::Protocol(args) => report::protocol(&settings, &args).await,
         Command::Run(args) => run::run(&settings, &args, &clock).await,
+        Command::Export(args) => gdpr::export(&settings, &args).await,
+        Command::Erasure(cmd) => gdpr::erasure(&settings, &cmd, &clock).await,
         Command::Status { format } => status::status(&settings, format, &clock).await,
         Command::Notify(cmd) => mail::notify(&settings, &cmd, &clock).await,
         Command::Outbox(cmd) => mail::outbox(&settings, &cmd, &clock).await,

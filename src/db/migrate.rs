@@ -42,6 +42,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(4, "classification"),
     migration!(5, "runs"),
     migration!(6, "mail_outbox"),
+    migration!(7, "erasure_requests"),
 ];
 
 /// Arbitrary but fixed key of the advisory lock that serialises migrators

@@ -18,6 +18,7 @@ use serde_json::{json, Value};
 use crate::clock::Clock;
 use crate::db::DbPool;
 use crate::error::Result;
+use crate::gdpr::erasure;
 use crate::retention::branch_settings::{self, BranchSettings};
 use crate::retention::pending::{self, BranchPending};
 use crate::retention::GuestType;
@@ -117,9 +118,14 @@ impl Notifier {
         at: DateTime<Utc>,
         window_days: i64,
         dedupe_key: Option<String>,
+        overdue_requests: &[(i64, i64)],
     ) -> Result<Mail> {
         let locale = self.locale(branch);
-        let data = pending_data(branch, pending, at, window_days, &locale);
+        let mut data = pending_data(branch, pending, at, window_days, &locale);
+        data["erasure_overdue"] = json!(overdue_requests
+            .iter()
+            .map(|(id, days)| json!({"request_id": id, "days_open": days}))
+            .collect::<Vec<_>>());
         Ok(Mail {
             kind: "pending_summary",
             dedupe_key,
@@ -176,6 +182,8 @@ pub async fn pending_tick(
         let Some(p) = report.branches.first() else {
             continue;
         };
+        let requests =
+            erasure::overdue(&client, branch.branch_id, now, settings.gdpr.answer_within).await?;
         let overdue = p.total("anonymize", "overdue") + p.total("erase_fiscal", "overdue");
         let due = p.total("anonymize", "due_soon") + p.total("erase_fiscal", "due_soon");
         let tx = client.transaction().await?;
@@ -187,13 +195,14 @@ pub async fn pending_tick(
                 &[&branch.branch_id, &day, &now, &overdue, &due],
             )
             .await?;
-        if claimed == 1 && p.has_due() {
+        if claimed == 1 && (p.has_due() || !requests.is_empty()) {
             let mail = notifier.pending_mail(
                 &branch,
                 p,
                 now,
                 WINDOW_DAYS,
                 Some(format!("pending:{}:{day}", branch.branch_id)),
+                &requests,
             )?;
             if let Some(id) = outbox::enqueue(&tx, &mail, now, &notifier.domain).await? {
                 tx.execute(

@@ -154,6 +154,7 @@ pub fn sample(kind: &str) -> Value {
             "blocked": [{"reason": "unbezahlte Rechnung", "guests": 1}],
             "not_configured": [{"type": "newsletter_subscriber", "label": "Newsletter-Abonnent"}],
             "days": [{"date": "25.11.", "count": 2, "width": 100, "bar": "##"}],
+            "erasure_overdue": [{"request_id": 3, "days_open": 15}],
         }),
         "completed" => json!({
             "branch": branch,

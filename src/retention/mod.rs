@@ -92,3 +92,22 @@ pub async fn ensure_branch_exists(
         ))),
     }
 }
+
+/// Fails with a clear message unless the guest exists.
+pub async fn ensure_guest_exists(
+    client: &impl deadpool_postgres::GenericClient,
+    guest_id: i64,
+) -> Result<(), Error> {
+    let exists: bool = client
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM public.guests WHERE id = $1)",
+            &[&guest_id],
+        )
+        .await?
+        .get(0);
+    if exists {
+        Ok(())
+    } else {
+        Err(Error::Invalid(format!("guest {guest_id} does not exist")))
+    }
+}

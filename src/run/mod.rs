@@ -804,27 +804,89 @@ impl Prepared {
             tx.commit().await?;
             return Ok(result);
         }
-        let now = clock.now();
-        let rows = tx
-            .query(
-                include_str!("../../sql/queries/run_apply_batch.sql"),
-                &[&locked, &self.cutoff, &now, &opts.actor, &run_id],
-            )
-            .await?;
-        let mut updated = 0;
-        for row in rows {
-            let action: String = row.get(0);
-            let n: i64 = row.get(2);
-            match action.as_str() {
-                "guests_updated" => updated = n,
-                "side_tables" => {}
-                _ => result.actions.push((action, row.get(1), n)),
-            }
-        }
+        let applied = apply_locked(
+            &tx,
+            &locked,
+            &Apply {
+                cutoff: self.cutoff,
+                now: clock.now(),
+                actor: &opts.actor,
+                run_id: Some(run_id),
+                forced: &[],
+                details: json!({}),
+            },
+        )
+        .await?;
+        result.actions = applied.actions;
+        let updated = applied.guests;
         result.kept = locked.len() as i64 - updated;
         tx.commit().await?;
         Ok(result)
     }
+}
+
+/// How [`apply_locked`] anonymizes.
+pub struct Apply<'a> {
+    /// Deadlines up to this instant are due.
+    pub cutoff: DateTime<Utc>,
+    /// `anonymized_at`, `fiscal_erased_at` and the protocol rows' time.
+    pub now: DateTime<Utc>,
+    /// Actor of the protocol rows.
+    pub actor: &'a str,
+    /// The run, if any.
+    pub run_id: Option<i64>,
+    /// Guests whose personal data goes now, whatever their deadline (an
+    /// approved erasure request); blockers are the caller's to check.
+    pub forced: &'a [i64],
+    /// More protocol details (ids only).
+    pub details: Value,
+}
+
+/// What [`apply_locked`] did.
+pub struct Applied {
+    /// (action, guest type, guests) of the protocol rows written.
+    pub actions: Vec<(String, String, i64)>,
+    /// Guests changed.
+    pub guests: i64,
+}
+
+/// The one anonymization statement, for guests the caller has locked in
+/// its transaction: re-checks the rules, anonymizes, erases fiscal data
+/// that is due, writes the protocol rows. Used by the run's batches and by
+/// approved erasure requests.
+pub async fn apply_locked(
+    tx: &impl GenericClient,
+    locked: &[i64],
+    apply: &Apply<'_>,
+) -> Result<Applied> {
+    let rows = tx
+        .query(
+            include_str!("../../sql/queries/run_apply_batch.sql"),
+            &[
+                &locked,
+                &apply.cutoff,
+                &apply.now,
+                &apply.actor,
+                &apply.run_id,
+                &apply.forced,
+                &apply.details,
+            ],
+        )
+        .await?;
+    let mut applied = Applied {
+        actions: Vec::new(),
+        guests: 0,
+    };
+    for row in rows {
+        let action: String = row.get(0);
+        let n: i64 = row.get(2);
+        match action.as_str() {
+            "guests_updated" => applied.guests = n,
+            "side_tables" => {}
+            _ => applied.actions.push((action, row.get(1), n)),
+        }
+    }
+    Ok(applied)
 }
 
 struct BatchResult {
