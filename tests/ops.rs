@@ -23,15 +23,14 @@ fn spawn(db: &TestDb, args: &[&str], dir: tempfile::TempDir) -> Daemon {
     socket
         .set_read_timeout(Some(Duration::from_millis(200)))
         .unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_retentiond"))
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("RETENTIOND__DATABASE__URL", &db.url)
-        .env("RETENTIOND__LOG__FORMAT", "journal")
-        .env("NOTIFY_SOCKET", &path)
-        .env("WATCHDOG_USEC", "400000")
-        .stdin(Stdio::null())
+    let child = db
+        .command(
+            args,
+            &[
+                ("NOTIFY_SOCKET", path.to_str().unwrap()),
+                ("WATCHDOG_USEC", "400000"),
+            ],
+        )
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -62,26 +61,12 @@ impl Daemon {
     }
 
     fn signal(&self, sig: &str) {
-        Command::new("kill")
-            .args([sig, &self.child.id().to_string()])
-            .status()
-            .unwrap();
+        common::signal(&self.child, sig);
     }
 
     /// SIGTERM, then the exit code and everything it logged.
     fn stop(mut self) -> (Option<i32>, String) {
-        self.signal("-TERM");
-        let start = Instant::now();
-        let status = loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                break s;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(5),
-                "no exit within 5 s"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        };
+        let status = common::terminate(&mut self.child, Duration::from_secs(5));
         let mut log = String::new();
         self.child
             .stderr

@@ -4,11 +4,11 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use common::{day, expect_code, fx, TestDb};
+use common::{assert_anonymized, assert_untouched, day, expect_code, fx, terminate, TestDb};
 use retentiond::clock::FixedClock;
 use retentiond::run::{self, RunKind, RunOptions, RunReport, RunStatus, Silent};
 use retentiond::settings::Settings;
@@ -55,66 +55,6 @@ async fn run_at(db: &TestDb, branches: &[i64], at: DateTime<Utc>) -> RunReport {
 
 async fn one<T: for<'a> tokio_postgres::types::FromSql<'a>>(c: &Client, sql: &str, id: i64) -> T {
     c.query_one(sql, &[&id]).await.unwrap().get(0)
-}
-
-/// Whether a guest's personal data is exactly in its anonymized form.
-async fn assert_anonymized(c: &Client, guest: i64) {
-    let r = c
-        .query_one(
-            "SELECT first_name, last_name, email, phone, street, birthday::text, notes,
-                    zip, city, anonymized_at IS NOT NULL
-             FROM guests WHERE id = $1",
-            &[&guest],
-        )
-        .await
-        .unwrap();
-    for (i, col) in [
-        "first_name",
-        "email",
-        "phone",
-        "street",
-        "birthday",
-        "notes",
-    ]
-    .iter()
-    .enumerate()
-    {
-        let idx = if i == 0 { 0 } else { i + 1 };
-        assert_eq!(
-            r.get::<_, Option<String>>(idx),
-            None,
-            "{col} of guest {guest}"
-        );
-    }
-    assert_eq!(r.get::<_, Option<String>>(1).as_deref(), Some("DSGVO"));
-    assert_eq!(
-        r.get::<_, Option<String>>(7).as_deref(),
-        Some("51147"),
-        "zip is kept"
-    );
-    assert_eq!(
-        r.get::<_, Option<String>>(8).as_deref(),
-        Some("Köln"),
-        "city is kept"
-    );
-    assert!(r.get::<_, bool>(9), "anonymized_at is set");
-}
-
-async fn assert_untouched(c: &Client, guest: i64) {
-    let r = c
-        .query_one(
-            "SELECT first_name, last_name, email, anonymized_at IS NULL FROM guests WHERE id = $1",
-            &[&guest],
-        )
-        .await
-        .unwrap();
-    assert_eq!(r.get::<_, Option<String>>(0).as_deref(), Some("Erika"));
-    assert_eq!(r.get::<_, Option<String>>(1).as_deref(), Some("Mustermann"));
-    assert_eq!(
-        r.get::<_, Option<String>>(2).as_deref(),
-        Some("erika@example.com")
-    );
-    assert!(r.get::<_, bool>(3), "guest {guest} was anonymized");
 }
 
 async fn protocol_count(c: &Client, action: &str, guest: i64) -> i64 {
@@ -658,20 +598,11 @@ async fn assert_never_half_done(c: &Client) -> (i64, i64) {
 }
 
 fn spawn_run(db: &TestDb, env: &[(&str, &str)]) -> Child {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_retentiond"));
-    cmd.args(["run", "--yes"])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("RETENTIOND__DATABASE__URL", &db.url)
-        .env("RETENTIOND__LOG__FORMAT", "journal")
-        .env("USER", "tester")
-        .stdin(Stdio::null())
+    db.command(&["run", "--yes"], env)
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.spawn().expect("start retentiond run")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start retentiond run")
 }
 
 async fn wait_for_anonymized(c: &Client, at_least: i64) {
@@ -740,21 +671,7 @@ async fn sigterm_commits_the_batch_and_exits_within_five_seconds() {
         ],
     );
     wait_for_anonymized(&w.c, 100).await;
-    let sent = Instant::now();
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            sent.elapsed() < Duration::from_secs(5),
-            "no exit within 5 s"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = terminate(&mut child, Duration::from_secs(5));
     assert_eq!(status.code(), Some(1), "an interrupted run exits 1");
     let (done, left) = assert_never_half_done(&w.c).await;
     assert_eq!(done % 100, 0, "whole batches only");

@@ -4,11 +4,11 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use common::{day, fx, TestDb};
+use common::{day, fx, terminate, TestDb};
 use retentiond::clock::FixedClock;
 use retentiond::run::{schedule, RunReport, Silent};
 use retentiond::settings::Settings;
@@ -202,39 +202,22 @@ fn spawn_serve(db: &TestDb) -> Child {
 }
 
 fn spawn_serve_env(db: &TestDb, env: &[(&str, &str)]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_retentiond"))
-        .arg("serve")
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("RETENTIOND__DATABASE__URL", &db.url)
-        .env("RETENTIOND__LOG__FORMAT", "journal")
-        .env("RETENTIOND__SCHEDULE__TICK", "1s")
-        .env("RETENTIOND__BATCH__PAUSE", "0s")
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
+    let mut all = vec![
+        ("RETENTIOND__SCHEDULE__TICK", "1s"),
+        ("RETENTIOND__BATCH__PAUSE", "0s"),
+    ];
+    all.extend_from_slice(env);
+    db.command(&["serve"], &all)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .expect("start retentiond serve")
 }
 
-fn stop(child: &mut Child) -> Duration {
-    let sent = Instant::now();
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            assert_eq!(status.code(), Some(0), "serve exits 0 on SIGTERM");
-            return sent.elapsed();
-        }
-        assert!(
-            sent.elapsed() < Duration::from_secs(5),
-            "serve did not stop within 5 s"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+/// SIGTERM: the daemon exits 0 within 5 s.
+fn stop(child: &mut Child) {
+    let status = terminate(child, Duration::from_secs(5));
+    assert_eq!(status.code(), Some(0), "serve exits 0 on SIGTERM");
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
 -- Per branch: automatic deletion, types without a period, and the latest
 -- finished run covering it (its status, and whether it held this branch).
-SELECT b.id AS branch_id, b.time_zone,
+SELECT b.id AS branch_id,
        coalesce(s.auto_delete, false) AS auto_delete,
        ARRAY(SELECT t FROM unnest(ARRAY['newsletter_subscriber', 'guest_without_sale', 'guest',
                                         'regular_guest', 'company_guest']) AS t

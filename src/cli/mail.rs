@@ -23,14 +23,14 @@ pub async fn notify(settings: &Settings, cmd: &NotifyCommand, clock: &dyn Clock)
     let pool = db::connect_pool(&settings.database)?;
     let mut client = db::connect_checked(&pool).await?;
     let now = clock.now();
+    if let Some(b) = branch {
+        crate::retention::ensure_branch_exists(&client, *b).await?;
+    }
     let branches: Vec<_> = branch_settings::list(&client, *branch)
         .await?
         .into_iter()
         .filter(|b| branch.is_some() || b.notify_pending)
         .collect();
-    if let Some(b) = branch {
-        branch_settings::get(&client, *b).await?;
-    }
     let mut ids = Vec::new();
     for b in &branches {
         if b.notify_addresses.is_empty() {

@@ -10,9 +10,10 @@ use serde_json::Value;
 use super::output::{print_json, time, Table};
 use super::Format;
 use crate::clock::Clock;
+use crate::daemon;
 use crate::db::{self, migrate};
 use crate::error::{Error, Result};
-use crate::run::{schedule, BRANCH_LOCK_CLASS};
+use crate::run::BRANCH_LOCK_CLASS;
 use crate::settings::Settings;
 
 #[derive(Debug, Serialize)]
@@ -145,7 +146,11 @@ pub async fn status(settings: &Settings, format: Format, clock: &dyn Clock) -> R
         })
         .collect();
 
-    let mut next_runs = Vec::new();
+    let next_runs: Vec<NextRun> = daemon::next_runs(&pool, settings, clock)
+        .await?
+        .into_iter()
+        .map(|(branch_id, at)| NextRun { branch_id, at })
+        .collect();
     let mut held_branches = Vec::new();
     let mut failed_last_run = Vec::new();
     let mut auto_delete_unconfigured = Vec::new();
@@ -156,22 +161,11 @@ pub async fn status(settings: &Settings, format: Format, clock: &dyn Clock) -> R
         let branch_id: i64 = r.get("branch_id");
         let auto_delete: bool = r.get("auto_delete");
         let unconfigured: Vec<String> = r.get("unconfigured");
-        if auto_delete {
-            let tz = schedule::branch_time_zone(
+        if auto_delete && !unconfigured.is_empty() {
+            auto_delete_unconfigured.push(Unconfigured {
                 branch_id,
-                r.get("time_zone"),
-                settings.schedule.time_zone,
-            );
-            next_runs.push(NextRun {
-                branch_id,
-                at: schedule::next_instant(now, settings.schedule.nightly_at, tz).1,
+                types: unconfigured,
             });
-            if !unconfigured.is_empty() {
-                auto_delete_unconfigured.push(Unconfigured {
-                    branch_id,
-                    types: unconfigured,
-                });
-            }
         }
         if r.get::<_, bool>("held") {
             held_branches.push(branch_id);

@@ -3,6 +3,8 @@
 //! anonymized now, by the run's own statement) or rejects. Unpaid invoices
 //! and future reservations block approval.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use serde::Serialize;
@@ -44,26 +46,43 @@ pub async fn blockers(
     guest_id: i64,
     now: DateTime<Utc>,
 ) -> Result<Vec<String>> {
-    let row = client
-        .query_one(
+    Ok(blockers_of(client, &[guest_id], now)
+        .await?
+        .remove(&guest_id)
+        .unwrap_or_default())
+}
+
+/// [`blockers`] of several guests in one query.
+async fn blockers_of(
+    client: &impl GenericClient,
+    guest_ids: &[i64],
+    now: DateTime<Utc>,
+) -> Result<HashMap<i64, Vec<String>>> {
+    let rows = client
+        .query(
             include_str!("../../sql/queries/erasure_blockers.sql"),
-            &[&guest_id, &now],
+            &[&guest_ids, &now],
         )
         .await?;
-    let mut out = Vec::new();
-    let unpaid: i64 = row.get("unpaid_invoices");
-    if unpaid > 0 {
-        out.push(format!("{unpaid} unpaid invoice(s)"));
-    }
-    let upcoming: i64 = row.get("upcoming_reservations");
-    if upcoming > 0 {
-        let next: DateTime<Utc> = row.get("next_reservation");
-        out.push(format!(
-            "{upcoming} reservation(s) still to come (next {})",
-            next.format("%Y-%m-%d %H:%M UTC")
-        ));
-    }
-    Ok(out)
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let mut out = Vec::new();
+            let unpaid: i64 = row.get("unpaid_invoices");
+            if unpaid > 0 {
+                out.push(format!("{unpaid} unpaid invoice(s)"));
+            }
+            let upcoming: i64 = row.get("upcoming_reservations");
+            if upcoming > 0 {
+                let next: DateTime<Utc> = row.get("next_reservation");
+                out.push(format!(
+                    "{upcoming} reservation(s) still to come (next {})",
+                    next.format("%Y-%m-%d %H:%M UTC")
+                ));
+            }
+            (row.get("guest_id"), out)
+        })
+        .collect())
 }
 
 /// Records a request and ends the guest's newsletter subscription, in one
@@ -336,29 +355,35 @@ pub async fn list(
             &[&all],
         )
         .await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let status: String = r.get("status");
-        let guest_id: i64 = r.get("guest_id");
-        let blockers = if status == "open" {
-            blockers(client, guest_id, now).await?
-        } else {
-            Vec::new()
-        };
-        out.push(Request {
-            id: r.get("id"),
-            guest_id,
-            branch_id: r.get("branch_id"),
-            reason: r.get("reason"),
-            requested_by: r.get("requested_by"),
-            requested_at: r.get("requested_at"),
-            status,
-            decided_by: r.get("decided_by"),
-            decided_at: r.get("decided_at"),
-            blockers,
-        });
-    }
-    Ok(out)
+    let open: Vec<i64> = rows
+        .iter()
+        .filter(|r| r.get::<_, String>("status") == "open")
+        .map(|r| r.get("guest_id"))
+        .collect();
+    let mut blocking = blockers_of(client, &open, now).await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let guest_id: i64 = r.get("guest_id");
+            let status: String = r.get("status");
+            Request {
+                id: r.get("id"),
+                guest_id,
+                branch_id: r.get("branch_id"),
+                reason: r.get("reason"),
+                requested_by: r.get("requested_by"),
+                requested_at: r.get("requested_at"),
+                blockers: if status == "open" {
+                    blocking.remove(&guest_id).unwrap_or_default()
+                } else {
+                    Vec::new()
+                },
+                status,
+                decided_by: r.get("decided_by"),
+                decided_at: r.get("decided_at"),
+            }
+        })
+        .collect())
 }
 
 /// Open requests of a branch older than `older_than`: (request id, days open).

@@ -35,6 +35,8 @@ pub struct Notifier {
     pub default_locale: String,
     /// Domain of `mail.from`, for Message-IDs.
     pub domain: String,
+    /// For branches whose time zone is not an IANA name.
+    pub time_zone: chrono_tz::Tz,
 }
 
 impl std::fmt::Debug for Notifier {
@@ -57,6 +59,7 @@ impl Notifier {
                 .rsplit_once('@')
                 .map(|(_, d)| d.trim_end_matches('>').to_string())
                 .unwrap_or_else(|| "localhost".to_string()),
+            time_zone: settings.schedule.time_zone,
         })
     }
 
@@ -92,7 +95,9 @@ impl Notifier {
                 continue;
             }
             let locale = self.locale(&branch);
-            let data = completed_data(report, &branch, counts, held, &locale);
+            let tz =
+                schedule::branch_time_zone(branch.branch_id, &branch.time_zone, self.time_zone);
+            let data = completed_data(report, &branch, tz, counts, held, &locale);
             let rendered = self.templates.render("completed", &locale, &data)?;
             let mail = Mail {
                 kind: "completed_summary",
@@ -121,7 +126,8 @@ impl Notifier {
         overdue_requests: &[(i64, i64)],
     ) -> Result<Mail> {
         let locale = self.locale(branch);
-        let mut data = pending_data(branch, pending, at, window_days, &locale);
+        let tz = schedule::branch_time_zone(branch.branch_id, &branch.time_zone, self.time_zone);
+        let mut data = pending_data(branch, tz, pending, at, window_days, &locale);
         data["erasure_overdue"] = json!(overdue_requests
             .iter()
             .map(|(id, days)| json!({"request_id": id, "days_open": days}))
@@ -271,22 +277,15 @@ fn date_label(at: DateTime<Utc>, tz: chrono_tz::Tz, locale: &str) -> String {
     }
 }
 
-fn tz_of(branch: &BranchSettings) -> chrono_tz::Tz {
-    branch
-        .time_zone
-        .parse()
-        .unwrap_or(chrono_tz::Europe::Berlin)
-}
-
 /// Template data of the pending summary: counts only.
 pub fn pending_data(
     branch: &BranchSettings,
+    tz: chrono_tz::Tz,
     p: &BranchPending,
     at: DateTime<Utc>,
     window_days: i64,
     locale: &str,
 ) -> Value {
-    let tz = tz_of(branch);
     let types: Vec<Value> = GuestType::ALL
         .iter()
         .filter_map(|t| {
@@ -367,6 +366,7 @@ pub fn pending_data(
 pub fn completed_data(
     report: &RunReport,
     branch: &BranchSettings,
+    tz: chrono_tz::Tz,
     counts: Option<&crate::run::Counts>,
     held: Option<&Held>,
     locale: &str,
@@ -400,7 +400,6 @@ pub fn completed_data(
             .map(|m| m.values().sum())
             .unwrap_or(0)
     };
-    let tz = tz_of(branch);
     let started = report.cutoff;
     let kind = match (report.kind, locale) {
         (crate::run::RunKind::Scheduled, "en") => "nightly run",

@@ -240,6 +240,20 @@ pub struct RunReport {
 }
 
 impl RunReport {
+    /// Counts `n` guests of `action` and type in `branch_id`.
+    fn record(&mut self, branch_id: i64, action: String, guest_type: String, n: i64) {
+        for counts in [
+            &mut self.counts,
+            self.branch_counts.entry(branch_id).or_default(),
+        ] {
+            *counts
+                .entry(action.clone())
+                .or_default()
+                .entry(guest_type.clone())
+                .or_default() += n;
+        }
+    }
+
     /// Guests of one action, all types.
     pub fn total(&self, action: &str) -> i64 {
         self.counts
@@ -424,16 +438,6 @@ async fn create_run(
     Ok(Some(run_id))
 }
 
-/// What one branch's batches achieved.
-#[derive(Default)]
-struct Tally {
-    counts: Counts,
-    branch_counts: BTreeMap<i64, Counts>,
-    remaining: i64,
-    kept: i64,
-    done: u64,
-}
-
 enum Stop {
     Done,
     Window,
@@ -582,122 +586,120 @@ impl Prepared {
         // The guard first, for every branch, so that its verdict does not
         // depend on how far other branches got.
         let mut to_do = Vec::new();
-        for plan in &self.plans {
+        for plan in self.plans.clone() {
             match opts.guard {
-                Some(guard) => {
-                    let not_anonymized: i64 = self
-                        .client()
-                        .query_one(
-                            include_str!("../../sql/queries/run_not_anonymized.sql"),
-                            &[&plan.branch_id],
-                        )
-                        .await?
-                        .get(0);
-                    let candidates = plan.anonymize();
-                    if not_anonymized > 0 && candidates as f64 > guard * not_anonymized as f64 {
-                        let held = Held {
-                            branch_id: plan.branch_id,
-                            candidates,
-                            not_anonymized,
-                            guard,
-                            confirm: format!("retentiond run --branch {}", plan.branch_id),
-                        };
-                        protocol::append(
-                            self.client(),
-                            &protocol::Entry {
-                                actor: &opts.actor,
-                                action: "run_held",
-                                branch_id: Some(plan.branch_id),
-                                run_id: Some(report.run_id),
-                                details: json!({
-                                    "candidates": candidates,
-                                    "not_anonymized": not_anonymized,
-                                    "guard": guard,
-                                    "confirm": held.confirm,
-                                }),
-                                ..Default::default()
-                            },
-                        )
-                        .await?;
-                        tracing::warn!(
-                            branch_id = plan.branch_id,
-                            candidates,
-                            not_anonymized,
-                            guard,
-                            "guard held the branch: the run would anonymize more than the guard \
-                             fraction; nothing was changed there. Check the periods, then confirm \
-                             with `{}`",
-                            held.confirm
-                        );
-                        report.held.push(held);
-                    } else {
-                        to_do.push(plan.clone());
-                    }
-                }
-                None => to_do.push(plan.clone()),
+                Some(guard) => match self.guard(&plan, guard, opts, report.run_id).await? {
+                    Some(held) => report.held.push(held),
+                    None => to_do.push(plan),
+                },
+                None => to_do.push(plan),
             }
         }
 
         let total: u64 = to_do.iter().map(|p| p.guests as u64).sum();
         progress.start(total);
-        let mut tally = Tally::default();
-        let mut stop = Stop::Done;
+        let mut done = 0;
         for (i, plan) in to_do.iter().enumerate() {
-            let s = self
+            let stop = self
                 .work_branch(
                     plan,
-                    report.run_id,
                     opts,
                     clock,
                     progress,
                     cancel,
                     started,
-                    total,
-                    &mut tally,
+                    (&mut done, total),
+                    report,
                 )
-                .await;
-            if let Ok(Stop::Window | Stop::Shutdown) = s {
+                .await?;
+            if !matches!(stop, Stop::Done) {
                 // branches not reached wait for the next run as well
-                tally.remaining += to_do[i + 1..].iter().map(|p| p.guests).sum::<i64>();
-            }
-            // counts so far belong in the report even when a batch failed
-            report.counts.clone_from(&tally.counts);
-            report.branch_counts.clone_from(&tally.branch_counts);
-            report.kept = tally.kept;
-            report.remaining = tally.remaining;
-            match s? {
-                Stop::Done => {}
-                other => {
-                    stop = other;
-                    break;
-                }
+                report.remaining += to_do[i + 1..].iter().map(|p| p.guests).sum::<i64>();
+                return Ok(stop);
             }
         }
-        Ok(stop)
+        Ok(Stop::Done)
+    }
+
+    /// The blast-radius guard: holds the branch (a `run_held` row, nothing
+    /// changed) when the plan would anonymize more than `guard` of its not
+    /// yet anonymized guests.
+    async fn guard(
+        &self,
+        plan: &BranchPlan,
+        guard: f64,
+        opts: &RunOptions,
+        run_id: i64,
+    ) -> Result<Option<Held>> {
+        let not_anonymized: i64 = self
+            .client()
+            .query_one(
+                include_str!("../../sql/queries/run_not_anonymized.sql"),
+                &[&plan.branch_id],
+            )
+            .await?
+            .get(0);
+        let candidates = plan.anonymize();
+        if not_anonymized == 0 || candidates as f64 <= guard * not_anonymized as f64 {
+            return Ok(None);
+        }
+        let held = Held {
+            branch_id: plan.branch_id,
+            candidates,
+            not_anonymized,
+            guard,
+            confirm: format!("retentiond run --branch {}", plan.branch_id),
+        };
+        protocol::append(
+            self.client(),
+            &protocol::Entry {
+                actor: &opts.actor,
+                action: "run_held",
+                branch_id: Some(plan.branch_id),
+                run_id: Some(run_id),
+                details: json!({
+                    "candidates": candidates,
+                    "not_anonymized": not_anonymized,
+                    "guard": guard,
+                    "confirm": held.confirm,
+                }),
+                ..Default::default()
+            },
+        )
+        .await?;
+        tracing::warn!(
+            branch_id = plan.branch_id,
+            candidates,
+            not_anonymized,
+            guard,
+            "guard held the branch: the run would anonymize more than the guard fraction; \
+             nothing was changed there. Check the periods, then confirm with `{}`",
+            held.confirm
+        );
+        Ok(Some(held))
     }
 
     #[allow(clippy::too_many_arguments)]
     async fn work_branch(
         &mut self,
         plan: &BranchPlan,
-        run_id: i64,
         opts: &RunOptions,
         clock: &dyn Clock,
         progress: &dyn Progress,
         cancel: &CancellationToken,
         started: Instant,
-        total: u64,
-        tally: &mut Tally,
+        (done, total): (&mut u64, u64),
+        report: &mut RunReport,
     ) -> Result<Stop> {
         let size = i64::from(opts.batch.size);
         let mut last: i64 = 0;
         loop {
             if cancel.is_cancelled() {
-                tally.remaining += self.left_after(plan.plan_id, last).await?;
+                report.remaining += self.left_after(plan.plan_id, last).await?;
                 return Ok(Stop::Shutdown);
             }
             if opts.window.is_some_and(|w| started.elapsed() >= w) {
-                tally.remaining += self.left_after(plan.plan_id, last).await?;
+                report.remaining += self.left_after(plan.plan_id, last).await?;
                 return Ok(Stop::Window);
             }
             let ids: Vec<i64> = self
@@ -714,24 +716,13 @@ impl Prepared {
                 return Ok(Stop::Done);
             };
             last = batch_last;
-            match self.batch(&ids, opts, clock, run_id).await {
+            match self.batch(&ids, opts, clock, report.run_id).await {
                 Ok(result) => {
                     for (action, guest_type, n) in result.actions {
-                        let branch = tally.branch_counts.entry(plan.branch_id).or_default();
-                        *branch
-                            .entry(action.clone())
-                            .or_default()
-                            .entry(guest_type.clone())
-                            .or_default() += n;
-                        *tally
-                            .counts
-                            .entry(action)
-                            .or_default()
-                            .entry(guest_type)
-                            .or_default() += n;
+                        report.record(plan.branch_id, action, guest_type, n);
                     }
-                    tally.kept += result.kept;
-                    tally.remaining += result.skipped;
+                    report.kept += result.kept;
+                    report.remaining += result.skipped;
                 }
                 Err(e) if is_timeout(&e) => {
                     tracing::warn!(
@@ -741,12 +732,12 @@ impl Prepared {
                         "batch gave up waiting for a lock or took too long; its guests are left \
                          for the next run"
                     );
-                    tally.remaining += ids.len() as i64;
+                    report.remaining += ids.len() as i64;
                 }
                 Err(e) => return Err(e),
             }
-            tally.done += ids.len() as u64;
-            progress.batch(tally.done, total);
+            *done += ids.len() as u64;
+            progress.batch(*done, total);
             if !opts.batch.pause.is_zero() {
                 tokio::select! {
                     _ = tokio::time::sleep(opts.batch.pause) => {}

@@ -247,17 +247,22 @@ mod tests {
         );
     }
 
+    /// The next `n` nightly instants from `now` on, one after another.
+    fn following(now: &str, n: usize) -> Vec<(NaiveDate, DateTime<Utc>)> {
+        let mut now = utc(now);
+        (0..n)
+            .map(|_| {
+                let next = next_instant(now, t(2, 30), Berlin);
+                now = next.1;
+                next
+            })
+            .collect()
+    }
+
     #[test]
     fn next_instants_across_both_changes_are_one_per_night() {
-        let mut now = utc("2026-03-27T12:00:00Z");
-        let mut got = Vec::new();
-        for _ in 0..4 {
-            let (night, at) = next_instant(now, t(2, 30), Berlin);
-            got.push((night, at));
-            now = at;
-        }
         assert_eq!(
-            got,
+            following("2026-03-27T12:00:00Z", 4),
             vec![
                 (d("2026-03-28"), utc("2026-03-28T01:30:00Z")),
                 (d("2026-03-29"), utc("2026-03-29T01:00:00Z")),
@@ -265,15 +270,8 @@ mod tests {
                 (d("2026-03-31"), utc("2026-03-31T00:30:00Z")),
             ]
         );
-        let mut now = utc("2026-10-23T12:00:00Z");
-        let mut got = Vec::new();
-        for _ in 0..3 {
-            let (night, at) = next_instant(now, t(2, 30), Berlin);
-            got.push((night, at));
-            now = at;
-        }
         assert_eq!(
-            got,
+            following("2026-10-23T12:00:00Z", 3),
             vec![
                 (d("2026-10-24"), utc("2026-10-24T00:30:00Z")),
                 (d("2026-10-25"), utc("2026-10-25T00:30:00Z")),

@@ -97,17 +97,22 @@ impl TestDb {
     }
 
     pub fn cli_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        self.command(args, env).output().expect("run retentiond")
+    }
+
+    /// The binary with a clean environment pointing at this database;
+    /// `env` is applied last. For processes a test starts and stops itself.
+    pub fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_retentiond"));
         cmd.args(args)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("RETENTIOND__DATABASE__URL", &self.url)
             .env("RETENTIOND__LOG__FORMAT", "journal")
-            .env("USER", "tester");
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        cmd.output().expect("run retentiond")
+            .env("USER", "tester")
+            .envs(env.iter().copied())
+            .stdin(std::process::Stdio::null());
+        cmd
     }
 }
 
@@ -179,6 +184,95 @@ async fn ensure_template() -> String {
         .await
         .unwrap();
     name
+}
+
+/// Sends `signal` (e.g. `-TERM`) to a process.
+pub fn signal(child: &std::process::Child, signal: &str) {
+    Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .expect("kill");
+}
+
+/// Sends SIGTERM and waits for the exit, failing after `within`.
+pub fn terminate(
+    child: &mut std::process::Child,
+    within: std::time::Duration,
+) -> std::process::ExitStatus {
+    let sent = std::time::Instant::now();
+    signal(child, "-TERM");
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(
+            sent.elapsed() < within,
+            "no exit within {within:?} of SIGTERM"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Asserts a guest's personal data is exactly in its anonymized form (the
+/// fixture guest of [`fx::guest`]: zip and city stay).
+pub async fn assert_anonymized(c: &Client, guest: i64) {
+    let r = c
+        .query_one(
+            "SELECT first_name, last_name, email, phone, street, birthday::text, notes,
+                    zip, city, anonymized_at IS NOT NULL
+             FROM guests WHERE id = $1",
+            &[&guest],
+        )
+        .await
+        .unwrap();
+    for (i, col) in [
+        "first_name",
+        "email",
+        "phone",
+        "street",
+        "birthday",
+        "notes",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let idx = if i == 0 { 0 } else { i + 1 };
+        assert_eq!(
+            r.get::<_, Option<String>>(idx),
+            None,
+            "{col} of guest {guest}"
+        );
+    }
+    assert_eq!(r.get::<_, Option<String>>(1).as_deref(), Some("DSGVO"));
+    assert_eq!(
+        r.get::<_, Option<String>>(7).as_deref(),
+        Some("51147"),
+        "zip is kept"
+    );
+    assert_eq!(
+        r.get::<_, Option<String>>(8).as_deref(),
+        Some("Köln"),
+        "city is kept"
+    );
+    assert!(r.get::<_, bool>(9), "anonymized_at is set");
+}
+
+/// Asserts a fixture guest still has its personal data.
+pub async fn assert_untouched(c: &Client, guest: i64) {
+    let r = c
+        .query_one(
+            "SELECT first_name, last_name, email, anonymized_at IS NULL FROM guests WHERE id = $1",
+            &[&guest],
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.get::<_, Option<String>>(0).as_deref(), Some("Erika"));
+    assert_eq!(r.get::<_, Option<String>>(1).as_deref(), Some("Mustermann"));
+    assert_eq!(
+        r.get::<_, Option<String>>(2).as_deref(),
+        Some("erika@example.com")
+    );
+    assert!(r.get::<_, bool>(3), "guest {guest} was anonymized");
 }
 
 pub fn stdout(o: &Output) -> String {
