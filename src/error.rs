@@ -5,15 +5,22 @@ use std::fmt;
 /// Result alias used throughout the library.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Any underlying error kept as the source of ours.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 /// Everything that can go wrong, grouped by what the user should do about it.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The settings are invalid; each entry names the key, the value and what is expected.
     #[error("invalid settings:\n{0}")]
     Settings(SettingsErrors),
-    /// A command was given input it cannot act on (unknown branch, bad period, …).
+    /// A command was given input it cannot act on (bad period, bad address, …).
     #[error("{0}")]
     Invalid(String),
+    /// The input names something that does not exist, or asks for what the
+    /// rules refuse. The command line adds what to do about it.
+    #[error("{0}")]
+    Refused(Refusal),
     /// The database schema does not match this binary.
     #[error("{0}")]
     Schema(String),
@@ -31,6 +38,14 @@ pub enum Error {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// A library call failed; the message says what was being done.
+    #[error("{context}: {source}")]
+    Cause {
+        /// What was being done.
+        context: String,
+        /// The underlying error.
+        source: BoxError,
+    },
     /// The operation failed for a reason explained in the message.
     #[error("{0}")]
     Failed(String),
@@ -39,12 +54,52 @@ pub enum Error {
     Attention(usize),
 }
 
+/// What the rules refuse, with the ids the command line needs for its advice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// No such branch.
+    UnknownBranch(i64),
+    /// No such guest.
+    UnknownGuest(i64),
+    /// No such erasure request.
+    UnknownRequest(i64),
+    /// The branch has no period in force, so a run there would do nothing.
+    NoPeriod(i64),
+    /// The guest already has an open erasure request.
+    OpenRequest(i64),
+    /// The requester of an erasure tried to decide it.
+    FourEyes(String),
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::UnknownBranch(id) => write!(f, "branch {id} does not exist"),
+            Refusal::UnknownGuest(id) => write!(f, "guest {id} does not exist"),
+            Refusal::UnknownRequest(id) => write!(f, "erasure request {id} does not exist"),
+            Refusal::NoPeriod(id) => write!(
+                f,
+                "branch {id} has no retention period configured, so nothing would ever be \
+                 anonymized there"
+            ),
+            Refusal::OpenRequest(id) => {
+                write!(f, "guest {id} has an open erasure request already")
+            }
+            Refusal::FourEyes(actor) => write!(
+                f,
+                "four-eyes principle: {actor} requested this erasure and cannot approve it; \
+                 a second person must"
+            ),
+        }
+    }
+}
+
 impl Error {
     /// The process exit code for this error: 2 for bad usage or settings, 3 when
     /// `status` found something that needs attention, 1 otherwise.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Settings(_) | Error::Invalid(_) => 2,
+            Error::Settings(_) | Error::Invalid(_) | Error::Refused(_) => 2,
             Error::Attention(_) => 3,
             _ => 1,
         }
@@ -55,6 +110,14 @@ impl Error {
         Error::Io {
             context: context.into(),
             source,
+        }
+    }
+
+    /// Builds an [`Error::Cause`]: `context` says what was being done.
+    pub fn cause(context: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        Error::Cause {
+            context: context.into(),
+            source: source.into(),
         }
     }
 

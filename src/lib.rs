@@ -1,26 +1,35 @@
 //! retentiond enforces GDPR retention periods on a restaurant guest database
 //! in PostgreSQL.
 //!
-//! - [`settings`]: the typed, validated settings (file + environment).
-//! - [`db`]: the connection pool and the embedded migrations (`sql/migrations`).
-//! - [`retention`]: policies, branch settings, classification (one SQL view),
-//!   the pending report and the action protocol.
-//! - [`run`]: the anonymization run (batches, locks, guard) and its schedule.
-//! - [`gdpr`]: exports and four-eyes erasure requests.
+//! Arrows go one way: the edges ([`cli`], [`schedule`]) call the core
+//! ([`retention`]), which calls [`db`]; the core hands [`notify`] plain
+//! summaries to queue in its own transaction, and `notify` imports no core
+//! module.
+//!
 //! - [`cli`]: the commands; `main.rs` only parses and dispatches.
+//! - [`schedule`]: *when* — the serve loop, nightly and pending ticks, reload.
+//! - [`retention`]: *what* — policies, classification, the pending report,
+//!   the run (plan, batches, finish), erasure, export, health.
+//! - [`notify`]: outbox, templates and transports, fed plain data.
+//! - [`db`]: the pool, the migrations and one typed module per table family;
+//!   the only place SQL is loaded.
+//! - [`model`]: the shared names (guest types, actions, statuses).
+//! - [`settings`], [`clock`], [`shutdown`], [`telemetry`], [`sd_notify`],
+//!   [`address`], [`error`]: infrastructure that knows no rule.
 #![forbid(unsafe_code)]
 
+pub mod address;
 pub mod cli;
 pub mod clock;
-pub mod daemon;
 pub mod db;
 pub mod error;
-pub mod gdpr;
+pub mod model;
 pub mod notify;
 pub mod retention;
-pub mod run;
+pub mod schedule;
 pub mod sd_notify;
 pub mod settings;
+pub mod shutdown;
 pub mod telemetry;
 
 pub use error::{Error, Result};

@@ -34,7 +34,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e @ retentiond::Error::Attention(_)) => ExitCode::from(e.exit_code()),
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", retentiond::cli::describe(&e));
             ExitCode::from(e.exit_code())
         }
     }

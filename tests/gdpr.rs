@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Command;
 
 use common::{assert_anonymized, day, expect_code, fx, stderr, TestDb};
-use retentiond::gdpr::export::WITHHELD;
+use retentiond::retention::export::WITHHELD;
 use tokio_postgres::Client;
 
 const TRICKY_NAME: &str = "Jörg, \"der Koch\"";

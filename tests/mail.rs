@@ -7,7 +7,8 @@ mod common;
 use common::{day, expect_code, fx, stderr, SmtpSink, TestDb};
 use mail_parser::MessageParser;
 use retentiond::clock::FixedClock;
-use retentiond::notify::{self, Notifier};
+use retentiond::notify::Notifier;
+use retentiond::schedule;
 use retentiond::settings::Settings;
 use tokio_postgres::Client;
 
@@ -432,7 +433,7 @@ async fn daily_pending_summary_is_queued_once_per_local_day_and_skipped_when_not
     let pool = db.pool();
     let at = |s: &str| FixedClock(chrono::DateTime::parse_from_rfc3339(s).unwrap().into());
     // nothing due: the day is recorded, no mail
-    let q = notify::pending_tick(&pool, &settings, &notifier, &at("2026-11-25T06:00:00Z"))
+    let q = schedule::pending::tick(&pool, &settings, &notifier, &at("2026-11-25T06:00:00Z"))
         .await
         .unwrap();
     assert!(q.is_empty());
@@ -442,20 +443,20 @@ async fn daily_pending_summary_is_queued_once_per_local_day_and_skipped_when_not
     );
     overdue_guests(&c, b, 1, false).await;
     // same day (07:00 CET = 06:00 UTC): already done
-    let q = notify::pending_tick(&pool, &settings, &notifier, &at("2026-11-25T12:00:00Z"))
+    let q = schedule::pending::tick(&pool, &settings, &notifier, &at("2026-11-25T12:00:00Z"))
         .await
         .unwrap();
     assert!(q.is_empty());
     // next day before 07:00 local: not yet
-    let q = notify::pending_tick(&pool, &settings, &notifier, &at("2026-11-26T05:59:00Z"))
+    let q = schedule::pending::tick(&pool, &settings, &notifier, &at("2026-11-26T05:59:00Z"))
         .await
         .unwrap();
     assert!(q.is_empty());
-    let q = notify::pending_tick(&pool, &settings, &notifier, &at("2026-11-26T06:00:00Z"))
+    let q = schedule::pending::tick(&pool, &settings, &notifier, &at("2026-11-26T06:00:00Z"))
         .await
         .unwrap();
     assert_eq!(q.len(), 1);
-    let q = notify::pending_tick(&pool, &settings, &notifier, &at("2026-11-26T06:01:00Z"))
+    let q = schedule::pending::tick(&pool, &settings, &notifier, &at("2026-11-26T06:01:00Z"))
         .await
         .unwrap();
     assert!(q.is_empty(), "a second tick the same day queues nothing");

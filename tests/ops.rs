@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{day, expect_code, fx, stdout, TestDb};
-use retentiond::run::branch_lock_key;
+use retentiond::db::runs::branch_lock_key;
 
 struct Daemon {
     child: Child,

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use common::{assert_anonymized, assert_untouched, day, expect_code, fx, terminate, TestDb};
 use retentiond::clock::FixedClock;
-use retentiond::run::{self, RunKind, RunOptions, RunReport, RunStatus, Silent};
+use retentiond::model::{Action, GuestType, RunKind, RunStatus};
+use retentiond::retention::run::{self, RunOptions, RunReport, Silent};
 use retentiond::settings::Settings;
 use tokio_postgres::Client;
 use tokio_util::sync::CancellationToken;
@@ -110,8 +111,8 @@ async fn anonymizes_personal_data_exactly_as_the_rules_say() {
     let at = day("2026-11-25");
     let report = run_at(&w.db, &[w.branch], at).await;
     assert_eq!(report.status, RunStatus::Completed);
-    assert_eq!(report.total("guest_anonymized"), 1);
-    assert_eq!(report.total("newsletter_unsubscribed"), 1);
+    assert_eq!(report.total(Action::GuestAnonymized), 1);
+    assert_eq!(report.total(Action::NewsletterUnsubscribed), 1);
 
     assert_anonymized(&w.c, g).await;
     let r =
@@ -240,7 +241,10 @@ async fn company_guest_keeps_fiscal_data_until_its_fiscal_deadline() {
 
     // personal deadline 2023-01-01 passed: personal data goes, fiscal data stays
     let report = run_at(&w.db, &[w.branch], day("2026-11-25")).await;
-    assert_eq!(report.counts["guest_anonymized"]["company_guest"], 1);
+    assert_eq!(
+        report.counts[&Action::GuestAnonymized][&GuestType::CompanyGuest],
+        1
+    );
     assert_anonymized(&w.c, g).await;
     let r = w
         .c
@@ -265,13 +269,20 @@ async fn company_guest_keeps_fiscal_data_until_its_fiscal_deadline() {
 
     // one day before the fiscal deadline (2030-01-01 12:00): nothing more
     let report = run_at(&w.db, &[w.branch], day("2029-12-31")).await;
-    assert_eq!(report.total("fiscal_data_erased"), 0);
-    assert_eq!(report.total("guest_anonymized"), 0, "anonymized only once");
+    assert_eq!(report.total(Action::FiscalDataErased), 0);
+    assert_eq!(
+        report.total(Action::GuestAnonymized),
+        0,
+        "anonymized only once"
+    );
 
     // one day after: fiscal erasure
     let at = day("2030-01-02");
     let report = run_at(&w.db, &[w.branch], at).await;
-    assert_eq!(report.counts["fiscal_data_erased"]["company_guest"], 1);
+    assert_eq!(
+        report.counts[&Action::FiscalDataErased][&GuestType::CompanyGuest],
+        1
+    );
     let r =
         w.c.query_one(
             "SELECT company, vat_id, economic_id, fiscal_erased_at FROM guests WHERE id = $1",
@@ -295,8 +306,8 @@ async fn both_deadlines_passed_means_both_actions_in_one_batch() {
     let g = old_guest(&w).await;
     fx::set_company(&w.c, g, "ACME GmbH").await;
     let report = run_at(&w.db, &[w.branch], day("2031-01-01")).await;
-    assert_eq!(report.total("guest_anonymized"), 1);
-    assert_eq!(report.total("fiscal_data_erased"), 1);
+    assert_eq!(report.total(Action::GuestAnonymized), 1);
+    assert_eq!(report.total(Action::FiscalDataErased), 1);
     let company: Option<String> = one(&w.c, "SELECT company FROM guests WHERE id = $1", g).await;
     assert_eq!(company, None);
 }
@@ -321,7 +332,7 @@ async fn retained_blocked_and_unconfigured_guests_are_untouched() {
     fx::sale(&w.c, due, day("2020-01-01")).await;
 
     let report = run_at(&w.db, &[w.branch], day("2023-01-02")).await;
-    assert_eq!(report.total("guest_anonymized"), 1);
+    assert_eq!(report.total(Action::GuestAnonymized), 1);
     assert_anonymized(&w.c, due).await;
     for g in [recent, blocked, subscriber, booked] {
         assert_untouched(&w.c, g).await;
@@ -335,14 +346,14 @@ async fn second_run_is_a_no_op() {
         old_guest(&w).await;
     }
     let first = run_at(&w.db, &[w.branch], day("2026-11-25")).await;
-    assert_eq!(first.total("guest_anonymized"), 5);
+    assert_eq!(first.total(Action::GuestAnonymized), 5);
     let before = fx::count(
         &w.c,
         "SELECT count(*) FROM retention.action_protocol WHERE guest_id IS NOT NULL",
     )
     .await;
     let second = run_at(&w.db, &[w.branch], day("2026-11-26")).await;
-    assert_eq!(second.total("guest_anonymized"), 0);
+    assert_eq!(second.total(Action::GuestAnonymized), 0);
     assert_eq!(second.status, RunStatus::Completed);
     let after = fx::count(
         &w.c,
@@ -375,7 +386,7 @@ async fn guest_who_gains_a_reservation_after_listing_is_kept() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(report.total("guest_anonymized"), 1);
+    assert_eq!(report.total(Action::GuestAnonymized), 1);
     assert_eq!(report.kept, 1);
     assert_untouched(&w.c, kept).await;
     assert_anonymized(&w.c, other).await;
@@ -393,14 +404,14 @@ async fn row_locked_by_the_pos_is_skipped_and_left_for_the_next_run() {
         .await
         .unwrap();
     let report = run_at(&w.db, &[w.branch], day("2026-11-25")).await;
-    assert_eq!(report.total("guest_anonymized"), 1);
+    assert_eq!(report.total(Action::GuestAnonymized), 1);
     assert_eq!(report.remaining, 1);
     assert_eq!(report.status, RunStatus::Partial);
     assert_anonymized(&w.c, free).await;
     tx.rollback().await.unwrap();
     assert_untouched(&w.c, locked).await;
     let next = run_at(&w.db, &[w.branch], day("2026-11-26")).await;
-    assert_eq!(next.total("guest_anonymized"), 1);
+    assert_eq!(next.total(Action::GuestAnonymized), 1);
     assert_anonymized(&w.c, locked).await;
 }
 
@@ -423,7 +434,7 @@ async fn guard_holds_a_scheduled_run_and_a_manual_run_releases_it() {
     let s = settings(&w.db, "[schedule]\nguard = \"0.1\"\n");
     let pool = w.db.pool();
     let at = day("2026-11-25");
-    let report = run::schedule::run_night(
+    let report = retentiond::schedule::nightly::run_night(
         &pool,
         &s,
         None,
@@ -440,10 +451,8 @@ async fn guard_holds_a_scheduled_run_and_a_manual_run_releases_it() {
     assert_eq!(report.held.len(), 1);
     assert_eq!(report.held[0].candidates, 3);
     assert_eq!(report.held[0].not_anonymized, 10);
-    assert_eq!(
-        report.held[0].confirm,
-        format!("retentiond run --branch {}", w.branch)
-    );
+    // how to confirm is the edges' to say (status, summary mail, journal)
+    assert_eq!(report.held[0].branch_id, w.branch);
     for g in &overdue {
         assert_untouched(&w.c, *g).await;
     }

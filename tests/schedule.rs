@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, NaiveDate, Utc};
 use common::{day, fx, terminate, TestDb};
 use retentiond::clock::FixedClock;
-use retentiond::run::{schedule, RunReport, Silent};
+use retentiond::model::Action;
+use retentiond::retention::run::{RunReport, Silent};
+use retentiond::schedule::nightly as schedule;
 use retentiond::settings::Settings;
 use tokio_postgres::Client;
 use tokio_util::sync::CancellationToken;
@@ -92,14 +94,14 @@ async fn each_night_runs_once_and_a_missed_night_is_caught_up() {
     // first start in the morning: last night (02:30 CET = 01:30 UTC) is due
     let reports = tick(&db, "2026-11-25T10:00:00Z").await;
     assert_eq!(reports.len(), 1);
-    assert_eq!(reports[0].total("guest_anonymized"), 1);
+    assert_eq!(reports[0].total(Action::GuestAnonymized), 1);
     // a second firing the same night does nothing
     assert!(tick(&db, "2026-11-25T10:01:00Z").await.is_empty());
     assert!(tick(&db, "2026-11-26T01:29:59Z").await.is_empty());
     add_overdue(&c, b, 1).await;
     let reports = tick(&db, "2026-11-26T01:30:00Z").await;
     assert_eq!(reports.len(), 1);
-    assert_eq!(reports[0].total("guest_anonymized"), 1);
+    assert_eq!(reports[0].total(Action::GuestAnonymized), 1);
     // the daemon was down for three nights: one catch-up run, not three
     let reports = tick(&db, "2026-11-29T09:00:00Z").await;
     assert_eq!(reports.len(), 1);

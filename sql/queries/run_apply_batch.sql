@@ -5,20 +5,20 @@
 -- $3 timestamptz: now (from the clock), $4 text: actor, $5 bigint: run id
 -- (NULL outside a run), $6 bigint[]: guests to anonymize now whatever their
 -- deadline (an approved erasure request), $7 jsonb: more protocol details
--- The "due" test is the one of run_candidates_select.sql; change both together.
+-- "Due" is retention.anonymize_due / fiscal_erasure_due (migration 8), the
+-- test the candidate listing used.
 WITH due AS MATERIALIZED (
     SELECT d.*
     FROM (
         SELECT c.guest_id, c.branch_id, c.guest_type, c.newsletter_active,
-               coalesce(c.anonymized_at IS NULL
-                        AND (c.personal_deadline <= $2 OR c.guest_id = ANY ($6::bigint[])),
-                        false) AS anonymize,
-               coalesce(c.guest_type = 'company_guest' AND c.fiscal_erased_at IS NULL
-                        AND c.fiscal_deadline <= $2, false) AS erase_fiscal
+               retention.anonymize_due(c.anonymized_at, c.personal_deadline, $2)
+                   OR (c.anonymized_at IS NULL AND c.guest_id = ANY ($6::bigint[])) AS anonymize,
+               retention.fiscal_erasure_due(c.guest_type, c.fiscal_erased_at, c.fiscal_deadline, $2)
+                   AS erase_fiscal
         FROM retention.guest_classification c
         WHERE c.guest_id = ANY ($1::bigint[])
           AND c.blocked_reason IS NULL
-        OFFSET 0 -- classify each guest once (see pending_items.sql)
+        OFFSET 0 -- classify each guest once (see migration 8, pending_items)
     ) d
     WHERE d.anonymize OR d.erase_fiscal
 ),

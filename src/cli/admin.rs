@@ -1,17 +1,15 @@
 //! `migrate`, `policy` and `settings`: the commands that change configuration.
 
 use super::output::{print_json, Table};
-use super::{invalid, PolicyCommand, SettingsCommand};
+use super::{invalid, Context, PolicyCommand, SettingsCommand, ShowArgs};
 use crate::db;
 use crate::error::Result;
 use crate::retention::branch_settings::{self, Update};
 use crate::retention::policy::{self, Change, Source};
 use crate::retention::GuestType;
-use crate::settings::Settings;
 
-pub async fn migrate(settings: &Settings) -> Result<()> {
-    let pool = db::connect_pool(&settings.database)?;
-    let mut client = pool.get().await?;
+pub async fn migrate(cx: &Context) -> Result<()> {
+    let mut client = cx.pool.get().await?;
     let report = db::migrate::run(&mut client).await?;
     if report.applied.is_empty() {
         println!("schema is up to date (version {})", report.to);
@@ -26,9 +24,8 @@ pub async fn migrate(settings: &Settings) -> Result<()> {
     Ok(())
 }
 
-pub async fn policy(settings: &Settings, cmd: PolicyCommand) -> Result<()> {
-    let pool = db::connect_pool(&settings.database)?;
-    let mut client = db::connect_checked(&pool).await?;
+pub async fn policy(cx: &Context, cmd: PolicyCommand) -> Result<()> {
+    let mut client = cx.client().await?;
     match cmd {
         PolicyCommand::Set {
             branch,
@@ -64,7 +61,7 @@ pub async fn policy(settings: &Settings, cmd: PolicyCommand) -> Result<()> {
                 _ => println!("branch {branch}, {guest_type}: had no own period, nothing changed"),
             }
         }
-        PolicyCommand::Show { branch, format } => {
+        PolicyCommand::Show(ShowArgs { branch, format }) => {
             let policies = policy::effective(&client, branch).await?;
             if format == super::Format::Json {
                 return print_json(&policies);
@@ -96,9 +93,8 @@ pub async fn policy(settings: &Settings, cmd: PolicyCommand) -> Result<()> {
     Ok(())
 }
 
-pub async fn branch_settings(settings: &Settings, cmd: SettingsCommand) -> Result<()> {
-    let pool = db::connect_pool(&settings.database)?;
-    let mut client = db::connect_checked(&pool).await?;
+pub async fn branch_settings(cx: &Context, cmd: SettingsCommand) -> Result<()> {
+    let mut client = cx.client().await?;
     match cmd {
         SettingsCommand::Set {
             branch,
@@ -116,12 +112,7 @@ pub async fn branch_settings(settings: &Settings, cmd: SettingsCommand) -> Resul
                 notify_completed: notify_completed.map(|v| v.as_bool()),
                 locale,
             };
-            if update.auto_delete.is_none()
-                && update.notify.is_none()
-                && update.notify_pending.is_none()
-                && update.notify_completed.is_none()
-                && update.locale.is_none()
-            {
+            if update.is_empty() {
                 return Err(invalid(
                     "nothing to change: give at least one of --auto-delete, --notify, \
                      --notify-pending, --notify-completed, --locale",
@@ -135,7 +126,7 @@ pub async fn branch_settings(settings: &Settings, cmd: SettingsCommand) -> Resul
             );
             print_settings(&[new]);
         }
-        SettingsCommand::Show { branch, format } => {
+        SettingsCommand::Show(ShowArgs { branch, format }) => {
             let all = match branch {
                 Some(id) => vec![branch_settings::get(&client, id).await?],
                 None => branch_settings::list(&client, None).await?,
@@ -176,9 +167,11 @@ fn print_settings(all: &[branch_settings::BranchSettings]) {
         ]);
     }
     print!("{}", table.render());
-    for s in all {
-        if let Some(w) = s.warning() {
-            eprintln!("warning: {w}");
-        }
+    for s in all.iter().filter(|s| branch_settings::nobody_notified(s)) {
+        eprintln!(
+            "warning: branch {} has no notification addresses: nobody gets its mails \
+             (retentiond settings set --branch {} --notify a@example.com)",
+            s.branch_id, s.branch_id
+        );
     }
 }

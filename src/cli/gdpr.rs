@@ -1,22 +1,18 @@
 //! `export` and `erasure`: answers to data subject requests.
 
 use super::output::{print_json, time, Table};
-use super::{ErasureCommand, ExportArgs, Format};
-use crate::clock::Clock;
-use crate::db;
+use super::{Context, ErasureCommand, ExportArgs, Format};
 use crate::error::Result;
-use crate::gdpr::{erasure, export};
-use crate::settings::Settings;
+use crate::retention::{erasure, export};
 
-pub async fn export(settings: &Settings, args: &ExportArgs) -> Result<()> {
-    let pool = db::connect_pool(&settings.database)?;
-    let mut client = db::connect_checked(&pool).await?;
+pub async fn export(cx: &Context, args: &ExportArgs) -> Result<()> {
+    let mut client = cx.client().await?;
     let report = export::export(
         &mut client,
         args.guest,
         &args.out,
         args.force,
-        &settings.gdpr.trade_secrets,
+        &cx.settings.gdpr.trade_secrets,
         &args.actor.resolve(),
     )
     .await?;
@@ -38,10 +34,9 @@ pub async fn export(settings: &Settings, args: &ExportArgs) -> Result<()> {
     Ok(())
 }
 
-pub async fn erasure(settings: &Settings, cmd: &ErasureCommand, clock: &dyn Clock) -> Result<()> {
-    let pool = db::connect_pool(&settings.database)?;
-    let mut client = db::connect_checked(&pool).await?;
-    let now = clock.now();
+pub async fn erasure(cx: &Context, cmd: &ErasureCommand) -> Result<()> {
+    let mut client = cx.client().await?;
+    let now = cx.clock.now();
     match cmd {
         ErasureCommand::Request {
             guest,
@@ -70,7 +65,7 @@ pub async fn erasure(settings: &Settings, cmd: &ErasureCommand, clock: &dyn Cloc
                         "DECIDED BY",
                         "BLOCKERS",
                     ]);
-                    for r in &requests {
+                    for (r, blockers) in requests.iter().map(|r| (&r.row, &r.blockers)) {
                         t.row(vec![
                             r.id.to_string(),
                             r.guest_id.to_string(),
@@ -79,10 +74,10 @@ pub async fn erasure(settings: &Settings, cmd: &ErasureCommand, clock: &dyn Cloc
                             time(Some(r.requested_at)),
                             r.requested_by.clone(),
                             r.decided_by.clone().unwrap_or_else(|| "-".into()),
-                            if r.blockers.is_empty() {
+                            if blockers.is_empty() {
                                 "-".into()
                             } else {
-                                r.blockers.join("; ")
+                                blockers.join("; ")
                             },
                         ]);
                     }

@@ -5,24 +5,20 @@ use lettre::Message;
 use serde_json::json;
 
 use super::output::{print_json, time, Table};
-use super::{Format, NotifyCommand, OutboxCommand};
-use crate::clock::Clock;
-use crate::db;
+use super::{Context, Format, NotifyCommand, OutboxCommand};
 use crate::error::{Error, Result};
-use crate::gdpr::erasure;
 use crate::notify::sender::{self, FlushReport, FlushScope};
 use crate::notify::transport::Transport;
-use crate::notify::{outbox, Notifier, WINDOW_DAYS};
-use crate::retention::{branch_settings, pending};
-use crate::settings::Settings;
+use crate::notify::{outbox, Notifier};
+use crate::retention::branch_settings;
+use crate::schedule::pending;
 
-pub async fn notify(settings: &Settings, cmd: &NotifyCommand, clock: &dyn Clock) -> Result<()> {
+pub async fn notify(cx: &Context, cmd: &NotifyCommand) -> Result<()> {
     let NotifyCommand::Pending { branch } = cmd;
-    let notifier = Notifier::from_settings(settings)?;
-    let transport = Transport::from_settings(&settings.mail)?;
-    let pool = db::connect_pool(&settings.database)?;
-    let mut client = db::connect_checked(&pool).await?;
-    let now = clock.now();
+    let notifier = Notifier::from_settings(&cx.settings)?;
+    let transport = Transport::from_settings(&cx.settings.mail)?;
+    let mut client = cx.client().await?;
+    let now = cx.clock.now();
     if let Some(b) = branch {
         crate::retention::ensure_branch_exists(&client, *b).await?;
     }
@@ -41,21 +37,12 @@ pub async fn notify(settings: &Settings, cmd: &NotifyCommand, clock: &dyn Clock)
             );
             continue;
         }
-        let report = pending::report(
-            &client,
-            now,
-            now + chrono::Duration::days(WINDOW_DAYS),
-            Some(b.branch_id),
-        )
-        .await?;
-        let Some(p) = report.branches.first() else {
+        let Some(summary) = pending::summary(&client, &cx.settings, b, now).await? else {
             continue;
         };
-        let requests =
-            erasure::overdue(&client, b.branch_id, now, settings.gdpr.answer_within).await?;
-        let mail = notifier.pending_mail(b, p, now, WINDOW_DAYS, None, &requests)?;
+        let mail = notifier.pending_mail(&summary, None)?;
         let tx = client.transaction().await?;
-        if let Some(id) = outbox::enqueue(&tx, &mail, now, &notifier.domain).await? {
+        if let Some(id) = notifier.queue(&tx, &mail, now).await? {
             ids.push(id);
         }
         tx.commit().await?;
@@ -68,7 +55,7 @@ pub async fn notify(settings: &Settings, cmd: &NotifyCommand, clock: &dyn Clock)
         now: true,
         only: Some(ids.clone()),
     };
-    let report = sender::flush(&pool, &settings.mail, &transport, clock, &scope).await?;
+    let report = flush(cx, &transport, &scope).await?;
     print_flush(&report);
     if report.sent as usize == ids.len() {
         Ok(())
@@ -81,9 +68,8 @@ pub async fn notify(settings: &Settings, cmd: &NotifyCommand, clock: &dyn Clock)
     }
 }
 
-pub async fn outbox(settings: &Settings, cmd: &OutboxCommand, clock: &dyn Clock) -> Result<()> {
-    let pool = db::connect_pool(&settings.database)?;
-    let client = db::connect_checked(&pool).await?;
+pub async fn outbox(cx: &Context, cmd: &OutboxCommand) -> Result<()> {
+    let client = cx.client().await?;
     match cmd {
         OutboxCommand::List { all, limit, format } => {
             let entries = outbox::list(&client, *all, *limit).await?;
@@ -105,7 +91,7 @@ pub async fn outbox(settings: &Settings, cmd: &OutboxCommand, clock: &dyn Clock)
                     for e in &entries {
                         table.row(vec![
                             e.id.to_string(),
-                            e.state.clone(),
+                            e.state.as_str().to_string(),
                             e.kind.clone(),
                             e.branch_id.map_or("-".into(), |b| b.to_string()),
                             e.run_id.map_or("-".into(), |r| r.to_string()),
@@ -126,12 +112,12 @@ pub async fn outbox(settings: &Settings, cmd: &OutboxCommand, clock: &dyn Clock)
             Ok(())
         }
         OutboxCommand::Flush => {
-            let transport = Transport::from_settings(&settings.mail)?;
+            let transport = Transport::from_settings(&cx.settings.mail)?;
             let scope = FlushScope {
                 now: true,
                 only: None,
             };
-            let report = sender::flush(&pool, &settings.mail, &transport, clock, &scope).await?;
+            let report = flush(cx, &transport, &scope).await?;
             print_flush(&report);
             if report.retrying + report.failed > 0 {
                 return Err(Error::Failed(
@@ -143,6 +129,22 @@ pub async fn outbox(settings: &Settings, cmd: &OutboxCommand, clock: &dyn Clock)
     }
 }
 
+/// Delivers the mails of `scope` now.
+pub(super) async fn flush(
+    cx: &Context,
+    transport: &Transport,
+    scope: &FlushScope,
+) -> Result<FlushReport> {
+    sender::flush(
+        &cx.pool,
+        &cx.settings.mail,
+        transport,
+        cx.clock.as_ref(),
+        scope,
+    )
+    .await
+}
+
 fn print_flush(r: &FlushReport) {
     println!(
         "delivered: {}, still queued: {}, given up: {}",
@@ -152,7 +154,8 @@ fn print_flush(r: &FlushReport) {
 
 /// Sends a test message directly (not through the outbox) and prints the
 /// server's answer.
-pub async fn mail_test(settings: &Settings, to: &str, clock: &dyn Clock) -> Result<()> {
+pub async fn mail_test(cx: &Context, to: &str) -> Result<()> {
+    let settings = &cx.settings;
     let to: Mailbox = to.parse().map_err(|e| {
         Error::Invalid(format!(
             "{to:?} is not a mail address ({e}): expected e.g. manager@example.com"
@@ -166,7 +169,7 @@ pub async fn mail_test(settings: &Settings, to: &str, clock: &dyn Clock) -> Resu
     let notifier = Notifier::from_settings(settings)?;
     let transport = Transport::from_settings(&settings.mail)?;
     let data = json!({
-        "date": clock.now().format("%Y-%m-%d %H:%M UTC").to_string(),
+        "date": cx.clock.now().format("%Y-%m-%d %H:%M UTC").to_string(),
         "transport": transport.name(),
     });
     let rendered = notifier
@@ -180,7 +183,7 @@ pub async fn mail_test(settings: &Settings, to: &str, clock: &dyn Clock) -> Resu
             rendered.text,
             rendered.html,
         ))
-        .map_err(|e| Error::Failed(format!("cannot build the test mail: {e}")))?;
+        .map_err(|e| Error::cause("cannot build the test mail", e))?;
     let recipient = vec![to.email.to_string()];
     match transport.send(&message, "mail-test", &recipient).await {
         Ok(answer) => {

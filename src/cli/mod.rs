@@ -1,7 +1,10 @@
-//! The command line: clap definitions and dispatch. Each command family has
-//! its own file; `main.rs` only parses, loads settings and calls [`run`].
+//! The command line: clap definitions ([`args`]), one [`Context`] built
+//! once, and thin handlers per command family (parse → call the core →
+//! print). Hints for people ("run `retentiond …`") are rendered here from
+//! the data and errors the core returns.
 
 mod admin;
+mod args;
 mod demo;
 mod gdpr;
 mod mail;
@@ -10,497 +13,97 @@ mod report;
 mod run;
 mod status;
 
-use std::path::PathBuf;
+use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate, Utc};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+pub use args::*;
 
 use crate::clock::{Clock, SystemClock};
-use crate::error::{Error, Result};
+use crate::db::{self, DbPool};
+use crate::error::{Error, Refusal, Result};
 use crate::settings::Settings;
+use crate::shutdown::Shutdown;
 
-const EXAMPLES: &str = "\
-Examples:
-  retentiond migrate
-  retentiond policy set --branch 1 --type guest --period '3 years'
-  retentiond settings set --branch 1 --auto-delete on --notify manager@example.com
-  retentiond pending --branch 1
-  retentiond classify --guest 4711 --format json
-  retentiond protocol --branch 1 --since 2026-11-01
-  retentiond run --branch 1 --dry-run
-  retentiond serve
-  retentiond status --format json
-  retentiond export --guest 4711 --out guest-4711.zip
-  retentiond erasure request --guest 4711 --reason 'e-mail of 2026-11-20'
-  retentiond notify pending --branch 1
-  retentiond outbox list
-  retentiond mail-test --to manager@example.com
-
-Settings come from --config (default /etc/retentiond/retentiond.toml) and
-RETENTIOND__SECTION__KEY environment variables, e.g. RETENTIOND__DATABASE__URL.
-Exit codes: 0 ok, 1 failure, 2 bad usage or settings, 3 (status) needs attention.";
-
-/// Enforces GDPR retention periods on a restaurant guest database.
-#[derive(Debug, Parser)]
-#[command(name = "retentiond", version, after_help = EXAMPLES)]
-pub struct Cli {
-    /// Settings file (TOML); a missing default file is fine.
-    #[arg(long, global = true, value_name = "PATH", env = "RETENTIOND_CONFIG")]
-    pub config: Option<PathBuf>,
-    /// What to do.
-    #[command(subcommand)]
-    pub command: Command,
+/// What every handler works with: the settings, the pool (no connection is
+/// opened until a handler asks for one) and the clock.
+pub struct Context {
+    /// The validated settings.
+    pub settings: Settings,
+    /// The database pool.
+    pub pool: DbPool,
+    /// The source of "now".
+    pub clock: Arc<dyn Clock>,
 }
 
-/// The commands.
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Create or upgrade the guest and retention schemas.
-    Migrate,
-    /// Validate the settings and print them with secrets redacted.
-    CheckConfig,
-    /// Fill an empty guest database with reproducible demo data.
-    #[command(after_help = "Example:\n  retentiond demo-data --guests 100000 --branches 4")]
-    DemoData(DemoDataArgs),
-    /// Show or change retention periods per branch and guest type.
-    #[command(subcommand)]
-    Policy(PolicyCommand),
-    /// Show or change per-branch settings (automatic deletion, notifications).
-    #[command(subcommand)]
-    Settings(SettingsCommand),
-    /// Explain one guest: type, last activity, deadlines, blockers.
-    #[command(after_help = "Example:\n  retentiond classify --guest 4711 --format json")]
-    Classify(ClassifyArgs),
-    /// The pending report: overdue, due soon, blocked and not configured.
-    #[command(
-        after_help = "Examples:\n  retentiond pending\n  retentiond pending --branch 2 --within 30d --guests\n  retentiond pending --at 2027-01-01 --format json"
-    )]
-    Pending(PendingArgs),
-    /// Manual catch-up run: show what is due, ask, anonymize in batches.
-    #[command(
-        after_help = "Examples:\n  retentiond run --dry-run\n  retentiond run --branch 2\n  retentiond run --branch 2 --yes --actor alice\n\nExit codes: 0 done (or nothing due, or cancelled at the prompt), 1 failed or\ninterrupted, 2 bad usage (also: no terminal to confirm on and no --yes)."
-    )]
-    Run(RunArgs),
-    /// The daemon: nightly runs per branch in its own time zone (systemd).
-    Serve,
-    /// Export everything held about one guest as a ZIP of CSV files.
-    #[command(after_help = "Example:\n  retentiond export --guest 4711 --out guest-4711.zip")]
-    Export(ExportArgs),
-    /// Four-eyes erasure requests: request, list, approve, reject.
-    #[command(subcommand)]
-    Erasure(ErasureCommand),
-    /// Health at a glance: schema, last and next runs, held branches, outbox, locks.
-    #[command(
-        after_help = "Exit codes: 0 all well, 3 something needs attention (failed mails in the\nlast 7 days, a branch whose last run failed, a branch held by the guard, a\nschema mismatch), 1 the state cannot be read (database unreachable)."
-    )]
-    Status {
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
-    },
-    /// Send notification mails now.
-    #[command(subcommand)]
-    Notify(NotifyCommand),
-    /// Show or deliver queued and failed mails.
-    #[command(subcommand)]
-    Outbox(OutboxCommand),
-    /// Send a test mail through the configured transport and show the answer.
-    #[command(after_help = "Example:\n  retentiond mail-test --to manager@example.com")]
-    MailTest {
-        /// Recipient.
-        #[arg(long, value_name = "ADDRESS")]
-        to: String,
-    },
-    /// List action protocol rows.
-    #[command(after_help = "Example:\n  retentiond protocol --guest 4711")]
-    Protocol(ProtocolArgs),
-}
-
-/// Output formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// Aligned columns for people.
-    Table,
-    /// JSON for programs.
-    Json,
-}
-
-/// Who is acting, for the protocol.
-#[derive(Debug, Args)]
-pub struct ActorArg {
-    /// Name recorded in the action protocol (default: the OS user).
-    #[arg(long, value_name = "NAME")]
-    pub actor: Option<String>,
-}
-
-impl ActorArg {
-    fn resolve(&self) -> String {
-        self.actor
-            .clone()
-            .filter(|a| !a.trim().is_empty())
-            .or_else(|| std::env::var("USER").ok())
-            .or_else(|| std::env::var("LOGNAME").ok())
-            .unwrap_or_else(|| "unknown".to_string())
+impl Context {
+    /// Builds the context of one command.
+    pub fn new(settings: Settings, clock: Arc<dyn Clock>) -> Result<Context> {
+        Ok(Context {
+            pool: db::connect_pool(&settings.database)?,
+            settings,
+            clock,
+        })
     }
-}
 
-/// `demo-data` arguments.
-#[derive(Debug, Args)]
-pub struct DemoDataArgs {
-    /// Number of guests.
-    #[arg(long, default_value_t = 10_000)]
-    pub guests: i64,
-    /// Number of branches; the first is the head office.
-    #[arg(long, default_value_t = 3)]
-    pub branches: i64,
-    /// Seed of the generator: the same seed and anchor give the same data.
-    #[arg(long, default_value_t = 1)]
-    pub seed: i32,
-    /// The "today" the data is built around (YYYY-MM-DD; default: today, UTC).
-    #[arg(long, value_parser = parse_instant)]
-    pub anchor: Option<DateTime<Utc>>,
-}
-
-/// `policy` subcommands.
-#[derive(Debug, Subcommand)]
-pub enum PolicyCommand {
-    /// Set a branch's own period for a guest type.
-    #[command(
-        after_help = "Example:\n  retentiond policy set --branch 1 --type company_guest --period '10 years'"
-    )]
-    Set {
-        /// Branch id.
-        #[arg(long)]
-        branch: i64,
-        /// newsletter_subscriber, guest_without_sale, guest, regular_guest or company_guest.
-        #[arg(long = "type", value_name = "TYPE")]
-        guest_type: String,
-        /// A PostgreSQL interval: '3 years', '18 months', '400 days'.
-        #[arg(long, allow_hyphen_values = true)]
-        period: String,
-        #[command(flatten)]
-        actor: ActorArg,
-    },
-    /// Remove a branch's own period (it then inherits the head office's, if any).
-    Unset {
-        /// Branch id.
-        #[arg(long)]
-        branch: i64,
-        /// Guest type.
-        #[arg(long = "type", value_name = "TYPE")]
-        guest_type: String,
-        #[command(flatten)]
-        actor: ActorArg,
-    },
-    /// Show the periods in force: own, inherited or not configured.
-    Show {
-        /// Only this branch.
-        #[arg(long)]
-        branch: Option<i64>,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
-    },
-}
-
-/// On/off switch values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OnOff {
-    /// Switched on.
-    On,
-    /// Switched off.
-    Off,
-}
-
-impl OnOff {
-    fn as_bool(self) -> bool {
-        self == OnOff::On
+    /// A connection whose schema matches this binary.
+    pub async fn client(&self) -> Result<db::Object> {
+        db::connect_checked(&self.pool).await
     }
-}
-
-/// `settings` subcommands.
-#[derive(Debug, Subcommand)]
-pub enum SettingsCommand {
-    /// Change a branch's settings; options not given stay as they are.
-    #[command(
-        after_help = "Example:\n  retentiond settings set --branch 2 --auto-delete on --notify 'a@example.com,b@example.com'"
-    )]
-    Set {
-        /// Branch id.
-        #[arg(long)]
-        branch: i64,
-        /// Nightly automatic deletion for this branch.
-        #[arg(long, value_enum)]
-        auto_delete: Option<OnOff>,
-        /// Notification addresses, comma separated ("" clears them).
-        #[arg(long, value_name = "ADDRESSES")]
-        notify: Option<String>,
-        /// Send the pending summary.
-        #[arg(long, value_enum)]
-        notify_pending: Option<OnOff>,
-        /// Send the completed summary.
-        #[arg(long, value_enum)]
-        notify_completed: Option<OnOff>,
-        /// Mail language for this branch: de or en ("" for the global setting).
-        #[arg(long)]
-        locale: Option<String>,
-        #[command(flatten)]
-        actor: ActorArg,
-    },
-    /// Show branch settings.
-    Show {
-        /// Only this branch.
-        #[arg(long)]
-        branch: Option<i64>,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
-    },
-}
-
-/// `classify` arguments.
-#[derive(Debug, Args)]
-pub struct ClassifyArgs {
-    /// Guest id.
-    #[arg(long)]
-    pub guest: i64,
-    /// Evaluate at this instant instead of now (RFC 3339 or YYYY-MM-DD, UTC).
-    #[arg(long, value_parser = parse_instant)]
-    pub at: Option<DateTime<Utc>>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
-}
-
-/// `pending` arguments.
-#[derive(Debug, Args)]
-pub struct PendingArgs {
-    /// Only this branch.
-    #[arg(long)]
-    pub branch: Option<i64>,
-    /// The "due soon" window.
-    #[arg(long, default_value = "14d", value_parser = parse_window)]
-    pub within: chrono::Duration,
-    /// Preview another instant (RFC 3339 or YYYY-MM-DD, UTC); read-only.
-    #[arg(long, value_parser = parse_instant)]
-    pub at: Option<DateTime<Utc>>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
-    /// Also list the guests (ids and deadlines only).
-    #[arg(long)]
-    pub guests: bool,
-}
-
-/// `run` arguments.
-#[derive(Debug, Args)]
-pub struct RunArgs {
-    /// Only this branch (default: every branch with a period configured).
-    #[arg(long)]
-    pub branch: Option<i64>,
-    /// Show what would be done and change nothing.
-    #[arg(long)]
-    pub dry_run: bool,
-    /// Confirm without asking (needed without a terminal).
-    #[arg(long)]
-    pub yes: bool,
-    /// Start no new batch after this long (e.g. 2h); the rest waits for the next run.
-    #[arg(long, value_parser = parse_duration)]
-    pub window: Option<std::time::Duration>,
-    /// Output format of the plan and summary.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
-    #[command(flatten)]
-    pub actor: ActorArg,
-}
-
-fn parse_duration(s: &str) -> std::result::Result<std::time::Duration, String> {
-    humantime::parse_duration(s)
-        .ok()
-        .filter(|d| !d.is_zero())
-        .ok_or_else(|| format!("{s:?} is not a duration: expected e.g. 30m or 2h"))
-}
-
-/// `export` arguments.
-#[derive(Debug, Args)]
-pub struct ExportArgs {
-    /// Guest id.
-    #[arg(long)]
-    pub guest: i64,
-    /// The ZIP file to write.
-    #[arg(long, value_name = "FILE.zip")]
-    pub out: PathBuf,
-    /// Replace an existing file.
-    #[arg(long)]
-    pub force: bool,
-    #[command(flatten)]
-    pub actor: ActorArg,
-}
-
-/// `erasure` subcommands.
-#[derive(Debug, Subcommand)]
-pub enum ErasureCommand {
-    /// Record a guest's request to be erased; ends its newsletter at once.
-    #[command(
-        after_help = "Example:\n  retentiond erasure request --guest 4711 --reason 'e-mail of 2026-11-20' --actor alice"
-    )]
-    Request {
-        /// Guest id.
-        #[arg(long)]
-        guest: i64,
-        /// Why (kept with the request, not in the protocol).
-        #[arg(long)]
-        reason: String,
-        #[command(flatten)]
-        actor: ActorArg,
-    },
-    /// Open requests with what blocks them (with --all also decided ones).
-    List {
-        /// Also approved and rejected requests.
-        #[arg(long)]
-        all: bool,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
-    },
-    /// Approve a request (not by its requester): the guest is anonymized now.
-    #[command(after_help = "Example:\n  retentiond erasure approve --request 3 --actor bob")]
-    Approve {
-        /// Request id.
-        #[arg(long)]
-        request: i64,
-        #[command(flatten)]
-        actor: ActorArg,
-    },
-    /// Reject a request; no guest data changes.
-    Reject {
-        /// Request id.
-        #[arg(long)]
-        request: i64,
-        /// Why.
-        #[arg(long)]
-        reason: String,
-        #[command(flatten)]
-        actor: ActorArg,
-    },
-}
-
-/// `notify` subcommands.
-#[derive(Debug, Subcommand)]
-pub enum NotifyCommand {
-    /// Send the pending summary now (to branches with addresses and the
-    /// pending toggle on, or to the one branch given).
-    #[command(after_help = "Example:\n  retentiond notify pending --branch 2")]
-    Pending {
-        /// Only this branch.
-        #[arg(long)]
-        branch: Option<i64>,
-    },
-}
-
-/// `outbox` subcommands.
-#[derive(Debug, Subcommand)]
-pub enum OutboxCommand {
-    /// Queued and failed mails (with --all also the sent ones).
-    List {
-        /// Also list sent mails.
-        #[arg(long)]
-        all: bool,
-        /// At most this many (the newest).
-        #[arg(long, default_value_t = 100)]
-        limit: i64,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
-    },
-    /// Deliver every queued mail now, ignoring the retry backoff.
-    Flush,
-}
-
-/// `protocol` arguments.
-#[derive(Debug, Args)]
-pub struct ProtocolArgs {
-    /// Only this branch.
-    #[arg(long)]
-    pub branch: Option<i64>,
-    /// Only this guest.
-    #[arg(long)]
-    pub guest: Option<i64>,
-    /// Only rows at or after this instant (RFC 3339 or YYYY-MM-DD, UTC).
-    #[arg(long, value_parser = parse_instant)]
-    pub since: Option<DateTime<Utc>>,
-    /// Only this action, e.g. guest_anonymized.
-    #[arg(long)]
-    pub action: Option<String>,
-    /// At most this many rows (the newest).
-    #[arg(long, default_value_t = 1000)]
-    pub limit: i64,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
-}
-
-/// Parses RFC 3339 (`2026-11-25T02:30:00+01:00`) or a date (midnight UTC).
-pub fn parse_instant(s: &str) -> std::result::Result<DateTime<Utc>, String> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        return Ok(d.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc());
-    }
-    Err(format!(
-        "{s:?} is not a time: expected YYYY-MM-DD or RFC 3339 such as 2026-11-25T02:30:00+01:00"
-    ))
-}
-
-fn parse_window(s: &str) -> std::result::Result<chrono::Duration, String> {
-    humantime::parse_duration(s)
-        .ok()
-        .and_then(|d| chrono::Duration::from_std(d).ok())
-        .filter(|d| *d > chrono::Duration::zero())
-        .ok_or_else(|| format!("{s:?} is not a window: expected e.g. 14d, 30d or 48h"))
 }
 
 /// Runs a parsed command with validated settings.
 pub async fn run(cli: Cli, settings: Settings) -> Result<()> {
-    let clock = SystemClock;
+    let cx = Context::new(settings, Arc::new(SystemClock))?;
+    let now = cx.clock.now();
     match cli.command {
         Command::CheckConfig => {
-            print!("{}", settings.to_redacted_toml());
+            print!("{}", cx.settings.to_redacted_toml());
             Ok(())
         }
-        Command::Migrate => admin::migrate(&settings).await,
-        Command::DemoData(args) => demo::demo_data(&settings, &args, clock.now()).await,
-        Command::Policy(cmd) => admin::policy(&settings, cmd).await,
-        Command::Settings(cmd) => admin::branch_settings(&settings, cmd).await,
-        Command::Classify(args) => {
-            report::classify(&settings, &args, args.at.unwrap_or_else(|| clock.now())).await
-        }
-        Command::Pending(args) => {
-            report::pending(&settings, &args, args.at.unwrap_or_else(|| clock.now())).await
-        }
-        Command::Protocol(args) => report::protocol(&settings, &args).await,
-        Command::Run(args) => run::run(&settings, &args, &clock).await,
-        Command::Export(args) => gdpr::export(&settings, &args).await,
-        Command::Erasure(cmd) => gdpr::erasure(&settings, &cmd, &clock).await,
-        Command::Status { format } => status::status(&settings, format, &clock).await,
-        Command::Notify(cmd) => mail::notify(&settings, &cmd, &clock).await,
-        Command::Outbox(cmd) => mail::outbox(&settings, &cmd, &clock).await,
-        Command::MailTest { to } => mail::mail_test(&settings, &to, &clock).await,
+        Command::Migrate => admin::migrate(&cx).await,
+        Command::DemoData(args) => demo::demo_data(&cx, &args).await,
+        Command::Policy(cmd) => admin::policy(&cx, cmd).await,
+        Command::Settings(cmd) => admin::branch_settings(&cx, cmd).await,
+        Command::Classify(args) => report::classify(&cx, &args, args.at.unwrap_or(now)).await,
+        Command::Pending(args) => report::pending(&cx, &args, args.at.unwrap_or(now)).await,
+        Command::Protocol(args) => report::protocol(&cx, &args).await,
+        Command::Run(args) => run::run(&cx, &args).await,
+        Command::Export(args) => gdpr::export(&cx, &args).await,
+        Command::Erasure(cmd) => gdpr::erasure(&cx, &cmd).await,
+        Command::Status { format } => status::status(&cx, format).await,
+        Command::Notify(cmd) => mail::notify(&cx, &cmd).await,
+        Command::Outbox(cmd) => mail::outbox(&cx, &cmd).await,
+        Command::MailTest { to } => mail::mail_test(&cx, &to).await,
         Command::Serve => {
-            let cancel = tokio_util::sync::CancellationToken::new();
-            let signals = crate::daemon::stop_on_signals(cancel.clone());
-            let result = crate::daemon::serve(
-                settings,
+            let shutdown = Shutdown::on_signals();
+            crate::schedule::serve(
+                cx.settings,
                 cli.config.clone(),
-                std::sync::Arc::new(clock),
-                cancel,
+                cx.clock,
+                shutdown.token().clone(),
             )
-            .await;
-            signals.abort();
-            result
+            .await
         }
     }
+}
+
+/// The error as printed: the message, and where the core refused something,
+/// what to do about it.
+pub fn describe(e: &Error) -> String {
+    let hint = match e {
+        Error::Refused(Refusal::UnknownBranch(_)) => {
+            ": `retentiond policy show` lists the branches".to_string()
+        }
+        Error::Refused(Refusal::UnknownRequest(_)) => {
+            ": see `retentiond erasure list --all`".to_string()
+        }
+        Error::Refused(Refusal::OpenRequest(_)) => ": see `retentiond erasure list`".to_string(),
+        Error::Refused(Refusal::NoPeriod(b)) => format!(
+            ": set one with `retentiond policy set --branch {b} --type TYPE --period '3 years'`"
+        ),
+        Error::Refused(Refusal::FourEyes(_)) => " (--actor NAME)".to_string(),
+        _ => String::new(),
+    };
+    format!("{e}{hint}")
 }
 
 fn invalid(msg: impl Into<String>) -> Error {

@@ -68,7 +68,7 @@ pub fn time(t: Option<DateTime<Utc>>) -> String {
 /// Prints a value as pretty JSON on stdout.
 pub fn print_json<T: serde::Serialize>(value: &T) -> crate::error::Result<()> {
     let text = serde_json::to_string_pretty(value)
-        .map_err(|e| crate::error::Error::Failed(format!("cannot encode JSON: {e}")))?;
+        .map_err(|e| crate::error::Error::cause("cannot encode JSON", e))?;
     println!("{text}");
     Ok(())
 }

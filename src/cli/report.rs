@@ -6,16 +6,14 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::output::{print_json, time, Table};
-use super::{ClassifyArgs, Format, PendingArgs, ProtocolArgs};
-use crate::db;
+use super::{ClassifyArgs, Context, Format, PendingArgs, ProtocolArgs};
+use crate::db::protocol;
 use crate::error::{Error, Result};
 use crate::retention::classify::{classify_guest, Classification, Status};
-use crate::retention::{pending, protocol, GuestType};
-use crate::settings::Settings;
+use crate::retention::{pending, GuestType};
 
-pub async fn classify(settings: &Settings, args: &ClassifyArgs, at: DateTime<Utc>) -> Result<()> {
-    let pool = db::connect_pool(&settings.database)?;
-    let client = db::connect_checked(&pool).await?;
+pub async fn classify(cx: &Context, args: &ClassifyArgs, at: DateTime<Utc>) -> Result<()> {
+    let client = cx.client().await?;
     let c = classify_guest(&client, args.guest, at).await?;
     match args.format {
         Format::Json => print_json(&json!({
@@ -146,14 +144,13 @@ fn explain(c: &Classification, at: DateTime<Utc>) -> String {
     t.render()
 }
 
-pub async fn pending(settings: &Settings, args: &PendingArgs, at: DateTime<Utc>) -> Result<()> {
-    let pool = db::connect_pool(&settings.database)?;
-    let client = db::connect_checked(&pool).await?;
+pub async fn pending(cx: &Context, args: &PendingArgs, at: DateTime<Utc>) -> Result<()> {
+    let client = cx.client().await?;
     let until = at + args.within;
     let report = pending::report(&client, at, until, args.branch).await?;
     if args.format == Format::Json {
-        let mut value = serde_json::to_value(&report)
-            .map_err(|e| Error::Failed(format!("cannot encode JSON: {e}")))?;
+        let mut value =
+            serde_json::to_value(&report).map_err(|e| Error::cause("cannot encode JSON", e))?;
         if args.guests {
             let mut guests = Vec::new();
             pending::for_each_guest(&client, at, until, args.branch, |g| {
@@ -161,8 +158,8 @@ pub async fn pending(settings: &Settings, args: &PendingArgs, at: DateTime<Utc>)
                 Ok(())
             })
             .await?;
-            value["guests"] = serde_json::to_value(guests)
-                .map_err(|e| Error::Failed(format!("cannot encode JSON: {e}")))?;
+            value["guests"] =
+                serde_json::to_value(guests).map_err(|e| Error::cause("cannot encode JSON", e))?;
         }
         return print_json(&value);
     }
@@ -216,7 +213,7 @@ pub async fn pending(settings: &Settings, args: &PendingArgs, at: DateTime<Utc>)
             t.row(vec![
                 format!("  {}", c.action),
                 c.guest_type.to_string(),
-                c.status.clone(),
+                c.status.to_string(),
                 c.reason.clone().unwrap_or_else(|| "-".to_string()),
                 c.guests.to_string(),
             ]);
@@ -264,9 +261,8 @@ pub async fn pending(settings: &Settings, args: &PendingArgs, at: DateTime<Utc>)
     Ok(())
 }
 
-pub async fn protocol(settings: &Settings, args: &ProtocolArgs) -> Result<()> {
-    let pool = db::connect_pool(&settings.database)?;
-    let client = db::connect_checked(&pool).await?;
+pub async fn protocol(cx: &Context, args: &ProtocolArgs) -> Result<()> {
+    let client = cx.client().await?;
     let rows = protocol::list(
         &client,
         &protocol::Filter {

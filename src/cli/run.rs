@@ -5,23 +5,21 @@
 use std::io::{BufRead, IsTerminal, Write};
 
 use indicatif::{ProgressBar, ProgressStyle};
-use tokio_util::sync::CancellationToken;
 
-use super::output::{print_json, Table};
-use super::{Format, RunArgs};
-use crate::clock::Clock;
-use crate::daemon::stop_on_signals;
 use std::sync::Arc;
 
-use crate::db;
+use super::output::{print_json, Table};
+use super::{Context, Format, RunArgs};
 use crate::error::{Error, Result};
-use crate::notify::sender::{self, FlushScope};
+use crate::model::{Action, RunKind, RunStatus};
+use crate::notify::sender::FlushScope;
 use crate::notify::transport::Transport;
 use crate::notify::Notifier;
-use crate::run::{self, LogLines, Prepared, Progress, RunKind, RunOptions, RunReport, RunStatus};
-use crate::settings::Settings;
+use crate::retention::run::{self, LogLines, Prepared, Progress, RunOptions, RunReport};
+use crate::shutdown::Shutdown;
 
-pub async fn run(settings: &Settings, args: &RunArgs, clock: &dyn Clock) -> Result<()> {
+pub async fn run(cx: &Context, args: &RunArgs) -> Result<()> {
+    let (settings, clock) = (&cx.settings, cx.clock.as_ref());
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     if !args.dry_run && !args.yes && !interactive {
         return Err(Error::Invalid(
@@ -32,11 +30,8 @@ pub async fn run(settings: &Settings, args: &RunArgs, clock: &dyn Clock) -> Resu
     }
     let notifier = Arc::new(Notifier::from_settings(settings)?);
     let transport = Transport::from_settings(&settings.mail)?;
-    let pool = db::connect_pool(&settings.database)?;
-    let branches = {
-        let client = db::connect_checked(&pool).await?;
-        run::configured_branches(&client, args.branch).await?
-    };
+    let pool = &cx.pool;
+    let branches = run::configured_branches(&cx.client().await?, args.branch).await?;
     if branches.is_empty() {
         println!(
             "no branch has a retention period configured: nothing to do \
@@ -45,7 +40,7 @@ pub async fn run(settings: &Settings, args: &RunArgs, clock: &dyn Clock) -> Resu
         return Ok(());
     }
     let cutoff = clock.now();
-    let prepared = run::prepare(&pool, &branches, cutoff, cutoff).await?;
+    let prepared = run::prepare(pool, &branches, cutoff, cutoff).await?;
     if args.format == Format::Table {
         print_plan(&prepared);
     }
@@ -81,8 +76,7 @@ pub async fn run(settings: &Settings, args: &RunArgs, clock: &dyn Clock) -> Resu
         return Ok(());
     }
 
-    let cancel = CancellationToken::new();
-    let signals = stop_on_signals(cancel.clone());
+    let shutdown = Shutdown::on_signals();
     let opts = RunOptions {
         kind: RunKind::Manual,
         actor: args.actor.resolve(),
@@ -98,15 +92,15 @@ pub async fn run(settings: &Settings, args: &RunArgs, clock: &dyn Clock) -> Resu
         Box::new(LogLines::new())
     };
     let result = prepared
-        .execute(&pool, &opts, clock, progress.as_ref(), &cancel)
+        .execute(pool, &opts, clock, progress.as_ref(), shutdown.token())
         .await;
-    signals.abort();
+    drop(shutdown);
     let report = result?.ok_or_else(|| Error::Failed("the run could not be recorded".into()))?;
     match args.format {
         Format::Json => print_json(&report)?,
         Format::Table => print_summary(&report),
     }
-    deliver_summaries(&pool, settings, &transport, clock, &report).await;
+    deliver_summaries(cx, &transport, &report).await;
     match report.status {
         RunStatus::Interrupted => Err(Error::Failed(format!(
             "run {} was interrupted: the last batch committed, {} guest(s) are left for the \
@@ -119,13 +113,7 @@ pub async fn run(settings: &Settings, args: &RunArgs, clock: &dyn Clock) -> Resu
 
 /// Tries to deliver the run's own summaries at once; what the server does
 /// not take stays queued for the daemon.
-async fn deliver_summaries(
-    pool: &db::DbPool,
-    settings: &Settings,
-    transport: &Transport,
-    clock: &dyn Clock,
-    report: &RunReport,
-) {
+async fn deliver_summaries(cx: &Context, transport: &Transport, report: &RunReport) {
     if report.mails.is_empty() {
         return;
     }
@@ -133,7 +121,7 @@ async fn deliver_summaries(
         now: true,
         only: Some(report.mails.clone()),
     };
-    match sender::flush(pool, &settings.mail, transport, clock, &scope).await {
+    match super::mail::flush(cx, transport, &scope).await {
         Ok(f) if f.retrying + f.failed == 0 => {
             eprintln!("summary mail(s) delivered: {}", f.sent)
         }
@@ -165,7 +153,7 @@ fn print_plan(prepared: &Prepared) {
         for t in &plan.by_type {
             table.row(vec![
                 plan.branch_id.to_string(),
-                t.guest_type.clone(),
+                t.guest_type.to_string(),
                 t.anonymize.to_string(),
                 t.unsubscribe.to_string(),
                 t.erase_fiscal.to_string(),
@@ -220,12 +208,12 @@ fn print_summary(report: &RunReport) {
     );
     let mut table = Table::new(&["branch", "action", "type", "guests"]);
     for (branch, counts) in &report.branch_counts {
-        for (action, types) in counts {
+        for (action, types) in run::named(counts) {
             for (guest_type, n) in types {
                 table.row(vec![
                     branch.to_string(),
-                    action.clone(),
-                    guest_type.clone(),
+                    action.to_string(),
+                    guest_type.to_string(),
                     n.to_string(),
                 ]);
             }
@@ -236,9 +224,9 @@ fn print_summary(report: &RunReport) {
     }
     println!(
         "anonymized: {}, newsletter unsubscriptions: {}, fiscal erasures: {}",
-        report.total("guest_anonymized"),
-        report.total("newsletter_unsubscribed"),
-        report.total("fiscal_data_erased")
+        report.total(Action::GuestAnonymized),
+        report.total(Action::NewsletterUnsubscribed),
+        report.total(Action::FiscalDataErased)
     );
     if report.kept > 0 {
         println!(

@@ -3,228 +3,49 @@
 //! (failed mails, a failed last run, a held branch, a schema mismatch),
 //! 1 when the state cannot be read at all.
 
-use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::Value;
 
 use super::output::{print_json, time, Table};
-use super::Format;
-use crate::clock::Clock;
-use crate::daemon;
-use crate::db::{self, migrate};
+use super::{Context, Format};
 use crate::error::{Error, Result};
-use crate::run::BRANCH_LOCK_CLASS;
-use crate::settings::Settings;
+use crate::retention::health::{self, Attention, Health};
+use crate::schedule::nightly;
 
+/// The health as shown: with what needs attention, in words.
 #[derive(Debug, Serialize)]
 struct Status {
-    schema: SchemaState,
-    last_runs: Vec<RunLine>,
-    next_runs: Vec<NextRun>,
-    held_branches: Vec<i64>,
-    failed_last_run: Vec<i64>,
-    outbox: OutboxState,
-    locks: Vec<LockLine>,
-    auto_delete_unconfigured: Vec<Unconfigured>,
+    #[serde(flatten)]
+    health: Health,
     attention: Vec<String>,
 }
 
-#[derive(Debug, Serialize)]
-struct SchemaState {
-    database: i32,
-    binary: i32,
-    ok: bool,
-}
-
-#[derive(Debug, Serialize)]
-struct RunLine {
-    id: i64,
-    kind: String,
-    actor: String,
-    branches: Vec<i64>,
-    status: String,
-    started_at: DateTime<Utc>,
-    finished_at: Option<DateTime<Utc>>,
-    anonymized: i64,
-    newsletter_unsubscribed: i64,
-    fiscal_data_erased: i64,
-    remaining: i64,
-    error: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-struct NextRun {
-    branch_id: i64,
-    at: DateTime<Utc>,
-}
-
-#[derive(Debug, Serialize)]
-struct OutboxState {
-    queued: i64,
-    failed_last_7_days: i64,
-}
-
-#[derive(Debug, Serialize)]
-struct LockLine {
-    branch_id: i64,
-    pid: i32,
-    application_name: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-struct Unconfigured {
-    branch_id: i64,
-    types: Vec<String>,
-}
-
-fn total(counts: &Value, action: &str) -> i64 {
-    counts
-        .get(action)
-        .and_then(Value::as_object)
-        .map(|m| m.values().filter_map(Value::as_i64).sum())
-        .unwrap_or(0)
-}
-
-pub async fn status(settings: &Settings, format: Format, clock: &dyn Clock) -> Result<()> {
-    let pool = db::connect_pool(&settings.database)?;
-    let client = pool.get().await?;
-    let now = clock.now();
-    let database = migrate::current_version(&client).await?;
-    let binary = migrate::latest_version();
-    let schema = SchemaState {
-        database,
-        binary,
-        ok: database == binary,
-    };
-    let mut attention = Vec::new();
-    if !schema.ok {
-        attention.push(format!(
+fn describe(a: &Attention) -> String {
+    match a {
+        Attention::SchemaMismatch { database, binary } => format!(
             "schema version {database} does not match this binary ({binary}): run `retentiond migrate`"
-        ));
-        return finish(
-            Status {
-                schema,
-                last_runs: Vec::new(),
-                next_runs: Vec::new(),
-                held_branches: Vec::new(),
-                failed_last_run: Vec::new(),
-                outbox: OutboxState {
-                    queued: 0,
-                    failed_last_7_days: 0,
-                },
-                locks: Vec::new(),
-                auto_delete_unconfigured: Vec::new(),
-                attention,
-            },
-            format,
-        );
-    }
-
-    let last_runs: Vec<RunLine> = client
-        .query(
-            include_str!("../../sql/queries/status_last_runs.sql"),
-            &[&10i64],
-        )
-        .await?
-        .iter()
-        .map(|r| {
-            let counts: Value = r.get("counts");
-            RunLine {
-                id: r.get("id"),
-                kind: r.get("kind"),
-                actor: r.get("actor"),
-                branches: r.get("branches"),
-                status: r.get("status"),
-                started_at: r.get("started_at"),
-                finished_at: r.get("finished_at"),
-                anonymized: total(&counts, "guest_anonymized"),
-                newsletter_unsubscribed: total(&counts, "newsletter_unsubscribed"),
-                fiscal_data_erased: total(&counts, "fiscal_data_erased"),
-                remaining: r.get("remaining"),
-                error: r.get("error"),
-            }
-        })
-        .collect();
-
-    let next_runs: Vec<NextRun> = daemon::next_runs(&pool, settings, clock)
-        .await?
-        .into_iter()
-        .map(|(branch_id, at)| NextRun { branch_id, at })
-        .collect();
-    let mut held_branches = Vec::new();
-    let mut failed_last_run = Vec::new();
-    let mut auto_delete_unconfigured = Vec::new();
-    for r in client
-        .query(include_str!("../../sql/queries/status_branches.sql"), &[])
-        .await?
-    {
-        let branch_id: i64 = r.get("branch_id");
-        let auto_delete: bool = r.get("auto_delete");
-        let unconfigured: Vec<String> = r.get("unconfigured");
-        if auto_delete && !unconfigured.is_empty() {
-            auto_delete_unconfigured.push(Unconfigured {
-                branch_id,
-                types: unconfigured,
-            });
-        }
-        if r.get::<_, bool>("held") {
-            held_branches.push(branch_id);
-            attention.push(format!(
-                "branch {branch_id} is held by the guard: check its periods, then confirm with \
-                 `retentiond run --branch {branch_id}`"
-            ));
-        }
-        if r.get::<_, Option<String>>("last_run_status").as_deref() == Some("failed") {
-            failed_last_run.push(branch_id);
-            attention.push(format!(
-                "the last run of branch {branch_id} failed: see `retentiond status` (last runs) \
-                 and the journal"
-            ));
+        ),
+        Attention::Held(b) => format!(
+            "branch {b} is held by the guard: check its periods, then confirm with \
+             `retentiond run --branch {b}`"
+        ),
+        Attention::LastRunFailed(b) => format!(
+            "the last run of branch {b} failed: see `retentiond status` (last runs) \
+             and the journal"
+        ),
+        Attention::MailsGivenUp(n) => {
+            format!("{n} mail(s) given up in the last 7 days: see `retentiond outbox list`")
         }
     }
-    let o = client
-        .query_one(include_str!("../../sql/queries/status_outbox.sql"), &[&now])
-        .await?;
-    let outbox = OutboxState {
-        queued: o.get("queued"),
-        failed_last_7_days: o.get("failed_recently"),
-    };
-    if outbox.failed_last_7_days > 0 {
-        attention.push(format!(
-            "{} mail(s) given up in the last 7 days: see `retentiond outbox list`",
-            outbox.failed_last_7_days
-        ));
-    }
-    let locks = client
-        .query(
-            include_str!("../../sql/queries/status_locks.sql"),
-            &[&BRANCH_LOCK_CLASS],
-        )
-        .await?
-        .iter()
-        .map(|r| LockLine {
-            branch_id: r.get("branch_id"),
-            pid: r.get("pid"),
-            application_name: r.get("application_name"),
-        })
-        .collect();
-    finish(
-        Status {
-            schema,
-            last_runs,
-            next_runs,
-            held_branches,
-            failed_last_run,
-            outbox,
-            locks,
-            auto_delete_unconfigured,
-            attention,
-        },
-        format,
-    )
 }
 
-fn finish(status: Status, format: Format) -> Result<()> {
+pub async fn status(cx: &Context, format: Format) -> Result<()> {
+    let client = cx.pool.get().await?;
+    let next_runs = nightly::next_runs(&cx.pool, &cx.settings, cx.clock.as_ref());
+    let health = health::gather(&client, cx.clock.now(), next_runs).await?;
+    let status = Status {
+        attention: health.attention.iter().map(describe).collect(),
+        health,
+    };
     match format {
         Format::Json => print_json(&status)?,
         Format::Table => print_table(&status),
@@ -236,7 +57,8 @@ fn finish(status: Status, format: Format) -> Result<()> {
     }
 }
 
-fn print_table(s: &Status) {
+fn print_table(status: &Status) {
+    let s = &status.health;
     println!(
         "schema: version {} (binary {}){}",
         s.schema.database,
@@ -314,11 +136,11 @@ fn print_table(s: &Status) {
         }
     }
     println!();
-    if s.attention.is_empty() {
+    if status.attention.is_empty() {
         println!("state: ok");
     } else {
         println!("state: needs attention");
-        for a in &s.attention {
+        for a in &status.attention {
             println!("  - {a}");
         }
     }

@@ -43,6 +43,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(5, "runs"),
     migration!(6, "mail_outbox"),
     migration!(7, "erasure_requests"),
+    migration!(8, "rule_functions"),
 ];
 
 /// Arbitrary but fixed key of the advisory lock that serialises migrators

@@ -1,6 +1,33 @@
-//! Database access: the connection pool and the embedded migrations.
+//! Database access: the connection pool, the embedded migrations, and one
+//! module per table family with typed functions. Every SQL statement is a
+//! file in `sql/queries/`, loaded only here (the [`query!`] macro).
+//!
+//! Functions take a client (`&impl GenericClient`, so a transaction works
+//! too) and return plain data; deciding what to do is the core's.
 
+/// The text of `sql/queries/NAME.sql`, embedded at build time.
+macro_rules! query {
+    ($name:literal) => {
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/sql/queries/",
+            $name,
+            ".sql"
+        ))
+    };
+}
+
+pub mod branches;
+pub mod demo;
+pub mod erasure;
+pub mod export;
+pub mod guests;
+pub mod health;
 pub mod migrate;
+pub mod outbox;
+pub mod policies;
+pub mod protocol;
+pub mod runs;
 
 use std::time::Duration;
 
@@ -9,6 +36,8 @@ use tokio_postgres::NoTls;
 
 use crate::error::{Error, Result};
 use crate::settings::DatabaseSettings;
+
+pub use deadpool_postgres::{GenericClient, Object};
 
 /// A pool of connections to the guest database.
 pub type DbPool = Pool;
@@ -34,12 +63,28 @@ pub fn connect_pool(settings: &DatabaseSettings) -> Result<DbPool> {
         .create_timeout(Some(settings.connect_timeout))
         .recycle_timeout(Some(Duration::from_secs(5)))
         .build()
-        .map_err(|e| Error::Failed(format!("cannot build the database pool: {e}")))
+        .map_err(|e| Error::cause("cannot build the database pool", e))
 }
 
 /// Takes a connection and checks that the schema matches this binary.
-pub async fn connect_checked(pool: &DbPool) -> Result<deadpool_postgres::Object> {
+pub async fn connect_checked(pool: &DbPool) -> Result<Object> {
     let client = pool.get().await?;
     migrate::ensure_current(&client).await?;
     Ok(client)
+}
+
+/// Drains a row stream into `sink`, one row at a time; returns the rows seen.
+pub(crate) async fn drain<T>(
+    stream: tokio_postgres::RowStream,
+    mut map: impl FnMut(&tokio_postgres::Row) -> T,
+    mut sink: impl FnMut(T) -> Result<()>,
+) -> Result<u64> {
+    use futures_util::TryStreamExt;
+    futures_util::pin_mut!(stream);
+    let mut n = 0;
+    while let Some(row) = stream.try_next().await? {
+        sink(map(&row))?;
+        n += 1;
+    }
+    Ok(n)
 }

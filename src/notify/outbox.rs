@@ -1,21 +1,22 @@
-//! The outbox table: mails queued in the transaction that records what they
-//! report, delivered later by the sender.
+//! The outbox: mails queued in the transaction that records what they
+//! report, delivered later by the sender; listed with masked recipients.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Utc};
-use deadpool_postgres::GenericClient;
 use serde::Serialize;
 
 use super::templates::Rendered;
+use crate::address::{mask, mask_all};
+use crate::db::{self, GenericClient};
 use crate::error::Result;
-use crate::retention::branch_settings::mask_address;
+use crate::model::MailKind;
 
 /// A mail to queue.
 #[derive(Clone, Debug)]
 pub struct Mail {
-    /// `pending_summary`, `completed_summary` or `test`.
-    pub kind: &'static str,
+    /// What it is.
+    pub kind: MailKind,
     /// At most one mail per key (a branch's day, a run's branch).
     pub dedupe_key: Option<String>,
     /// The branch it is about.
@@ -41,42 +42,63 @@ pub async fn enqueue(
     static SEQUENCE: AtomicU64 = AtomicU64::new(0);
     let message_id = format!(
         "<retentiond.{}.{}.{}.{}.{}@{}>",
-        mail.kind.replace('_', "-"),
+        mail.kind.as_str().replace('_', "-"),
         mail.branch_id.unwrap_or(0),
         now.timestamp_nanos_opt().unwrap_or_default(),
         std::process::id(),
         SEQUENCE.fetch_add(1, Ordering::Relaxed),
         domain
     );
-    let row = client
-        .query_opt(
-            include_str!("../../sql/queries/outbox_enqueue.sql"),
-            &[
-                &mail.kind,
-                &mail.dedupe_key,
-                &mail.branch_id,
-                &mail.run_id,
-                &mail.locale,
-                &mail.recipients,
-                &message_id,
-                &mail.rendered.subject,
-                &mail.rendered.text,
-                &mail.rendered.html,
-                &now,
-            ],
-        )
-        .await?;
-    let id = row.map(|r| r.get::<_, i64>(0));
+    let id = db::outbox::insert(
+        client,
+        &db::outbox::NewMail {
+            kind: mail.kind,
+            dedupe_key: mail.dedupe_key.as_deref(),
+            branch_id: mail.branch_id,
+            run_id: mail.run_id,
+            locale: &mail.locale,
+            recipients: &mail.recipients,
+            message_id: &message_id,
+            subject: &mail.rendered.subject,
+            text: &mail.rendered.text,
+            html: &mail.rendered.html,
+            now,
+        },
+    )
+    .await?;
     if let Some(id) = id {
         tracing::info!(
-            outbox_id = id,
-            kind = mail.kind,
-            branch_id = mail.branch_id,
+            outbox.id = id,
+            kind = mail.kind.as_str(),
+            branch.id = mail.branch_id,
             recipients = %mask_all(&mail.recipients),
             "mail queued"
         );
     }
     Ok(id)
+}
+
+/// Where a queued mail stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// Waiting for its (next) attempt.
+    Queued,
+    /// The server accepted it.
+    Sent,
+    /// Given up.
+    Failed,
+}
+
+impl State {
+    /// The name `outbox list` shows.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Queued => "queued",
+            State::Sent => "sent",
+            State::Failed => "failed",
+        }
+    }
 }
 
 /// One outbox entry as listed.
@@ -90,8 +112,8 @@ pub struct Entry {
     pub branch_id: Option<i64>,
     /// Run.
     pub run_id: Option<i64>,
-    /// `queued`, `sent` or `failed`.
-    pub state: String,
+    /// Queued, sent or failed.
+    pub state: State,
     /// Recipients, masked.
     pub recipients: Vec<String>,
     /// Subject.
@@ -114,80 +136,31 @@ pub struct Entry {
 
 /// Lists queued and failed mails, and with `all` the sent ones too (newest last).
 pub async fn list(client: &impl GenericClient, all: bool, limit: i64) -> Result<Vec<Entry>> {
-    let rows = client
-        .query(
-            include_str!("../../sql/queries/outbox_list.sql"),
-            &[&all, &limit],
-        )
-        .await?;
-    Ok(rows
-        .iter()
+    Ok(db::outbox::list(client, all, limit)
+        .await?
+        .into_iter()
         .map(|r| {
-            let sent: Option<DateTime<Utc>> = r.get("sent_at");
-            let failed: Option<DateTime<Utc>> = r.get("failed_at");
-            let recipients: Vec<String> = r.get("recipients");
+            let state = match (r.sent_at, r.failed_at) {
+                (Some(_), _) => State::Sent,
+                (None, Some(_)) => State::Failed,
+                _ => State::Queued,
+            };
             Entry {
-                id: r.get("id"),
-                kind: r.get("kind"),
-                branch_id: r.get("branch_id"),
-                run_id: r.get("run_id"),
-                state: match (sent, failed) {
-                    (Some(_), _) => "sent",
-                    (None, Some(_)) => "failed",
-                    _ => "queued",
-                }
-                .to_string(),
-                recipients: recipients.iter().map(|a| mask_address(a)).collect(),
-                subject: r.get("subject"),
-                message_id: r.get("message_id"),
-                created_at: r.get("created_at"),
-                attempts: r.get("attempts"),
-                next_attempt_at: (sent.is_none() && failed.is_none())
-                    .then(|| r.get("next_attempt_at")),
-                last_error: r.get("last_error"),
-                sent_at: sent,
-                failed_at: failed,
+                id: r.id,
+                kind: r.kind,
+                branch_id: r.branch_id,
+                run_id: r.run_id,
+                state,
+                recipients: r.recipients.iter().map(|a| mask(a)).collect(),
+                subject: r.subject,
+                message_id: r.message_id,
+                created_at: r.created_at,
+                attempts: r.attempts,
+                next_attempt_at: (state == State::Queued).then_some(r.next_attempt_at),
+                last_error: r.last_error,
+                sent_at: r.sent_at,
+                failed_at: r.failed_at,
             }
         })
         .collect())
-}
-
-/// `a***@example.com, b***@example.org`.
-pub fn mask_all(addresses: &[String]) -> String {
-    addresses
-        .iter()
-        .map(|a| mask_address(a))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// Masks every mail address in a text (server answers may quote them).
-pub fn mask_addresses(text: &str) -> String {
-    text.split_inclusive(|c: char| c.is_whitespace())
-        .map(|word| {
-            let trimmed = word.trim_end();
-            let core = trimmed.trim_matches(|c: char| {
-                matches!(c, '<' | '>' | ',' | ';' | '(' | ')' | '"' | '\'')
-            });
-            if core.contains('@') {
-                word.replace(core, &mask_address(core))
-            } else {
-                word.to_string()
-            }
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn addresses_in_server_answers_are_masked() {
-        assert_eq!(
-            mask_addresses("550 5.1.1 <manager@example.com>: Recipient address rejected"),
-            "550 5.1.1 <m***@example.com>: Recipient address rejected"
-        );
-        assert_eq!(mask_addresses("no address here"), "no address here");
-    }
 }

@@ -10,12 +10,14 @@ use lettre::Message;
 use serde::Serialize;
 use serde_json::json;
 
-use super::outbox::mask_all;
 use super::transport::Transport;
+use crate::address::mask_all;
 use crate::clock::Clock;
-use crate::db::DbPool;
+use crate::db::outbox::{Pick, Queued};
+use crate::db::protocol::{self, Entry};
+use crate::db::{self, DbPool};
 use crate::error::{Error, Result};
-use crate::retention::protocol;
+use crate::model::Action;
 use crate::settings::MailSettings;
 
 /// What one pass of the sender did.
@@ -40,6 +42,7 @@ pub struct FlushScope {
 
 /// Delivers what is due. Stops at the end of the queue; every mail is tried
 /// at most once per pass.
+#[tracing::instrument(skip_all, err)]
 pub async fn flush(
     pool: &DbPool,
     mail: &MailSettings,
@@ -57,74 +60,58 @@ pub async fn flush(
     loop {
         let tx = client.transaction().await?;
         let now = clock.now();
-        let Some(row) = tx
-            .query_opt(
-                include_str!("../../sql/queries/outbox_next.sql"),
-                &[&now, &scope.now, &scope.only, &tried],
-            )
-            .await?
-        else {
+        let pick = Pick {
+            now,
+            ignore_backoff: scope.now,
+            only: scope.only.as_deref(),
+            tried: &tried,
+        };
+        let Some(queued) = db::outbox::next(&tx, &pick).await? else {
             tx.commit().await?;
             break;
         };
-        let id: i64 = row.get("id");
+        let id = queued.id;
         tried.push(id);
-        let recipients: Vec<String> = row.get("recipients");
-        let attempts: i32 = row.get::<_, i32>("attempts") + 1;
-        let message = build(&from, &row)?;
+        let attempts = queued.attempts + 1;
+        let message = build(&from, &queued)?;
         let result = transport
             .send(
                 &message,
-                &format!("{id:08}-{}", row.get::<_, String>("kind")),
-                &recipients,
+                &format!("{id:08}-{}", queued.kind),
+                &queued.recipients,
             )
             .await;
         match result {
             Ok(answer) => {
-                tx.execute(
-                    "UPDATE retention.mail_outbox
-                     SET sent_at = $2, attempts = $3, server_response = $4, last_error = NULL
-                     WHERE id = $1",
-                    &[&id, &clock.now(), &attempts, &answer],
-                )
-                .await?;
+                db::outbox::mark_sent(&tx, id, clock.now(), attempts, &answer).await?;
                 tracing::info!(
-                    outbox_id = id,
-                    recipients = %mask_all(&recipients),
+                    outbox.id = id,
+                    recipients = %mask_all(&queued.recipients),
                     answer = %answer,
                     "mail delivered"
                 );
                 report.sent += 1;
             }
             Err(e) if e.permanent || attempts >= mail.max_attempts as i32 => {
-                tx.execute(
-                    "UPDATE retention.mail_outbox
-                     SET failed_at = $2, attempts = $3, last_error = $4
-                     WHERE id = $1",
-                    &[&id, &now, &attempts, &e.message],
-                )
-                .await?;
-                let branch_id: Option<i64> = row.get("branch_id");
+                db::outbox::mark_failed(&tx, id, now, attempts, &e.message).await?;
                 protocol::append(
                     &tx,
-                    &protocol::Entry {
-                        actor: "retentiond",
-                        action: "mail_failed",
-                        branch_id,
+                    &Entry {
+                        branch_id: queued.branch_id,
                         details: json!({
                             "outbox_id": id,
-                            "kind": row.get::<_, String>("kind"),
+                            "kind": queued.kind,
                             "attempts": attempts,
                             "permanent": e.permanent,
                             "error": e.message,
                         }),
-                        ..Default::default()
+                        ..Entry::new("retentiond", Action::MailFailed)
                     },
                 )
                 .await?;
                 tracing::error!(
-                    outbox_id = id,
-                    recipients = %mask_all(&recipients),
+                    outbox.id = id,
+                    recipients = %mask_all(&queued.recipients),
                     attempts,
                     error = %e.message,
                     "mail given up; see `retentiond outbox list`"
@@ -133,15 +120,9 @@ pub async fn flush(
             }
             Err(e) => {
                 let next = retry_at(now, mail.retry_base, attempts);
-                tx.execute(
-                    "UPDATE retention.mail_outbox
-                     SET attempts = $3, last_error = $4, next_attempt_at = $2
-                     WHERE id = $1",
-                    &[&id, &next, &attempts, &e.message],
-                )
-                .await?;
+                db::outbox::mark_retry(&tx, id, next, attempts, &e.message).await?;
                 tracing::warn!(
-                    outbox_id = id,
+                    outbox.id = id,
                     attempts,
                     next_attempt = %next.to_rfc3339(),
                     error = %e.message,
@@ -164,27 +145,29 @@ pub fn retry_at(now: DateTime<Utc>, base: std::time::Duration, attempts: i32) ->
     now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::hours(6))
 }
 
-fn build(from: &Mailbox, row: &tokio_postgres::Row) -> Result<Message> {
-    let recipients: Vec<String> = row.get("recipients");
+fn build(from: &Mailbox, queued: &Queued) -> Result<Message> {
     let mut builder = Message::builder()
         .from(from.clone())
-        .subject(row.get::<_, String>("subject"))
-        .message_id(Some(row.get("message_id")));
-    for r in &recipients {
+        .subject(queued.subject.clone())
+        .message_id(Some(queued.message_id.clone()));
+    for r in &queued.recipients {
         let to: Mailbox = r.parse().map_err(|e| {
-            Error::Failed(format!(
-                "queued recipient {} is not a mailbox: {e}",
-                mask_all(std::slice::from_ref(r))
-            ))
+            Error::cause(
+                format!(
+                    "queued recipient {} is not a mailbox",
+                    mask_all(std::slice::from_ref(r))
+                ),
+                e,
+            )
         })?;
         builder = builder.to(to);
     }
     builder
         .multipart(MultiPart::alternative_plain_html(
-            row.get::<_, String>("body_text"),
-            row.get::<_, String>("body_html"),
+            queued.text.clone(),
+            queued.html.clone(),
         ))
-        .map_err(|e| Error::Failed(format!("cannot build the mail: {e}")))
+        .map_err(|e| Error::cause("cannot build the mail", e))
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use handlebars::Handlebars;
 use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
+use crate::model::{BlockReason, GuestType, RunKind, RunStatus};
 
 /// The mail kinds with templates.
 pub const KINDS: [&str; 3] = ["pending", "completed", "test"];
@@ -45,6 +46,10 @@ const EMBEDDED: &[(&str, &str)] = embedded!(
 /// Partials of the HTML parts.
 const PARTIALS: &[(&str, &str)] = embedded!("layout.html", "days.html");
 
+/// Partials of every part: the names of types, statuses, kinds and
+/// blockers in each language (`{{> labels_de type}}`).
+const LABELS: &[(&str, &str)] = embedded!("labels.de", "labels.en");
+
 /// A rendered mail.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rendered {
@@ -74,7 +79,7 @@ impl Templates {
         text.register_escape_fn(handlebars::no_escape);
         let mut html = Handlebars::new();
         html.set_strict_mode(true);
-        for (name, builtin) in EMBEDDED.iter().chain(PARTIALS) {
+        for (name, builtin) in EMBEDDED.iter().chain(PARTIALS).chain(LABELS) {
             let source = match dir.map(|d| d.join(format!("{name}.hbs"))) {
                 Some(path) if path.is_file() => std::fs::read_to_string(&path).map_err(|e| {
                     Error::io(format!("cannot read template {}", path.display()), e)
@@ -87,7 +92,12 @@ impl Templates {
                      or remove the file to use the built-in one"
                 ))
             };
-            if PARTIALS.iter().any(|(p, _)| p == name) {
+            if LABELS.iter().any(|(p, _)| p == name) {
+                let partial = name.replace('.', "_");
+                text.register_partial(&partial, source.clone())
+                    .map_err(bad)?;
+                html.register_partial(&partial, source).map_err(bad)?;
+            } else if PARTIALS.iter().any(|(p, _)| p == name) {
                 html.register_partial(name.trim_end_matches(".html"), source)
                     .map_err(bad)?;
             } else if name.ends_with(".html") {
@@ -113,9 +123,10 @@ impl Templates {
             "de"
         };
         let fail = |part: &str, e: handlebars::RenderError| {
-            Error::Failed(format!(
-                "cannot render mail template {kind}.{locale}.{part}: {e}"
-            ))
+            Error::cause(
+                format!("cannot render mail template {kind}.{locale}.{part}"),
+                e,
+            )
         };
         let subject = self
             .text
@@ -144,32 +155,30 @@ pub fn sample(kind: &str) -> Value {
             "date": "2026-11-25",
             "window_days": 14,
             "auto_delete": false,
-            "manual_run_command": "retentiond run --branch 1",
-            "types": [{"type": "guest", "label": "Gast", "overdue": 3, "due_soon": 2}],
+            "types": [{"type": GuestType::Guest, "overdue": 3, "due_soon": 2}],
             "overdue_total": 3,
             "due_total": 2,
             "fiscal": {"overdue": 1, "due_soon": 0},
             "fiscal_total": 1,
             "unsubscriptions": 1,
-            "blocked": [{"reason": "unbezahlte Rechnung", "guests": 1}],
-            "not_configured": [{"type": "newsletter_subscriber", "label": "Newsletter-Abonnent"}],
+            "blocked": [{"reason": BlockReason::UnpaidInvoice, "guests": 1}],
+            "not_configured": [{"type": GuestType::NewsletterSubscriber}, {"type": GuestType::CompanyGuest}],
             "days": [{"date": "25.11.", "count": 2, "width": 100, "bar": "##"}],
             "erasure_overdue": [{"request_id": 3, "days_open": 15}],
         }),
         "completed" => json!({
             "branch": branch,
             "run_id": 7,
-            "status": "abgeschlossen",
-            "kind": "nächtlicher Lauf",
+            "status": RunStatus::Completed,
+            "kind": RunKind::Scheduled,
             "started": "2026-11-25 02:30",
             "duration": "3 s",
-            "rows": [{"label": "Gast", "anonymized": 3, "unsubscribed": 1, "fiscal_erased": 0}],
+            "rows": [{"type": GuestType::Guest, "anonymized": 3, "unsubscribed": 1, "fiscal_erased": 0}],
             "anonymized_total": 3,
             "unsubscribed_total": 1,
             "fiscal_total": 0,
             "remaining": 0,
-            "held": {"candidates": 900, "not_anonymized": 1000, "guard_percent": 10,
-                     "confirm": "retentiond run --branch 1"},
+            "held": {"candidates": 900, "not_anonymized": 1000, "guard_percent": 10},
             "error": null,
         }),
         _ => json!({"date": "2026-11-25 07:00 UTC", "transport": "smtp"}),
@@ -203,6 +212,27 @@ mod tests {
             p.html.contains("bgcolor=\"#2f6db5\""),
             "bars are table cells"
         );
+    }
+
+    #[test]
+    fn names_become_labels_of_the_mail_language() {
+        let t = Templates::load(None).unwrap();
+        let de = t.render("pending", "de", &sample("pending")).unwrap();
+        assert!(
+            de.text.contains("  Newsletter-Abonnent\n  Firmengast\n"),
+            "one label per line: {}",
+            de.text
+        );
+        assert!(
+            de.text.contains("1 Gäste: unbezahlte Rechnung"),
+            "{}",
+            de.text
+        );
+        assert!(de.html.contains("<td>Gast</td>"), "{}", de.html);
+        let en = t.render("completed", "en", &sample("completed")).unwrap();
+        assert!(en.text.contains("): completed\n"), "{}", en.text);
+        assert!(en.text.contains("nightly run"), "{}", en.text);
+        assert!(en.text.contains("  Guest: 3 anonymized"), "{}", en.text);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use super::outbox::{mask_addresses, mask_all};
+use crate::address::{mask_all, mask_in_text};
 use crate::error::{Error, Result};
 use crate::settings::{MailSettings, MailTransport};
 
@@ -118,6 +118,7 @@ impl Transport {
     }
 
     /// Delivers one message; returns the server's answer (or where it went).
+    #[tracing::instrument(skip_all, fields(mail.transport = self.name(), mail.file = file_name))]
     pub async fn send(
         &self,
         message: &Message,
@@ -127,14 +128,14 @@ impl Transport {
         match self {
             Transport::Smtp { mailer, timeout } => {
                 match tokio::time::timeout(*timeout, mailer.send(message.clone())).await {
-                    Ok(Ok(response)) => Ok(mask_addresses(&format!(
+                    Ok(Ok(response)) => Ok(mask_in_text(&format!(
                         "{} {}",
                         response.code(),
                         response.message().collect::<Vec<_>>().join(" ")
                     ))),
                     Ok(Err(e)) => Err(SendError {
                         permanent: e.is_permanent(),
-                        message: mask_addresses(&describe(&e)),
+                        message: mask_in_text(&describe(&e)),
                     }),
                     Err(_) => Err(SendError {
                         permanent: false,

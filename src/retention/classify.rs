@@ -1,76 +1,34 @@
 //! One guest's classification, read from `retention.guest_classification`
-//! (the single definition of the rules), with the facts behind each value.
+//! (the single definition of the rules) by index, with the facts behind each
+//! value, and where the guest stands at an instant.
+
+use std::ops::Deref;
 
 use chrono::{DateTime, Utc};
-use deadpool_postgres::GenericClient;
 use serde::Serialize;
 
 use super::GuestType;
-use crate::error::{Error, Result};
+use crate::db::{self, GenericClient};
+use crate::error::{Error, Refusal, Result};
 
-/// Everything the rules say about one guest.
-#[derive(Debug, Clone, Serialize)]
+pub use crate::db::guests::{Facts, GuestRecord};
+
+/// Everything the rules say about one guest at an instant: the record
+/// (type, last activity, deadlines, blocker, facts) and its status.
+#[derive(Debug, Clone)]
 pub struct Classification {
-    /// Guest.
-    pub guest_id: i64,
-    /// Branch of the guest.
-    pub branch_id: i64,
-    /// Type, first match wins.
-    pub guest_type: GuestType,
-    /// Greatest of creation, manual edit, sale, booking and newsletter sign-up.
-    pub last_activity: DateTime<Utc>,
-    /// When personal data is due; `None` when the period is not configured.
-    pub personal_deadline: Option<DateTime<Utc>>,
-    /// When a company guest's fiscal data is due; `None` where it does not apply.
-    pub fiscal_deadline: Option<DateTime<Utc>>,
-    /// Why the guest may not be touched, if anything stops it.
-    pub blocked_reason: Option<String>,
+    /// What the classification view says.
+    pub record: GuestRecord,
     /// Where it stands at the evaluation instant.
     pub status: Status,
-    /// When personal data was anonymized.
-    pub anonymized_at: Option<DateTime<Utc>>,
-    /// When fiscal data was erased.
-    pub fiscal_erased_at: Option<DateTime<Utc>>,
-    /// The facts behind the values (not part of the stable JSON contract).
-    #[serde(skip)]
-    pub facts: Facts,
 }
 
-/// The inputs of a classification, for the table form's explanations.
-#[derive(Debug, Clone, Default)]
-pub struct Facts {
-    /// Marked verified.
-    pub verified: bool,
-    /// A non-blank company is entered.
-    pub has_company: bool,
-    /// Profile created.
-    pub created_at: Option<DateTime<Utc>>,
-    /// Last manual edit.
-    pub profile_updated_at: Option<DateTime<Utc>>,
-    /// Latest sale.
-    pub last_sale_at: Option<DateTime<Utc>>,
-    /// Latest booking made.
-    pub last_booked_at: Option<DateTime<Utc>>,
-    /// Newsletter sign-up.
-    pub subscribed_at: Option<DateTime<Utc>>,
-    /// Subscription still active.
-    pub newsletter_active: bool,
-    /// Latest moment a non-cancelled reservation is for.
-    pub latest_reservation_for: Option<DateTime<Utc>>,
-    /// Latest invoice.
-    pub last_invoice_at: Option<DateTime<Utc>>,
-    /// Unpaid invoices.
-    pub unpaid_invoices: i64,
-    /// Type whose period governs personal data.
-    pub personal_period_type: String,
-    /// That period.
-    pub personal_period: Option<String>,
-    /// Inherited from the head office.
-    pub personal_period_inherited: bool,
-    /// Company period.
-    pub fiscal_period: Option<String>,
-    /// Inherited from the head office.
-    pub fiscal_period_inherited: bool,
+impl Deref for Classification {
+    type Target = GuestRecord;
+
+    fn deref(&self) -> &GuestRecord {
+        &self.record
+    }
 }
 
 /// Where a guest stands at an instant.
@@ -121,74 +79,29 @@ impl Status {
 }
 
 /// Classifies one guest as seen at `at`.
-#[tracing::instrument(skip_all, fields(guest.id = guest_id))]
+#[tracing::instrument(skip_all, err, fields(guest.id = guest_id))]
 pub async fn classify_guest(
     client: &impl GenericClient,
     guest_id: i64,
     at: DateTime<Utc>,
 ) -> Result<Classification> {
-    let row = client
-        .query_opt(
-            include_str!("../../sql/queries/classify_guest.sql"),
-            &[&guest_id],
-        )
+    let mut record = db::guests::classify(client, guest_id)
         .await?
-        .ok_or_else(|| Error::Invalid(format!("guest {guest_id} does not exist")))?;
-    let guest_type: String = row.get("guest_type");
-    let guest_type: GuestType = guest_type.parse()?;
-    let anonymized_at: Option<DateTime<Utc>> = row.get("anonymized_at");
-    let fiscal_erased_at: Option<DateTime<Utc>> = row.get("fiscal_erased_at");
-    let personal_deadline = row.get("personal_deadline");
-    let fiscal_deadline: Option<DateTime<Utc>> = row.get("fiscal_deadline");
-    let blocked_reason: Option<String> = row.get("blocked_reason");
-    let facts = Facts {
-        verified: row.get("verified"),
-        has_company: row.get("has_company"),
-        created_at: row.get("created_at"),
-        profile_updated_at: row.get("profile_updated_at"),
-        last_sale_at: row.get("last_sale_at"),
-        last_booked_at: row.get("last_booked_at"),
-        subscribed_at: row.get("subscribed_at"),
-        newsletter_active: row.get("newsletter_active"),
-        latest_reservation_for: row.get("latest_reservation_for"),
-        last_invoice_at: row.get("last_invoice_at"),
-        unpaid_invoices: row.get("unpaid_invoices"),
-        personal_period_type: row.get("personal_period_type"),
-        personal_period: row.get("personal_period"),
-        personal_period_inherited: row
-            .get::<_, Option<bool>>("personal_period_inherited")
-            .unwrap_or(false),
-        fiscal_period: row.get("fiscal_period"),
-        fiscal_period_inherited: row
-            .get::<_, Option<bool>>("fiscal_period_inherited")
-            .unwrap_or(false),
-    };
-    let fiscal_pending = guest_type == GuestType::CompanyGuest && fiscal_erased_at.is_none();
+        .ok_or(Error::Refused(Refusal::UnknownGuest(guest_id)))?;
+    if record.guest_type != GuestType::CompanyGuest {
+        record.fiscal_deadline = None;
+    }
+    let fiscal_pending =
+        record.guest_type == GuestType::CompanyGuest && record.fiscal_erased_at.is_none();
     let status = Status::at(
         at,
-        anonymized_at.is_some(),
+        record.anonymized_at.is_some(),
         fiscal_pending,
-        personal_deadline,
-        fiscal_deadline,
-        blocked_reason.is_some(),
+        record.personal_deadline,
+        record.fiscal_deadline,
+        record.blocked_reason.is_some(),
     );
-    Ok(Classification {
-        guest_id,
-        branch_id: row.get("branch_id"),
-        guest_type,
-        last_activity: row.get("last_activity"),
-        personal_deadline,
-        fiscal_deadline: if guest_type == GuestType::CompanyGuest {
-            fiscal_deadline
-        } else {
-            None
-        },
-        blocked_reason,
-        status,
-        anonymized_at,
-        fiscal_erased_at,
-        facts,
-    })
+    Ok(Classification { record, status })
 }
 
 #[cfg(test)]

@@ -4,21 +4,14 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use deadpool_postgres::GenericClient;
-use futures_util::TryStreamExt;
 use serde::Serialize;
 
 use super::{branch_settings, policy, GuestType};
+use crate::db::{self, GenericClient};
 use crate::error::Result;
+use crate::model::{PendingAction, PendingStatus};
 
-const COUNTS_SQL: &str = concat!(
-    include_str!("../../sql/queries/pending_items.sql"),
-    include_str!("../../sql/queries/pending_counts.sql")
-);
-const GUESTS_SQL: &str = concat!(
-    include_str!("../../sql/queries/pending_items.sql"),
-    include_str!("../../sql/queries/pending_guests.sql")
-);
+pub use crate::db::guests::PendingGuest;
 
 /// The whole report.
 #[derive(Debug, Serialize)]
@@ -53,12 +46,12 @@ pub struct BranchPending {
 /// One count of the report.
 #[derive(Debug, Clone, Serialize)]
 pub struct PendingCount {
-    /// `anonymize` (personal data) or `erase_fiscal` (company data).
-    pub action: String,
+    /// Personal data or a company guest's fiscal data.
+    pub action: PendingAction,
     /// Guest type.
     pub guest_type: GuestType,
-    /// `overdue`, `due_soon`, `blocked` or `not_configured`.
-    pub status: String,
+    /// Overdue, due soon, blocked or not configured.
+    pub status: PendingStatus,
     /// Why blocked guests are blocked.
     pub reason: Option<String>,
     /// Number of guests.
@@ -70,15 +63,15 @@ pub struct PendingCount {
 pub struct DayCount {
     /// Local date in the branch's time zone.
     pub day: NaiveDate,
-    /// `anonymize` or `erase_fiscal`.
-    pub action: String,
+    /// Personal data or fiscal data.
+    pub action: PendingAction,
     /// Number of guests.
     pub guests: i64,
 }
 
 impl BranchPending {
     /// Sum of guests with the given action and status.
-    pub fn total(&self, action: &str, status: &str) -> i64 {
+    pub fn total(&self, action: PendingAction, status: PendingStatus) -> i64 {
         self.counts
             .iter()
             .filter(|c| c.action == action && c.status == status)
@@ -90,12 +83,12 @@ impl BranchPending {
     pub fn has_due(&self) -> bool {
         self.counts
             .iter()
-            .any(|c| c.status == "overdue" || c.status == "due_soon")
+            .any(|c| matches!(c.status, PendingStatus::Overdue | PendingStatus::DueSoon))
     }
 }
 
 /// Builds the report at `at` for the window up to `until`.
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err, fields(branch.id = branch_id))]
 pub async fn report(
     client: &impl GenericClient,
     at: DateTime<Utc>,
@@ -104,10 +97,9 @@ pub async fn report(
 ) -> Result<PendingReport> {
     let policies = policy::effective(client, branch_id).await?;
     let settings = branch_settings::list(client, branch_id).await?;
-    let branch_filter: Option<Vec<i64>> = branch_id.map(|b| vec![b]);
-    let rows = client
-        .query(COUNTS_SQL, &[&at, &until, &branch_filter])
-        .await?;
+    let filter = branch_id.map(|b| [b]);
+    let groups =
+        db::guests::pending_groups(client, at, until, filter.as_ref().map(|f| &f[..])).await?;
 
     let mut branches: BTreeMap<i64, BranchPending> = settings
         .into_iter()
@@ -131,47 +123,46 @@ pub async fn report(
             )
         })
         .collect();
-    for r in rows {
-        let Some(branch) = branches.get_mut(&r.get::<_, i64>("branch_id")) else {
+    for g in groups {
+        let Some(branch) = branches.get_mut(&g.branch_id) else {
             continue;
         };
-        let guest_type: GuestType = r.get::<_, String>("guest_type").parse()?;
-        let guests: i64 = r.get("guests");
-        let reason: Option<String> = r.get("blocked_reason");
-        branch.newsletter_unsubscriptions += r.get::<_, i64>("unsubscriptions");
+        branch.newsletter_unsubscriptions += g.unsubscriptions;
         for (action, status, day) in [
-            ("anonymize", "personal_status", "personal_day"),
-            ("erase_fiscal", "fiscal_status", "fiscal_day"),
+            (PendingAction::Anonymize, &g.personal_status, g.personal_day),
+            (PendingAction::EraseFiscal, &g.fiscal_status, g.fiscal_day),
         ] {
-            let Some(status) = r.get::<_, Option<String>>(status) else {
+            let Some(status) = status.as_deref() else {
                 continue;
             };
-            let reason = (status == "blocked").then(|| reason.clone()).flatten();
+            let status: PendingStatus = status.parse()?;
+            let reason = (status == PendingStatus::Blocked)
+                .then(|| g.blocked_reason.clone())
+                .flatten();
             add_count(
                 &mut branch.counts,
                 action,
-                guest_type,
+                g.guest_type,
                 status,
                 reason,
-                guests,
+                g.guests,
             );
-            if let Some(day) = r.get::<_, Option<NaiveDate>>(day) {
-                add_day(&mut branch.days, action, day, guests);
+            if let Some(day) = day {
+                add_day(&mut branch.days, action, day, g.guests);
             }
         }
     }
     for branch in branches.values_mut() {
+        // statuses in the order of their names, as the report always listed them
         branch.counts.sort_by(|a, b| {
-            (&a.action, a.guest_type, &a.status, &a.reason).cmp(&(
-                &b.action,
+            (a.action, a.guest_type, a.status.as_str(), &a.reason).cmp(&(
+                b.action,
                 b.guest_type,
-                &b.status,
+                b.status.as_str(),
                 &b.reason,
             ))
         });
-        branch
-            .days
-            .sort_by(|a, b| (a.day, &a.action).cmp(&(b.day, &b.action)));
+        branch.days.sort_by_key(|d| (d.day, d.action));
     }
     Ok(PendingReport {
         at,
@@ -182,9 +173,9 @@ pub async fn report(
 
 fn add_count(
     counts: &mut Vec<PendingCount>,
-    action: &str,
+    action: PendingAction,
     guest_type: GuestType,
-    status: String,
+    status: PendingStatus,
     reason: Option<String>,
     guests: i64,
 ) {
@@ -193,7 +184,7 @@ fn add_count(
     }) {
         Some(c) => c.guests += guests,
         None => counts.push(PendingCount {
-            action: action.to_string(),
+            action,
             guest_type,
             status,
             reason,
@@ -202,34 +193,15 @@ fn add_count(
     }
 }
 
-fn add_day(days: &mut Vec<DayCount>, action: &str, day: NaiveDate, guests: i64) {
+fn add_day(days: &mut Vec<DayCount>, action: PendingAction, day: NaiveDate, guests: i64) {
     match days.iter_mut().find(|d| d.action == action && d.day == day) {
         Some(d) => d.guests += guests,
         None => days.push(DayCount {
             day,
-            action: action.to_string(),
+            action,
             guests,
         }),
     }
-}
-
-/// One guest behind the counts.
-#[derive(Debug, Serialize)]
-pub struct PendingGuest {
-    /// Guest id.
-    pub guest_id: i64,
-    /// Branch.
-    pub branch_id: i64,
-    /// `anonymize` or `erase_fiscal`.
-    pub action: String,
-    /// Guest type.
-    pub guest_type: String,
-    /// `overdue`, `due_soon` or `blocked`.
-    pub status: String,
-    /// When the action is due.
-    pub deadline: DateTime<Utc>,
-    /// Why blocked.
-    pub blocked_reason: Option<String>,
 }
 
 /// Streams the guests behind the counts to `sink`, one at a time.
@@ -238,22 +210,10 @@ pub async fn for_each_guest(
     at: DateTime<Utc>,
     until: DateTime<Utc>,
     branch_id: Option<i64>,
-    mut sink: impl FnMut(PendingGuest) -> Result<()>,
+    sink: impl FnMut(PendingGuest) -> Result<()>,
 ) -> Result<()> {
-    let branch_filter: Option<Vec<i64>> = branch_id.map(|b| vec![b]);
-    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] = [&at, &until, &branch_filter];
-    let stream = client.query_raw(GUESTS_SQL, params).await?;
-    futures_util::pin_mut!(stream);
-    while let Some(r) = stream.try_next().await? {
-        sink(PendingGuest {
-            guest_id: r.get("guest_id"),
-            branch_id: r.get("branch_id"),
-            action: r.get("action"),
-            guest_type: r.get("guest_type"),
-            status: r.get("status"),
-            deadline: r.get("deadline"),
-            blocked_reason: r.get("blocked_reason"),
-        })?;
-    }
+    let filter = branch_id.map(|b| [b]);
+    db::guests::stream_pending_guests(client, at, until, filter.as_ref().map(|f| &f[..]), sink)
+        .await?;
     Ok(())
 }

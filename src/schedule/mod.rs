@@ -1,7 +1,12 @@
-//! `retentiond serve`: waits for the database, then lets tokio-cron-scheduler
-//! drive a UTC tick; each tick asks [`crate::run::schedule::tick`] which
-//! branches' nights are due. SIGTERM/SIGINT: the current batch commits, no
-//! new one starts, the run is recorded as interrupted, the process exits.
+//! The only code that decides *when*: `retentiond serve` waits for the
+//! database, then lets tokio-cron-scheduler drive a UTC tick; each tick runs
+//! the nights that are due ([`nightly`]), queues the pending summaries that
+//! are due ([`pending`]) and drains the outbox. SIGHUP reloads the settings.
+//! SIGTERM/SIGINT: the current batch commits, no new one starts, the run is
+//! recorded as interrupted, the process exits.
+
+pub mod nightly;
+pub mod pending;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -18,8 +23,8 @@ use crate::db::{self, DbPool};
 use crate::error::{Error, Result};
 use crate::notify::sender::{self, FlushScope};
 use crate::notify::transport::Transport;
-use crate::notify::{self, Notifier};
-use crate::run::schedule;
+use crate::notify::Notifier;
+use crate::retention::run::{LogLines, Progress};
 use crate::sd_notify;
 use crate::settings::Settings;
 
@@ -53,8 +58,8 @@ pub async fn serve(
 ) -> Result<()> {
     let systemd = sd_notify::Notifier::from_env();
     // Listen for SIGHUP at once: its default action would end the process.
-    let mut hup = signal(SignalKind::hangup())
-        .map_err(|e| Error::Failed(format!("cannot listen for SIGHUP: {e}")))?;
+    let mut hup =
+        signal(SignalKind::hangup()).map_err(|e| Error::io("cannot listen for SIGHUP", e))?;
     let mut state = State::new(settings)?;
     systemd.status("waiting for the database");
     if !wait_for_database(&state.pool, &cancel).await? {
@@ -70,12 +75,12 @@ pub async fn serve(
     let (tx, mut rx) = mpsc::channel::<()>(1);
     let mut scheduler = JobScheduler::new()
         .await
-        .map_err(|e| Error::Failed(format!("cannot start the scheduler: {e}")))?;
+        .map_err(|e| Error::cause("cannot start the scheduler", e))?;
     let mut job = add_tick_job(&scheduler, state.settings.schedule.tick, &tx).await?;
     scheduler
         .start()
         .await
-        .map_err(|e| Error::Failed(format!("cannot start the scheduler: {e}")))?;
+        .map_err(|e| Error::cause("cannot start the scheduler", e))?;
     tracing::info!(
         tick = %humantime::format_duration(state.settings.schedule.tick),
         nightly_at = %state.settings.schedule.nightly_at.format("%H:%M"),
@@ -87,7 +92,7 @@ pub async fn serve(
     // Without a systemd watchdog the heartbeat timer just idles.
     let mut heartbeat =
         tokio::time::interval(sd_notify::watchdog_interval().unwrap_or(Duration::from_secs(3600)));
-    let progress = crate::run::LogLines::new();
+    let progress = LogLines::new();
     loop {
         tokio::select! {
             _ = cancel.cancelled() => break,
@@ -137,21 +142,22 @@ async fn add_tick_job(
             let _ = tx.try_send(());
         })
     })
-    .map_err(|e| Error::Failed(format!("cannot create the tick job: {e}")))?;
+    .map_err(|e| Error::cause("cannot create the tick job", e))?;
     scheduler
         .add(job)
         .await
-        .map_err(|e| Error::Failed(format!("cannot add the tick job: {e}")))
+        .map_err(|e| Error::cause("cannot add the tick job", e))
 }
 
 /// One tick: due nights, due pending summaries, then the outbox.
+#[tracing::instrument(skip_all)]
 async fn tick(
     state: &State,
     clock: &dyn Clock,
-    progress: &dyn crate::run::Progress,
+    progress: &dyn Progress,
     cancel: &CancellationToken,
 ) {
-    let ticked = schedule::tick(
+    let ticked = nightly::tick(
         &state.pool,
         &state.settings,
         Some(&state.notifier),
@@ -168,8 +174,7 @@ async fn tick(
     if cancel.is_cancelled() {
         return;
     }
-    if let Err(e) = notify::pending_tick(&state.pool, &state.settings, &state.notifier, clock).await
-    {
+    if let Err(e) = pending::tick(&state.pool, &state.settings, &state.notifier, clock).await {
         tracing::error!(error = %e, "pending summaries failed; retrying at the next tick");
     }
     let scope = FlushScope::default();
@@ -221,8 +226,12 @@ fn reload(state: &mut State, config: Option<&Path>) {
 
 /// `next run at … (branch N)` for systemctl status.
 async fn status_line(state: &State, clock: &dyn Clock) -> String {
-    match next_runs(&state.pool, &state.settings, clock).await {
-        Ok(next) => match next.iter().min_by_key(|(_, at)| *at) {
+    match nightly::next_runs(&state.pool, &state.settings, clock).await {
+        Ok(next) => match next
+            .iter()
+            .min_by_key(|n| n.at)
+            .map(|n| (n.branch_id, n.at))
+        {
             Some((branch, at)) => format!(
                 "next run at {} (branch {branch})",
                 at.format("%Y-%m-%d %H:%M UTC")
@@ -254,61 +263,15 @@ async fn wait_for_database(pool: &DbPool, cancel: &CancellationToken) -> Result<
 }
 
 async fn log_next_runs(state: &State, clock: &dyn Clock) {
-    match next_runs(&state.pool, &state.settings, clock).await {
+    match nightly::next_runs(&state.pool, &state.settings, clock).await {
         Ok(next) if next.is_empty() => {
             tracing::info!("no branch has automatic deletion on; nothing is scheduled")
         }
         Ok(next) => {
-            for (branch_id, at) in next {
-                tracing::info!(branch_id, next_run = %at.to_rfc3339(), "next nightly run");
+            for n in next {
+                tracing::info!(branch.id = n.branch_id, next_run = %n.at.to_rfc3339(), "next nightly run");
             }
         }
         Err(e) => tracing::warn!(error = %e, "cannot list the next runs"),
     }
-}
-
-/// The next nightly instant of every branch with automatic deletion on.
-pub async fn next_runs(
-    pool: &DbPool,
-    settings: &Settings,
-    clock: &dyn Clock,
-) -> Result<Vec<(i64, chrono::DateTime<chrono::Utc>)>> {
-    let client = pool.get().await?;
-    let now = clock.now();
-    Ok(client
-        .query(
-            include_str!("../sql/queries/run_scheduled_branches.sql"),
-            &[],
-        )
-        .await?
-        .iter()
-        .map(|r| {
-            let branch_id: i64 = r.get(0);
-            let tz = schedule::branch_time_zone(branch_id, r.get(1), settings.schedule.time_zone);
-            (
-                branch_id,
-                schedule::next_instant(now, settings.schedule.nightly_at, tz).1,
-            )
-        })
-        .collect())
-}
-
-/// SIGINT and SIGTERM end the run after the current batch.
-pub fn stop_on_signals(cancel: CancellationToken) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot listen for SIGTERM");
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-        tracing::info!("stop requested: finishing the current batch");
-        cancel.cancel();
-    })
 }

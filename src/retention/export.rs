@@ -9,100 +9,20 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use deadpool_postgres::GenericClient;
-use futures_util::TryStreamExt;
 use serde::Serialize;
 use serde_json::json;
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
 
+use super::ensure_guest_exists;
+use crate::db::export::{Part, PARTS};
+use crate::db::protocol::{self, Entry};
+use crate::db::{self, GenericClient};
 use crate::error::{Error, Result};
-use crate::retention::{ensure_guest_exists, protocol};
+use crate::model::Action;
 
 /// What replaces the content of a trade-secret field.
 pub const WITHHELD: &str = "[als Betriebsgeheimnis zurückgehalten / withheld as a trade secret]";
-
-/// One CSV file of the export.
-struct Part {
-    file: &'static str,
-    columns: &'static [&'static str],
-    sql: &'static str,
-}
-
-const PARTS: &[Part] = &[
-    Part {
-        file: "guest",
-        columns: &[
-            "id",
-            "branch_id",
-            "first_name",
-            "last_name",
-            "email",
-            "phone",
-            "street",
-            "zip",
-            "city",
-            "birthday",
-            "notes",
-            "company",
-            "vat_id",
-            "economic_id",
-            "verified",
-            "created_at",
-            "profile_updated_at",
-            "anonymized_at",
-            "fiscal_erased_at",
-        ],
-        sql: include_str!("../../sql/queries/export_guest.sql"),
-    },
-    Part {
-        file: "sales",
-        columns: &["id", "branch_id", "sold_at", "total_cents"],
-        sql: include_str!("../../sql/queries/export_sales.sql"),
-    },
-    Part {
-        file: "reservations",
-        columns: &[
-            "id",
-            "branch_id",
-            "reserved_for",
-            "created_at",
-            "party_size",
-            "notes",
-            "cancelled_at",
-        ],
-        sql: include_str!("../../sql/queries/export_reservations.sql"),
-    },
-    Part {
-        file: "newsletter",
-        columns: &["email", "subscribed_at", "unsubscribed_at"],
-        sql: include_str!("../../sql/queries/export_newsletter.sql"),
-    },
-    Part {
-        file: "invoices",
-        columns: &["id", "sale_id", "number", "issued_at", "paid_at", "pdf"],
-        sql: include_str!("../../sql/queries/export_invoices.sql"),
-    },
-    Part {
-        file: "customer_cards",
-        columns: &["id", "card_number", "valid"],
-        sql: include_str!("../../sql/queries/export_customer_cards.sql"),
-    },
-    Part {
-        file: "protocol",
-        columns: &[
-            "id",
-            "at",
-            "actor",
-            "action",
-            "branch_id",
-            "guest_type",
-            "run_id",
-            "details",
-        ],
-        sql: include_str!("../../sql/queries/export_protocol.sql"),
-    },
-];
 
 /// What an export wrote.
 #[derive(Debug, Serialize)]
@@ -118,8 +38,9 @@ pub struct ExportReport {
 }
 
 /// Writes the export of `guest_id` to `out`.
+#[tracing::instrument(skip_all, err, fields(guest.id = guest_id))]
 pub async fn export(
-    client: &mut deadpool_postgres::Object,
+    client: &mut db::Object,
     guest_id: i64,
     out: &Path,
     force: bool,
@@ -160,9 +81,7 @@ pub async fn export(
     })?;
     protocol::append(
         &*client,
-        &protocol::Entry {
-            actor,
-            action: "export_created",
+        &Entry {
             branch_id: Some(branch_id),
             guest_id: Some(guest_id),
             details: json!({
@@ -170,7 +89,7 @@ pub async fn export(
                 "pdfs": pdfs,
                 "withheld": trade_secrets,
             }),
-            ..Default::default()
+            ..Entry::new(actor, Action::ExportCreated)
         },
     )
     .await?;
@@ -185,7 +104,7 @@ pub async fn export(
 type ZipOut = ZipWriter<BufWriter<File>>;
 
 async fn write_zip(
-    client: &mut deadpool_postgres::Object,
+    client: &mut db::Object,
     guest_id: i64,
     file: File,
     trade_secrets: &[String],
@@ -194,7 +113,7 @@ async fn write_zip(
     let options = SimpleFileOptions::default()
         .compression_method(CompressionMethod::Deflated)
         .unix_permissions(0o600);
-    let zip_err = |e: zip::result::ZipError| Error::Failed(format!("cannot write the ZIP: {e}"));
+    let zip_err = |e: zip::result::ZipError| Error::cause("cannot write the ZIP", e);
     let io_err = |e: std::io::Error| Error::io("cannot write the ZIP", e);
 
     // one consistent snapshot of everything
@@ -204,14 +123,12 @@ async fn write_zip(
         .read_only(true)
         .start()
         .await?;
-    tx.execute("SET LOCAL TimeZone = 'UTC'", &[]).await?;
-    let branch_id: i64 = tx
-        .query_one(
-            "SELECT branch_id FROM public.guests WHERE id = $1",
-            &[&guest_id],
-        )
+    db::export::use_utc(&tx).await?;
+    let branch_id = db::guests::branch_of(&tx, guest_id)
         .await?
-        .get(0);
+        .ok_or(Error::Refused(crate::error::Refusal::UnknownGuest(
+            guest_id,
+        )))?;
 
     zip.start_file("README.txt", options).map_err(zip_err)?;
     zip.write_all(readme(trade_secrets).as_bytes())
@@ -227,21 +144,8 @@ async fn write_zip(
 
     let mut pdfs = 0;
     if !trade_secrets.iter().any(|f| f == "invoices.pdf") {
-        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&guest_id];
-        let ids: Vec<i64> = tx
-            .query(
-                include_str!("../../sql/queries/export_invoice_pdfs.sql"),
-                &params,
-            )
-            .await?
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
-        for id in ids {
-            let pdf: Vec<u8> = tx
-                .query_one("SELECT pdf FROM public.invoices WHERE id = $1", &[&id])
-                .await?
-                .get(0);
+        for id in db::export::invoice_pdf_ids(&tx, guest_id).await? {
+            let pdf = db::export::invoice_pdf(&tx, id).await?;
             zip.start_file(
                 format!("invoices/{id}.pdf"),
                 options.compression_method(CompressionMethod::Stored),
@@ -284,26 +188,20 @@ async fn write_csv(
     let mut csv = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         .from_writer(zip);
-    let csv_err = |e: csv::Error| Error::Failed(format!("cannot write the CSV: {e}"));
+    let csv_err = |e: csv::Error| Error::cause("cannot write the CSV", e);
     csv.write_record(part.columns).map_err(csv_err)?;
-    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&guest_id];
-    let stream = client.query_raw(part.sql, params).await?;
-    futures_util::pin_mut!(stream);
-    let mut n = 0;
-    while let Some(row) = stream.try_next().await? {
-        let record: Vec<String> = (0..part.columns.len())
-            .map(|i| {
-                let value: Option<String> = row.get(i);
-                match value {
-                    Some(_) if withheld[i] => WITHHELD.to_string(),
-                    Some(v) => v,
-                    None => String::new(),
-                }
-            })
-            .collect();
-        csv.write_record(&record).map_err(csv_err)?;
-        n += 1;
-    }
+    let n = db::export::stream_part(client, part, guest_id, |values| {
+        let record = values
+            .into_iter()
+            .zip(&withheld)
+            .map(|(value, &withheld)| match value {
+                Some(_) if withheld => WITHHELD.to_string(),
+                Some(v) => v,
+                None => String::new(),
+            });
+        csv.write_record(record).map_err(csv_err)
+    })
+    .await?;
     csv.flush()
         .map_err(|e| Error::io("cannot write the ZIP", e))?;
     Ok(n)

@@ -1,30 +1,46 @@
-//! The append-only action protocol: what was done, by whom, to which branch
-//! and guest (ids and types only, never personal data).
+//! `retention.action_protocol`: append and list. Ids, types and counts only,
+//! never a guest's personal data.
 
 use chrono::{DateTime, Utc};
-use deadpool_postgres::GenericClient;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::GenericClient;
 use crate::error::Result;
+use crate::model::{Action, GuestType};
 
 /// One protocol row to write.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Entry<'a> {
     /// Who acted (a person's login or `retentiond`).
     pub actor: &'a str,
-    /// What was done, e.g. `policy_changed`.
-    pub action: &'a str,
+    /// What was done.
+    pub action: Action,
     /// The branch concerned.
     pub branch_id: Option<i64>,
     /// The guest concerned.
     pub guest_id: Option<i64>,
     /// The guest's type at the time.
-    pub guest_type: Option<&'a str>,
+    pub guest_type: Option<GuestType>,
     /// The run this action belongs to.
     pub run_id: Option<i64>,
     /// Further facts (ids, counts, old and new settings).
     pub details: Value,
+}
+
+impl<'a> Entry<'a> {
+    /// An entry with no branch, guest, run or details yet.
+    pub fn new(actor: &'a str, action: Action) -> Self {
+        Entry {
+            actor,
+            action,
+            branch_id: None,
+            guest_id: None,
+            guest_type: None,
+            run_id: None,
+            details: Value::Object(Default::default()),
+        }
+    }
 }
 
 /// Appends one row, in the caller's transaction.
@@ -36,13 +52,13 @@ pub async fn append(client: &impl GenericClient, entry: &Entry<'_>) -> Result<()
     };
     client
         .execute(
-            include_str!("../../sql/queries/insert_protocol_entry.sql"),
+            query!("insert_protocol_entry"),
             &[
                 &entry.actor,
-                &entry.action,
+                &entry.action.as_str(),
                 &entry.branch_id,
                 &entry.guest_id,
-                &entry.guest_type,
+                &entry.guest_type.map(GuestType::as_str),
                 &entry.run_id,
                 &details,
             ],
@@ -93,7 +109,7 @@ pub struct Filter {
 pub async fn list(client: &impl GenericClient, filter: &Filter) -> Result<Vec<Row>> {
     let rows = client
         .query(
-            include_str!("../../sql/queries/list_protocol_entries.sql"),
+            query!("list_protocol_entries"),
             &[
                 &filter.branch_id,
                 &filter.guest_id,

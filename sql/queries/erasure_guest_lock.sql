@@ -1,0 +1,8 @@
+-- The guest of a new erasure request, locked, with its branch, type and
+-- whether it is anonymized already.
+-- $1 bigint: guest
+SELECT g.branch_id, g.anonymized_at IS NOT NULL AS anonymized, c.guest_type
+FROM public.guests g
+JOIN retention.guest_classification c ON c.guest_id = g.id
+WHERE g.id = $1::bigint
+FOR UPDATE OF g

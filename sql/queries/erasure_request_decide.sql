@@ -1,0 +1,7 @@
+-- Records the decision of an open erasure request.
+-- $1 bigint: request, $2 text: 'approved' or 'rejected', $3 text: who,
+-- $4 timestamptz: when, $5 text: why (rejections; NULL for approvals)
+UPDATE retention.erasure_requests
+SET status = $2::text, decided_by = $3::text, decided_at = $4::timestamptz,
+    decision_reason = $5::text
+WHERE id = $1::bigint

@@ -1,0 +1,2 @@
+-- Exports write times in UTC, whatever the server's TimeZone.
+SET LOCAL TimeZone = 'UTC'

@@ -1,0 +1,2 @@
+-- A new plan id for one branch's candidate list.
+SELECT nextval('retention.run_plan_ids')

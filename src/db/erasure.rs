@@ -1,0 +1,189 @@
+//! `retention.erasure_requests` and what blocks an erasure.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::GenericClient;
+use crate::error::Result;
+use crate::model::{GuestType, RequestStatus};
+
+/// The guest of a new request, locked: its branch, type and whether it is
+/// anonymized already. `None` when the guest does not exist.
+pub async fn lock_guest(
+    client: &impl GenericClient,
+    guest_id: i64,
+) -> Result<Option<(i64, GuestType, bool)>> {
+    client
+        .query_opt(query!("erasure_guest_lock"), &[&guest_id])
+        .await?
+        .map(|r| {
+            Ok((
+                r.get("branch_id"),
+                r.get::<_, String>("guest_type").parse()?,
+                r.get("anonymized"),
+            ))
+        })
+        .transpose()
+}
+
+/// Records a request; `None` when the guest has an open one.
+pub async fn insert(
+    client: &impl GenericClient,
+    guest_id: i64,
+    branch_id: i64,
+    reason: &str,
+    requested_by: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<i64>> {
+    Ok(client
+        .query_opt(
+            query!("erasure_request_insert"),
+            &[&guest_id, &branch_id, &reason, &requested_by, &now],
+        )
+        .await?
+        .map(|r| r.get(0)))
+}
+
+/// A request locked for its decision.
+#[derive(Debug)]
+pub struct Locked {
+    /// The guest.
+    pub guest_id: i64,
+    /// Its branch.
+    pub branch_id: i64,
+    /// Who asked.
+    pub requested_by: String,
+    /// `open`, `approved` or `rejected`.
+    pub status: String,
+}
+
+/// Locks a request; `None` when it does not exist.
+pub async fn lock(client: &impl GenericClient, id: i64) -> Result<Option<Locked>> {
+    Ok(client
+        .query_opt(query!("erasure_request_lock"), &[&id])
+        .await?
+        .map(|r| Locked {
+            guest_id: r.get("guest_id"),
+            branch_id: r.get("branch_id"),
+            requested_by: r.get("requested_by"),
+            status: r.get("status"),
+        }))
+}
+
+/// Records a decision: `approved` or `rejected` (with its reason).
+pub async fn decide(
+    client: &impl GenericClient,
+    id: i64,
+    status: RequestStatus,
+    by: &str,
+    at: DateTime<Utc>,
+    reason: Option<&str>,
+) -> Result<()> {
+    client
+        .execute(
+            query!("erasure_request_decide"),
+            &[&id, &status.as_str(), &by, &at, &reason],
+        )
+        .await?;
+    Ok(())
+}
+
+/// After an approval: whether the guest is anonymized, and whether company
+/// data stays until its fiscal deadline.
+pub async fn guest_state(client: &impl GenericClient, guest_id: i64) -> Result<(bool, bool)> {
+    let row = client
+        .query_one(query!("guest_erasure_state"), &[&guest_id])
+        .await?;
+    Ok((row.get("anonymized"), row.get("fiscal_kept")))
+}
+
+/// An erasure request as stored.
+#[derive(Debug, Serialize)]
+pub struct RequestRow {
+    /// Request id.
+    pub id: i64,
+    /// The guest.
+    pub guest_id: i64,
+    /// The guest's branch.
+    pub branch_id: i64,
+    /// Why (the requester's note).
+    pub reason: String,
+    /// Who asked.
+    pub requested_by: String,
+    /// When.
+    pub requested_at: DateTime<Utc>,
+    /// `open`, `approved` or `rejected`.
+    pub status: String,
+    /// Who decided.
+    pub decided_by: Option<String>,
+    /// When.
+    pub decided_at: Option<DateTime<Utc>>,
+}
+
+/// Open requests (or all), oldest first.
+pub async fn list(client: &impl GenericClient, all: bool) -> Result<Vec<RequestRow>> {
+    Ok(client
+        .query(query!("erasure_request_list"), &[&all])
+        .await?
+        .iter()
+        .map(|r| RequestRow {
+            id: r.get("id"),
+            guest_id: r.get("guest_id"),
+            branch_id: r.get("branch_id"),
+            reason: r.get("reason"),
+            requested_by: r.get("requested_by"),
+            requested_at: r.get("requested_at"),
+            status: r.get("status"),
+            decided_by: r.get("decided_by"),
+            decided_at: r.get("decided_at"),
+        })
+        .collect())
+}
+
+/// Open requests of a branch made at or before `limit`: (id, requested at).
+pub async fn open_since(
+    client: &impl GenericClient,
+    branch_id: i64,
+    limit: DateTime<Utc>,
+) -> Result<Vec<(i64, DateTime<Utc>)>> {
+    Ok(client
+        .query(query!("erasure_request_overdue"), &[&branch_id, &limit])
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect())
+}
+
+/// What stands in the way of erasing a guest now.
+#[derive(Debug, Default)]
+pub struct Blockers {
+    /// Unpaid invoices.
+    pub unpaid_invoices: i64,
+    /// Non-cancelled reservations still to come.
+    pub upcoming_reservations: i64,
+    /// The next of those.
+    pub next_reservation: Option<DateTime<Utc>>,
+}
+
+/// [`Blockers`] of several guests in one query, by guest id.
+pub async fn blockers(
+    client: &impl GenericClient,
+    guest_ids: &[i64],
+    now: DateTime<Utc>,
+) -> Result<Vec<(i64, Blockers)>> {
+    Ok(client
+        .query(query!("erasure_blockers"), &[&guest_ids, &now])
+        .await?
+        .iter()
+        .map(|r| {
+            (
+                r.get("guest_id"),
+                Blockers {
+                    unpaid_invoices: r.get("unpaid_invoices"),
+                    upcoming_reservations: r.get("upcoming_reservations"),
+                    next_reservation: r.get("next_reservation"),
+                },
+            )
+        })
+        .collect())
+}

@@ -1,0 +1,315 @@
+//! The guest tables as the rules see them: one guest's classification,
+//! the pending report's aggregates, and the batch statements (lock, re-check
+//! and anonymize) that the run and approved erasures share.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::Value;
+
+use super::GenericClient;
+use crate::error::Result;
+use crate::model::{Action, GuestType};
+
+/// Whether a guest exists.
+pub async fn exists(client: &impl GenericClient, guest_id: i64) -> Result<bool> {
+    Ok(client
+        .query_one(query!("guest_exists"), &[&guest_id])
+        .await?
+        .get(0))
+}
+
+/// A guest's branch, if the guest exists.
+pub async fn branch_of(client: &impl GenericClient, guest_id: i64) -> Result<Option<i64>> {
+    Ok(client
+        .query_opt(query!("guest_branch"), &[&guest_id])
+        .await?
+        .map(|r| r.get(0)))
+}
+
+/// One guest as `retention.guest_classification` sees it.
+#[derive(Debug, Clone)]
+pub struct GuestRecord {
+    /// Guest.
+    pub guest_id: i64,
+    /// Branch of the guest.
+    pub branch_id: i64,
+    /// Type, first match wins.
+    pub guest_type: GuestType,
+    /// Greatest of creation, manual edit, sale, booking and newsletter sign-up.
+    pub last_activity: DateTime<Utc>,
+    /// When personal data is due; `None` when the period is not configured.
+    pub personal_deadline: Option<DateTime<Utc>>,
+    /// When a company guest's fiscal data is due; `None` where it does not apply.
+    pub fiscal_deadline: Option<DateTime<Utc>>,
+    /// Why the guest may not be touched, if anything stops it.
+    pub blocked_reason: Option<String>,
+    /// When personal data was anonymized.
+    pub anonymized_at: Option<DateTime<Utc>>,
+    /// When fiscal data was erased.
+    pub fiscal_erased_at: Option<DateTime<Utc>>,
+    /// The facts behind the values.
+    pub facts: Facts,
+}
+
+/// The inputs of a classification, for the table form's explanations.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    /// Marked verified.
+    pub verified: bool,
+    /// A non-blank company is entered.
+    pub has_company: bool,
+    /// Profile created.
+    pub created_at: Option<DateTime<Utc>>,
+    /// Last manual edit.
+    pub profile_updated_at: Option<DateTime<Utc>>,
+    /// Latest sale.
+    pub last_sale_at: Option<DateTime<Utc>>,
+    /// Latest booking made.
+    pub last_booked_at: Option<DateTime<Utc>>,
+    /// Newsletter sign-up.
+    pub subscribed_at: Option<DateTime<Utc>>,
+    /// Subscription still active.
+    pub newsletter_active: bool,
+    /// Latest moment a non-cancelled reservation is for.
+    pub latest_reservation_for: Option<DateTime<Utc>>,
+    /// Latest invoice.
+    pub last_invoice_at: Option<DateTime<Utc>>,
+    /// Unpaid invoices.
+    pub unpaid_invoices: i64,
+    /// Type whose period governs personal data.
+    pub personal_period_type: String,
+    /// That period.
+    pub personal_period: Option<String>,
+    /// Inherited from the head office.
+    pub personal_period_inherited: bool,
+    /// Company period.
+    pub fiscal_period: Option<String>,
+    /// Inherited from the head office.
+    pub fiscal_period_inherited: bool,
+}
+
+/// Reads one guest's classification with the facts behind it (index path).
+pub async fn classify(client: &impl GenericClient, guest_id: i64) -> Result<Option<GuestRecord>> {
+    let Some(row) = client
+        .query_opt(query!("classify_guest"), &[&guest_id])
+        .await?
+    else {
+        return Ok(None);
+    };
+    let facts = Facts {
+        verified: row.get("verified"),
+        has_company: row.get("has_company"),
+        created_at: row.get("created_at"),
+        profile_updated_at: row.get("profile_updated_at"),
+        last_sale_at: row.get("last_sale_at"),
+        last_booked_at: row.get("last_booked_at"),
+        subscribed_at: row.get("subscribed_at"),
+        newsletter_active: row.get("newsletter_active"),
+        latest_reservation_for: row.get("latest_reservation_for"),
+        last_invoice_at: row.get("last_invoice_at"),
+        unpaid_invoices: row.get("unpaid_invoices"),
+        personal_period_type: row.get("personal_period_type"),
+        personal_period: row.get("personal_period"),
+        personal_period_inherited: row
+            .get::<_, Option<bool>>("personal_period_inherited")
+            .unwrap_or(false),
+        fiscal_period: row.get("fiscal_period"),
+        fiscal_period_inherited: row
+            .get::<_, Option<bool>>("fiscal_period_inherited")
+            .unwrap_or(false),
+    };
+    Ok(Some(GuestRecord {
+        guest_id,
+        branch_id: row.get("branch_id"),
+        guest_type: row.get::<_, String>("guest_type").parse()?,
+        last_activity: row.get("last_activity"),
+        personal_deadline: row.get("personal_deadline"),
+        fiscal_deadline: row.get("fiscal_deadline"),
+        blocked_reason: row.get("blocked_reason"),
+        anonymized_at: row.get("anonymized_at"),
+        fiscal_erased_at: row.get("fiscal_erased_at"),
+        facts,
+    }))
+}
+
+/// One group of the pending report's aggregate (see `pending_counts.sql`).
+#[derive(Debug)]
+pub struct PendingGroup {
+    /// Branch.
+    pub branch_id: i64,
+    /// Guest type.
+    pub guest_type: GuestType,
+    /// Status of the personal data (`None`: nothing in the window).
+    pub personal_status: Option<String>,
+    /// Status of a company guest's fiscal data.
+    pub fiscal_status: Option<String>,
+    /// The blocker, where a status is `blocked`.
+    pub blocked_reason: Option<String>,
+    /// Local due day of the personal data, where due soon.
+    pub personal_day: Option<NaiveDate>,
+    /// Local due day of the fiscal data, where due soon.
+    pub fiscal_day: Option<NaiveDate>,
+    /// Guests in the group.
+    pub guests: i64,
+    /// Of those, active newsletter subscriptions that end.
+    pub unsubscriptions: i64,
+}
+
+/// The pending report's groups at `at` for the window up to `until`.
+pub async fn pending_groups(
+    client: &impl GenericClient,
+    at: DateTime<Utc>,
+    until: DateTime<Utc>,
+    branches: Option<&[i64]>,
+) -> Result<Vec<PendingGroup>> {
+    let rows = client
+        .query(query!("pending_counts"), &[&at, &until, &branches])
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(PendingGroup {
+                branch_id: r.get("branch_id"),
+                guest_type: r.get::<_, String>("guest_type").parse()?,
+                personal_status: r.get("personal_status"),
+                fiscal_status: r.get("fiscal_status"),
+                blocked_reason: r.get("blocked_reason"),
+                personal_day: r.get("personal_day"),
+                fiscal_day: r.get("fiscal_day"),
+                guests: r.get("guests"),
+                unsubscriptions: r.get("unsubscriptions"),
+            })
+        })
+        .collect()
+}
+
+/// One guest behind the pending counts.
+#[derive(Debug, serde::Serialize)]
+pub struct PendingGuest {
+    /// Guest id.
+    pub guest_id: i64,
+    /// Branch.
+    pub branch_id: i64,
+    /// `anonymize` or `erase_fiscal`.
+    pub action: String,
+    /// Guest type.
+    pub guest_type: String,
+    /// `overdue`, `due_soon` or `blocked`.
+    pub status: String,
+    /// When the action is due.
+    pub deadline: DateTime<Utc>,
+    /// Why blocked.
+    pub blocked_reason: Option<String>,
+}
+
+/// Streams the guests behind the pending counts to `sink`, one at a time.
+pub async fn stream_pending_guests(
+    client: &impl GenericClient,
+    at: DateTime<Utc>,
+    until: DateTime<Utc>,
+    branches: Option<&[i64]>,
+    sink: impl FnMut(PendingGuest) -> Result<()>,
+) -> Result<u64> {
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] = [&at, &until, &branches];
+    let stream = client.query_raw(query!("pending_guests"), params).await?;
+    super::drain(
+        stream,
+        |r| PendingGuest {
+            guest_id: r.get("guest_id"),
+            branch_id: r.get("branch_id"),
+            action: r.get("action"),
+            guest_type: r.get("guest_type"),
+            status: r.get("status"),
+            deadline: r.get("deadline"),
+            blocked_reason: r.get("blocked_reason"),
+        },
+        sink,
+    )
+    .await
+}
+
+/// Locks the guests of `ids` that nobody else holds (`FOR UPDATE SKIP
+/// LOCKED`), in the caller's transaction; returns the locked ids.
+pub async fn lock(client: &impl GenericClient, ids: &[i64]) -> Result<Vec<i64>> {
+    Ok(client
+        .query(query!("run_lock_guests"), &[&ids])
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
+}
+
+/// The parameters of [`apply_locked`].
+#[derive(Debug)]
+pub struct ApplyParams<'a> {
+    /// Guests the caller has locked in its transaction.
+    pub locked: &'a [i64],
+    /// Deadlines up to this instant are due.
+    pub cutoff: DateTime<Utc>,
+    /// `anonymized_at`, `fiscal_erased_at` and the protocol rows' time.
+    pub now: DateTime<Utc>,
+    /// Actor of the protocol rows.
+    pub actor: &'a str,
+    /// The run, if any.
+    pub run_id: Option<i64>,
+    /// Guests whose personal data goes now, whatever their deadline.
+    pub forced: &'a [i64],
+    /// More protocol details (ids only).
+    pub details: &'a Value,
+}
+
+/// What [`apply_locked`] wrote: protocol rows per (action, guest type),
+/// guests changed.
+#[derive(Debug, Default)]
+pub struct ApplyRows {
+    /// (action, guest type, rows) of the protocol rows written.
+    pub actions: Vec<(Action, GuestType, i64)>,
+    /// Guests changed.
+    pub guests: i64,
+}
+
+/// The one anonymization statement (`run_apply_batch.sql`): re-checks the
+/// rules for the locked guests, anonymizes, erases fiscal data that is due
+/// and writes the protocol rows, in the caller's transaction.
+pub async fn apply_locked(client: &impl GenericClient, p: &ApplyParams<'_>) -> Result<ApplyRows> {
+    let rows = client
+        .query(
+            query!("run_apply_batch"),
+            &[
+                &p.locked, &p.cutoff, &p.now, &p.actor, &p.run_id, &p.forced, p.details,
+            ],
+        )
+        .await?;
+    let mut applied = ApplyRows::default();
+    for row in rows {
+        let kind: String = row.get(0);
+        let n: i64 = row.get(2);
+        // the statement's two bookkeeping rows (see its last lines)
+        match kind.as_str() {
+            "guests_updated" => applied.guests = n,
+            "side_tables" => {}
+            _ => applied
+                .actions
+                .push((kind.parse()?, row.get::<_, String>(1).parse()?, n)),
+        }
+    }
+    Ok(applied)
+}
+
+/// Guests of a branch not yet anonymized (the guard's base).
+pub async fn not_anonymized(client: &impl GenericClient, branch_id: i64) -> Result<i64> {
+    Ok(client
+        .query_one(query!("run_not_anonymized"), &[&branch_id])
+        .await?
+        .get(0))
+}
+
+/// Ends a guest's active newsletter subscription; whether one was active.
+pub async fn end_newsletter(
+    client: &impl GenericClient,
+    guest_id: i64,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    Ok(client
+        .execute(query!("newsletter_end"), &[&guest_id, &now])
+        .await?
+        > 0)
+}

@@ -1,0 +1,144 @@
+//! `retention.policies` and the periods in force (`retention.effective_policies`).
+
+use serde::Serialize;
+use tokio_postgres::error::SqlState;
+
+use super::GenericClient;
+use crate::error::{Error, Result};
+use crate::model::GuestType;
+
+/// How PostgreSQL reads a period (`check_period.sql`).
+#[derive(Debug)]
+pub struct PeriodCheck {
+    /// Its normal form.
+    pub normal: String,
+    /// Greater than zero.
+    pub positive: bool,
+    /// Some part is negative (`'1 year -2 days'`).
+    pub has_negative_part: bool,
+    /// At least a day long.
+    pub at_least_a_day: bool,
+}
+
+/// Asks PostgreSQL how it reads `period`; `None` when it is no interval.
+pub async fn check_period(
+    client: &impl GenericClient,
+    period: &str,
+) -> Result<Option<PeriodCheck>> {
+    match client.query_one(query!("check_period"), &[&period]).await {
+        Ok(row) => Ok(Some(PeriodCheck {
+            normal: row.get("normal"),
+            positive: row.get("positive"),
+            has_negative_part: row.get("has_negative_part"),
+            at_least_a_day: row.get("at_least_a_day"),
+        })),
+        // class 22: data exception (invalid interval syntax, out of range)
+        Err(e) if e.code().is_some_and(|c| c.code().starts_with("22")) => Ok(None),
+        Err(e) => Err(Error::Db(e)),
+    }
+}
+
+/// A branch's own period for a type, locked in the caller's transaction.
+pub async fn own_locked(
+    client: &impl GenericClient,
+    branch_id: i64,
+    guest_type: GuestType,
+) -> Result<Option<String>> {
+    Ok(client
+        .query_opt(
+            query!("policy_own_lock"),
+            &[&branch_id, &guest_type.as_str()],
+        )
+        .await?
+        .map(|r| r.get(0)))
+}
+
+/// Stores a branch's own period; `false` when the database's check refused it.
+pub async fn upsert(
+    client: &impl GenericClient,
+    branch_id: i64,
+    guest_type: GuestType,
+    period: &str,
+    actor: &str,
+) -> Result<bool> {
+    match client
+        .execute(
+            query!("upsert_policy"),
+            &[&branch_id, &guest_type.as_str(), &period, &actor],
+        )
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(e) if e.code() == Some(&SqlState::CHECK_VIOLATION) => Ok(false),
+        Err(e) => Err(Error::Db(e)),
+    }
+}
+
+/// Removes a branch's own period; returns it when there was one.
+pub async fn delete(
+    client: &impl GenericClient,
+    branch_id: i64,
+    guest_type: GuestType,
+) -> Result<Option<String>> {
+    Ok(client
+        .query_opt(query!("policy_delete"), &[&branch_id, &guest_type.as_str()])
+        .await?
+        .map(|r| r.get(0)))
+}
+
+/// Where a branch's period for a type comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// Set on the branch itself.
+    Own,
+    /// Inherited from an ancestor (the head office).
+    Inherited,
+    /// Set nowhere: this type is never anonymized in the branch.
+    NotConfigured,
+}
+
+/// The period in force for one branch and type.
+#[derive(Clone, Debug, Serialize)]
+pub struct EffectivePolicy {
+    /// Branch.
+    pub branch_id: i64,
+    /// Branch name.
+    pub branch_name: String,
+    /// Guest type.
+    pub guest_type: GuestType,
+    /// Period in force, if any.
+    pub period: Option<String>,
+    /// Own, inherited or not configured.
+    pub source: Source,
+    /// Branch the period was set on.
+    pub source_branch_id: Option<i64>,
+}
+
+/// The period in force for every branch (or one) and every type.
+pub async fn effective(
+    client: &impl GenericClient,
+    branch_id: Option<i64>,
+) -> Result<Vec<EffectivePolicy>> {
+    let rows = client
+        .query(query!("list_effective_policies"), &[&branch_id])
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let period: Option<String> = r.get("period");
+            let inherited: Option<bool> = r.get("inherited");
+            Ok(EffectivePolicy {
+                branch_id: r.get("branch_id"),
+                branch_name: r.get("branch_name"),
+                guest_type: r.get::<_, String>("guest_type").parse()?,
+                source: match (period.is_some(), inherited) {
+                    (false, _) => Source::NotConfigured,
+                    (true, Some(true)) => Source::Inherited,
+                    (true, _) => Source::Own,
+                },
+                period,
+                source_branch_id: r.get("source_branch_id"),
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,255 @@
+//! `retention.runs`, the run's candidate lists and the branch advisory
+//! locks: everything a run records about itself.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::Value;
+
+use super::GenericClient;
+use crate::error::Result;
+use crate::model::{GuestType, RunKind, RunStatus};
+
+/// High 32 bits of the advisory lock key of a branch (`RETE`); the low 32
+/// bits are the branch id. `pg_locks` shows them as classid and objid.
+pub const BRANCH_LOCK_CLASS: i64 = 0x5245_5445;
+
+/// The advisory lock key of a branch.
+pub fn branch_lock_key(branch_id: i64) -> i64 {
+    (BRANCH_LOCK_CLASS << 32) | (branch_id & 0xFFFF_FFFF)
+}
+
+/// Takes the branch's lock for this session if nobody holds it.
+pub async fn try_lock_branch(client: &impl GenericClient, branch_id: i64) -> Result<bool> {
+    Ok(client
+        .query_one(query!("branch_try_lock"), &[&branch_lock_key(branch_id)])
+        .await?
+        .get(0))
+}
+
+/// Marks the branch's runs still `running` as interrupted (the caller holds
+/// the branch lock, so they are dead); returns their ids.
+pub async fn mark_stale(
+    client: &impl GenericClient,
+    branch_id: i64,
+    now: DateTime<Utc>,
+) -> Result<Vec<i64>> {
+    Ok(client
+        .query(query!("run_mark_stale"), &[&branch_id, &now])
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
+}
+
+/// Lists a branch's candidates at `cutoff` under a new plan id, replacing
+/// what a dead run left; returns the plan id and the number of candidates.
+pub async fn list_candidates(
+    client: &impl GenericClient,
+    branch_id: i64,
+    cutoff: DateTime<Utc>,
+) -> Result<(i64, i64)> {
+    client
+        .execute(query!("run_candidates_clear_branch"), &[&branch_id])
+        .await?;
+    let plan_id: i64 = client
+        .query_one(query!("run_plan_next_id"), &[])
+        .await?
+        .get(0);
+    let guests = client
+        .execute(
+            query!("run_candidates_insert"),
+            &[&branch_id, &cutoff, &plan_id],
+        )
+        .await?;
+    Ok((plan_id, guests as i64))
+}
+
+/// What a plan will do for one guest type.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct PlanCount {
+    /// Guest type.
+    pub guest_type: GuestType,
+    /// Guests whose personal data will be anonymized.
+    pub anonymize: i64,
+    /// Of those, active newsletter subscriptions that end.
+    pub unsubscribe: i64,
+    /// Company guests whose fiscal data will be erased.
+    pub erase_fiscal: i64,
+}
+
+/// A plan's counts per guest type.
+pub async fn plan_counts(client: &impl GenericClient, plan_id: i64) -> Result<Vec<PlanCount>> {
+    client
+        .query(query!("run_plan_counts"), &[&plan_id])
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(PlanCount {
+                guest_type: r.get::<_, String>("guest_type").parse()?,
+                anonymize: r.get("anonymize"),
+                unsubscribe: r.get("unsubscribe"),
+                erase_fiscal: r.get("erase_fiscal"),
+            })
+        })
+        .collect()
+}
+
+/// Removes candidate lists.
+pub async fn delete_plans(client: &impl GenericClient, plan_ids: &[i64]) -> Result<()> {
+    client
+        .execute(query!("run_candidates_delete"), &[&plan_ids])
+        .await?;
+    Ok(())
+}
+
+/// The next batch of a plan after guest id `last` (keyset).
+pub async fn next_batch(
+    client: &impl GenericClient,
+    plan_id: i64,
+    last: i64,
+    size: i64,
+) -> Result<Vec<i64>> {
+    Ok(client
+        .query(query!("run_next_batch"), &[&plan_id, &last, &size])
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
+}
+
+/// Candidates of a plan after guest id `last`.
+pub async fn left_after(client: &impl GenericClient, plan_id: i64, last: i64) -> Result<i64> {
+    Ok(client
+        .query_one(query!("run_candidates_left"), &[&plan_id, &last])
+        .await?
+        .get(0))
+}
+
+/// Sets the batch transaction's `lock_timeout` and `statement_timeout`.
+pub async fn set_batch_timeouts(
+    tx: &impl GenericClient,
+    lock_timeout: std::time::Duration,
+    statement_timeout: std::time::Duration,
+) -> Result<()> {
+    tx.query(
+        query!("batch_set_timeouts"),
+        &[
+            &format!("{}ms", lock_timeout.as_millis()),
+            &format!("{}ms", statement_timeout.as_millis()),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// A new run record.
+#[derive(Debug)]
+pub struct NewRun<'a> {
+    /// Scheduled or manual.
+    pub kind: RunKind,
+    /// Who started it.
+    pub actor: &'a str,
+    /// Its branches.
+    pub branches: &'a [i64],
+    /// The branch whose night a scheduled run claims.
+    pub night_branch: Option<i64>,
+    /// That night.
+    pub night: Option<NaiveDate>,
+    /// The cut-off.
+    pub cutoff: DateTime<Utc>,
+    /// The start.
+    pub started: DateTime<Utc>,
+}
+
+/// Records a run; for a scheduled run this claims its night and returns
+/// `None` when another run holds it.
+pub async fn create(client: &impl GenericClient, run: &NewRun<'_>) -> Result<Option<i64>> {
+    Ok(client
+        .query_opt(
+            query!("run_create"),
+            &[
+                &run.kind.as_str(),
+                &run.actor,
+                &run.branches,
+                &run.night_branch,
+                &run.night,
+                &run.cutoff,
+                &run.started,
+            ],
+        )
+        .await?
+        .map(|r| r.get(0)))
+}
+
+/// How a run ended, as recorded.
+#[derive(Debug)]
+pub struct RunEnd<'a> {
+    /// Its status.
+    pub status: RunStatus,
+    /// Counts by action and type.
+    pub counts: &'a Value,
+    /// The same per branch.
+    pub branch_counts: &'a Value,
+    /// Guests still due.
+    pub remaining: i64,
+    /// Branches the guard held.
+    pub held: &'a Value,
+    /// The error that ended it.
+    pub error: Option<&'a str>,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// Records a run's end; false when the run was no longer `running`.
+pub async fn finish(client: &impl GenericClient, run_id: i64, end: &RunEnd<'_>) -> Result<bool> {
+    Ok(client
+        .execute(
+            query!("run_finish"),
+            &[
+                &run_id,
+                &end.status.as_str(),
+                end.counts,
+                &end.remaining,
+                end.held,
+                &end.error,
+                &end.at,
+                end.branch_counts,
+            ],
+        )
+        .await?
+        == 1)
+}
+
+/// A branch's night: runs that hold it, and failed attempts.
+pub async fn night_state(
+    client: &impl GenericClient,
+    branch_id: i64,
+    night: NaiveDate,
+) -> Result<(i64, i64)> {
+    let row = client
+        .query_one(query!("run_night_state"), &[&branch_id, &night])
+        .await?;
+    Ok((row.get("claimed"), row.get("failed")))
+}
+
+/// Branches with a period in force (`branch` alone, or all).
+pub async fn configured_branches(
+    client: &impl GenericClient,
+    branch: Option<i64>,
+) -> Result<Vec<i64>> {
+    Ok(client
+        .query(query!("run_configured_branches"), &[&branch])
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
+}
+
+/// Branches with automatic deletion on, with their time zone names.
+pub async fn scheduled_branches(client: &impl GenericClient) -> Result<Vec<(i64, String)>> {
+    Ok(client
+        .query(query!("run_scheduled_branches"), &[])
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect())
+}

@@ -1,0 +1,237 @@
+//! The vocabulary every layer shares: guest types, protocol actions, run
+//! kinds and statuses, pending statuses. Each is an enum with one `as_str`
+//! for SQL, JSON and the protocol; the strings appear nowhere else.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Serialize, Serializer};
+
+use crate::error::Error;
+
+/// Defines a unit enum whose variants have one fixed name each, with
+/// `ALL`, `as_str`, `Display`, `FromStr` and `Serialize` (as the name).
+macro_rules! named_enum {
+    (
+        $(#[$meta:meta])*
+        $name:ident, $what:literal {
+            $( $(#[$vmeta:meta])* $variant:ident => $text:literal, )+
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name {
+            $( $(#[$vmeta])* $variant, )+
+        }
+
+        impl $name {
+            /// Every variant, in the order reports list them.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The name used in SQL, JSON and the protocol.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)+
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.pad(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = Error;
+
+            fn from_str(s: &str) -> Result<Self, Error> {
+                $name::ALL
+                    .iter()
+                    .copied()
+                    .find(|v| v.as_str() == s)
+                    .ok_or_else(|| {
+                        Error::Invalid(format!(
+                            "unknown {} {s:?}: expected one of {}",
+                            $what,
+                            $name::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
+                        ))
+                    })
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+    };
+}
+
+named_enum! {
+    /// The five kinds of guest data, each with its own retention period.
+    GuestType, "guest type" {
+        /// Active newsletter subscription, no sale, not verified.
+        NewsletterSubscriber => "newsletter_subscriber",
+        /// No newsletter, no sale, not verified.
+        GuestWithoutSale => "guest_without_sale",
+        /// At least one sale, no company, not verified.
+        Guest => "guest",
+        /// Marked verified.
+        RegularGuest => "regular_guest",
+        /// At least one sale and a company entered.
+        CompanyGuest => "company_guest",
+    }
+}
+
+named_enum! {
+    /// What a row of the action protocol records.
+    Action, "action" {
+        /// A guest's personal data was anonymized.
+        GuestAnonymized => "guest_anonymized",
+        /// A newsletter subscription ended with the anonymization or a request.
+        NewsletterUnsubscribed => "newsletter_unsubscribed",
+        /// A company guest's fiscal data was erased at its fiscal deadline.
+        FiscalDataErased => "fiscal_data_erased",
+        /// A retention period was set or removed.
+        PolicyChanged => "policy_changed",
+        /// A branch's settings changed.
+        SettingsChanged => "settings_changed",
+        /// A run started.
+        RunStarted => "run_started",
+        /// A run ended.
+        RunFinished => "run_finished",
+        /// The guard held a branch.
+        RunHeld => "run_held",
+        /// A mail was given up.
+        MailFailed => "mail_failed",
+        /// A data subject export was handed out.
+        ExportCreated => "export_created",
+        /// A guest asked to be erased.
+        ErasureRequested => "erasure_requested",
+        /// A second person approved an erasure request.
+        ErasureApproved => "erasure_approved",
+        /// An erasure request was rejected.
+        ErasureRejected => "erasure_rejected",
+    }
+}
+
+named_enum! {
+    /// Who started a run.
+    RunKind, "run kind" {
+        /// The daemon's nightly run.
+        Scheduled => "scheduled",
+        /// An admin's catch-up run (`retentiond run`).
+        Manual => "manual",
+    }
+}
+
+named_enum! {
+    /// How a run ended (or that it is still going).
+    RunStatus, "run status" {
+        /// Still working, or ended by a crash nobody has noticed yet.
+        Running => "running",
+        /// Everything due was done.
+        Completed => "completed",
+        /// The window ended or rows were locked: the rest waits for the next run.
+        Partial => "partial",
+        /// The guard held every branch of the run; nothing was changed.
+        Held => "held",
+        /// Shutdown was asked, or the run died: the rest waits for the next run.
+        Interrupted => "interrupted",
+        /// An error ended the run.
+        Failed => "failed",
+    }
+}
+
+named_enum! {
+    /// The two things that can be due for a guest.
+    PendingAction, "pending action" {
+        /// Personal data is anonymized.
+        Anonymize => "anonymize",
+        /// A company guest's fiscal data is erased.
+        EraseFiscal => "erase_fiscal",
+    }
+}
+
+named_enum! {
+    /// Where a due action stands in the pending report.
+    PendingStatus, "pending status" {
+        /// The deadline has passed.
+        Overdue => "overdue",
+        /// The deadline falls inside the window.
+        DueSoon => "due_soon",
+        /// Due, but a blocker stops it.
+        Blocked => "blocked",
+        /// No period is configured: never done.
+        NotConfigured => "not_configured",
+    }
+}
+
+named_enum! {
+    /// Why a due guest may not be touched.
+    BlockReason, "blocker" {
+        /// The guest has an invoice that is not paid.
+        UnpaidInvoice => "unpaid_invoice",
+    }
+}
+
+named_enum! {
+    /// The mails the outbox carries.
+    MailKind, "mail kind" {
+        /// The daily pending summary of a branch.
+        PendingSummary => "pending_summary",
+        /// The summary of a run, per branch.
+        CompletedSummary => "completed_summary",
+        /// `mail-test`.
+        Test => "test",
+    }
+}
+
+named_enum! {
+    /// Where an erasure request stands.
+    RequestStatus, "request status" {
+        /// Waiting for a second person.
+        Open => "open",
+        /// Approved: the guest was anonymized.
+        Approved => "approved",
+        /// Rejected: no guest data changed.
+        Rejected => "rejected",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_parses_back_to_its_variant() {
+        for a in Action::ALL {
+            assert_eq!(a.as_str().parse::<Action>().unwrap(), *a);
+        }
+        for t in GuestType::ALL {
+            assert_eq!(t.to_string().parse::<GuestType>().unwrap(), *t);
+        }
+    }
+
+    #[test]
+    fn unknown_name_lists_the_allowed_ones() {
+        let e = "visitor".parse::<GuestType>().unwrap_err().to_string();
+        assert!(e.contains("unknown guest type \"visitor\""), "{e}");
+        assert!(e.contains("company_guest"), "{e}");
+    }
+
+    #[test]
+    fn enums_serialize_as_their_names() {
+        assert_eq!(
+            serde_json::to_string(&RunStatus::Interrupted).unwrap(),
+            "\"interrupted\""
+        );
+        let mut counts = std::collections::BTreeMap::new();
+        counts.insert(Action::GuestAnonymized, 1);
+        assert_eq!(
+            serde_json::to_string(&counts).unwrap(),
+            r#"{"guest_anonymized":1}"#
+        );
+    }
+}

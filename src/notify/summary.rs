@@ -1,0 +1,238 @@
+//! The summaries mails report, as plain data the core fills in, and the
+//! template data made from them: counts only, no names, no guests'
+//! addresses, no guest ids. Labels are the templates' (`labels.LOCALE.hbs`);
+//! the data carries the names of types, statuses and blockers.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use serde_json::{json, Value};
+
+use crate::model::{GuestType, RunKind, RunStatus};
+
+/// Where and how a branch's mails go.
+#[derive(Clone, Debug)]
+pub struct BranchMail {
+    /// Branch.
+    pub branch_id: i64,
+    /// Branch name.
+    pub branch_name: String,
+    /// The branch's time zone name (IANA; the configured one when unknown).
+    pub time_zone: String,
+    /// The branch's mail language, if it has its own.
+    pub locale: Option<String>,
+    /// Managers' addresses.
+    pub recipients: Vec<String>,
+}
+
+/// What a run did in one branch, per guest type.
+#[derive(Clone, Debug)]
+pub struct TypeActions {
+    /// Guest type.
+    pub guest_type: GuestType,
+    /// Guests anonymized.
+    pub anonymized: i64,
+    /// Newsletter subscriptions ended.
+    pub unsubscribed: i64,
+    /// Fiscal erasures.
+    pub fiscal_erased: i64,
+}
+
+/// Why the guard held a branch.
+#[derive(Clone, Debug)]
+pub struct HeldSummary {
+    /// Guests the run would have anonymized.
+    pub candidates: i64,
+    /// Guests of the branch not yet anonymized.
+    pub not_anonymized: i64,
+    /// The guard fraction.
+    pub guard: f64,
+}
+
+/// The completed summary of one branch of a run.
+#[derive(Clone, Debug)]
+pub struct CompletedSummary {
+    /// The branch and its recipients.
+    pub branch: BranchMail,
+    /// Run id.
+    pub run_id: i64,
+    /// Nightly or manual.
+    pub kind: RunKind,
+    /// How it ended.
+    pub status: RunStatus,
+    /// Its cut-off.
+    pub started: DateTime<Utc>,
+    /// Wall time.
+    pub duration_ms: u64,
+    /// Counts per guest type (types with nothing done are left out of the mail).
+    pub by_type: Vec<TypeActions>,
+    /// Guests anonymized in the branch.
+    pub anonymized: i64,
+    /// Newsletter subscriptions ended in the branch.
+    pub unsubscribed: i64,
+    /// Fiscal erasures in the branch.
+    pub fiscal_erased: i64,
+    /// Guests left for the next run (the whole run).
+    pub remaining: i64,
+    /// The guard's hold, if it held the branch.
+    pub held: Option<HeldSummary>,
+    /// The error that ended the run.
+    pub error: Option<String>,
+}
+
+/// Overdue and due-soon personal data of one guest type.
+#[derive(Clone, Debug)]
+pub struct TypeDue {
+    /// Guest type.
+    pub guest_type: GuestType,
+    /// Overdue.
+    pub overdue: i64,
+    /// Due within the window.
+    pub due_soon: i64,
+}
+
+/// The pending summary of one branch.
+#[derive(Clone, Debug)]
+pub struct PendingSummary {
+    /// The branch and its recipients.
+    pub branch: BranchMail,
+    /// The instant it describes.
+    pub at: DateTime<Utc>,
+    /// The "due soon" window in days.
+    pub window_days: i64,
+    /// Whether nightly runs process the branch.
+    pub auto_delete: bool,
+    /// Personal data per type.
+    pub types: Vec<TypeDue>,
+    /// Company guests' fiscal data: overdue.
+    pub fiscal_overdue: i64,
+    /// Company guests' fiscal data: due soon.
+    pub fiscal_due_soon: i64,
+    /// Newsletter subscriptions that end with the anonymizations.
+    pub unsubscriptions: i64,
+    /// Blocked guests per blocker name.
+    pub blocked: BTreeMap<String, i64>,
+    /// Types without a period.
+    pub not_configured: Vec<GuestType>,
+    /// Due-soon actions per local day.
+    pub per_day: BTreeMap<NaiveDate, i64>,
+    /// Open erasure requests past the answer time: (request id, days open).
+    pub erasure_overdue: Vec<(i64, i64)>,
+}
+
+impl PendingSummary {
+    /// Overdue and due-soon personal data, all types.
+    pub fn totals(&self) -> (i64, i64) {
+        self.types
+            .iter()
+            .fold((0, 0), |(o, d), t| (o + t.overdue, d + t.due_soon))
+    }
+}
+
+fn date_label(at: DateTime<Utc>, tz: Tz, locale: &str) -> String {
+    let local = at.with_timezone(&tz);
+    match locale {
+        "en" => local.format("%Y-%m-%d %H:%M %Z").to_string(),
+        _ => local.format("%d.%m.%Y %H:%M %Z").to_string(),
+    }
+}
+
+fn branch(b: &BranchMail) -> Value {
+    json!({"id": b.branch_id, "name": b.branch_name})
+}
+
+/// Template data of a pending summary.
+pub(super) fn pending_data(p: &PendingSummary, tz: Tz, locale: &str) -> Value {
+    let types: Vec<Value> = p
+        .types
+        .iter()
+        .filter(|t| t.overdue + t.due_soon > 0)
+        .map(|t| json!({"type": t.guest_type, "overdue": t.overdue, "due_soon": t.due_soon}))
+        .collect();
+    let blocked: Vec<Value> = p
+        .blocked
+        .iter()
+        .map(|(reason, guests)| json!({"reason": reason, "guests": guests}))
+        .collect();
+    let not_configured: Vec<Value> = p
+        .not_configured
+        .iter()
+        .map(|t| json!({"type": t}))
+        .collect();
+    // one bar per local day of the window, empty days included
+    let first = p.at.with_timezone(&tz).date_naive();
+    let max = p.per_day.values().copied().max().unwrap_or(0).max(1);
+    let days: Vec<Value> = (0..p.window_days)
+        .map(|i| {
+            let day = first + chrono::Duration::days(i);
+            let count = p.per_day.get(&day).copied().unwrap_or(0);
+            let width = if count == 0 {
+                0
+            } else {
+                (count * 100 / max).max(2)
+            };
+            let label = match locale {
+                "en" => day.format("%a %m-%d").to_string(),
+                _ => day.format("%d.%m.").to_string(),
+            };
+            json!({"date": label, "count": count, "width": width,
+                   "bar": "#".repeat(((count * 30 + max - 1) / max) as usize)})
+        })
+        .collect();
+    let (overdue, due) = p.totals();
+    json!({
+        "branch": branch(&p.branch),
+        "date": date_label(p.at, tz, locale),
+        "window_days": p.window_days,
+        "auto_delete": p.auto_delete,
+        "types": types,
+        "overdue_total": overdue,
+        "due_total": due,
+        "fiscal": {"overdue": p.fiscal_overdue, "due_soon": p.fiscal_due_soon},
+        "fiscal_total": p.fiscal_overdue + p.fiscal_due_soon,
+        "unsubscriptions": p.unsubscriptions,
+        "blocked": blocked,
+        "not_configured": not_configured,
+        "days": days,
+        "erasure_overdue": p.erasure_overdue
+            .iter()
+            .map(|(id, days)| json!({"request_id": id, "days_open": days}))
+            .collect::<Vec<_>>(),
+    })
+}
+
+/// Template data of a completed summary.
+pub(super) fn completed_data(c: &CompletedSummary, tz: Tz, locale: &str) -> Value {
+    let rows: Vec<Value> = c
+        .by_type
+        .iter()
+        .filter(|t| t.anonymized + t.unsubscribed + t.fiscal_erased > 0)
+        .map(|t| {
+            json!({"type": t.guest_type,
+                   "anonymized": t.anonymized,
+                   "unsubscribed": t.unsubscribed,
+                   "fiscal_erased": t.fiscal_erased})
+        })
+        .collect();
+    json!({
+        "branch": branch(&c.branch),
+        "run_id": c.run_id,
+        "status": c.status,
+        "kind": c.kind,
+        "started": date_label(c.started, tz, locale),
+        "duration": humantime::format_duration(std::time::Duration::from_secs(
+            c.duration_ms.div_ceil(1000))).to_string(),
+        "rows": rows,
+        "anonymized_total": c.anonymized,
+        "unsubscribed_total": c.unsubscribed,
+        "fiscal_total": c.fiscal_erased,
+        "remaining": c.remaining,
+        "held": c.held.as_ref().map(|h| json!({
+            "candidates": h.candidates,
+            "not_anonymized": h.not_anonymized,
+            "guard_percent": (h.guard * 100.0).round() as i64,
+        })),
+        "error": c.error.as_deref().map(crate::address::mask_in_text),
+    })
+}

@@ -1,0 +1,290 @@
+//! Erasure requests under the four-eyes principle: one admin requests (the
+//! guest's newsletter ends at once), a second one approves (the guest is
+//! anonymized now, by the run's own statement) or rejects. Unpaid invoices
+//! and future reservations block approval.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::json;
+
+use super::ensure_guest_exists;
+use super::run::{apply_locked, Apply};
+use crate::db::erasure::{self as requests, RequestRow};
+use crate::db::protocol::{self, Entry};
+use crate::db::{self, GenericClient};
+use crate::error::{Error, Refusal, Result};
+use crate::model::{Action, RequestStatus};
+
+/// An erasure request as listed.
+#[derive(Debug, Serialize)]
+pub struct Request {
+    /// The request as stored.
+    #[serde(flatten)]
+    pub row: RequestRow,
+    /// What stands in the way of approval right now.
+    pub blockers: Vec<String>,
+}
+
+/// What stands in the way of erasing a guest now: unpaid invoices and
+/// reservations still to come.
+pub async fn blockers(
+    client: &impl GenericClient,
+    guest_id: i64,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>> {
+    Ok(blockers_of(client, &[guest_id], now)
+        .await?
+        .remove(&guest_id)
+        .unwrap_or_default())
+}
+
+/// [`blockers`] of several guests in one query.
+async fn blockers_of(
+    client: &impl GenericClient,
+    guest_ids: &[i64],
+    now: DateTime<Utc>,
+) -> Result<HashMap<i64, Vec<String>>> {
+    Ok(requests::blockers(client, guest_ids, now)
+        .await?
+        .into_iter()
+        .map(|(guest_id, b)| {
+            let mut out = Vec::new();
+            if b.unpaid_invoices > 0 {
+                out.push(format!("{} unpaid invoice(s)", b.unpaid_invoices));
+            }
+            if let (n @ 1.., Some(next)) = (b.upcoming_reservations, b.next_reservation) {
+                out.push(format!(
+                    "{n} reservation(s) still to come (next {})",
+                    next.format("%Y-%m-%d %H:%M UTC")
+                ));
+            }
+            (guest_id, out)
+        })
+        .collect())
+}
+
+/// Records a request and ends the guest's newsletter subscription, in one
+/// transaction. Returns the request id.
+#[tracing::instrument(skip_all, err, fields(guest.id = guest_id))]
+pub async fn request(
+    client: &mut db::Object,
+    guest_id: i64,
+    reason: &str,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<i64> {
+    if reason.trim().is_empty() {
+        return Err(Error::Invalid(
+            "--reason is empty: say why the guest asked (e.g. \"e-mail of 2026-11-20\")".into(),
+        ));
+    }
+    ensure_guest_exists(&*client, guest_id).await?;
+    let tx = client.transaction().await?;
+    let (branch_id, guest_type, anonymized) = requests::lock_guest(&tx, guest_id)
+        .await?
+        .ok_or(Error::Refused(Refusal::UnknownGuest(guest_id)))?;
+    if anonymized {
+        return Err(Error::Invalid(format!(
+            "guest {guest_id} is anonymized already: there is nothing left to erase \
+             (fiscal data of company guests goes at its own deadline)"
+        )));
+    }
+    let Some(id) = requests::insert(&tx, guest_id, branch_id, reason, actor, now).await? else {
+        return Err(Error::Refused(Refusal::OpenRequest(guest_id)));
+    };
+    let entry = |action, details| Entry {
+        branch_id: Some(branch_id),
+        guest_id: Some(guest_id),
+        guest_type: Some(guest_type),
+        details,
+        ..Entry::new(actor, action)
+    };
+    protocol::append(
+        &tx,
+        &entry(
+            Action::ErasureRequested,
+            json!({"request_id": id, "requested_by": actor}),
+        ),
+    )
+    .await?;
+    // the guest gets no more mail from this moment on
+    if db::guests::end_newsletter(&tx, guest_id, now).await? {
+        protocol::append(
+            &tx,
+            &entry(Action::NewsletterUnsubscribed, json!({"request_id": id})),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Locks an open request: (guest, branch, requester).
+async fn open_request(client: &impl GenericClient, id: i64) -> Result<(i64, i64, String)> {
+    let row = requests::lock(client, id)
+        .await?
+        .ok_or(Error::Refused(Refusal::UnknownRequest(id)))?;
+    if row.status != RequestStatus::Open.as_str() {
+        return Err(Error::Invalid(format!(
+            "erasure request {id} is {} already",
+            row.status
+        )));
+    }
+    Ok((row.guest_id, row.branch_id, row.requested_by))
+}
+
+/// What an approval did.
+#[derive(Debug, Serialize)]
+pub struct Approved {
+    /// The guest.
+    pub guest_id: i64,
+    /// Whether its fiscal data was erased as well (its fiscal deadline had passed).
+    pub fiscal_erased: bool,
+    /// Whether fiscal data stays until its own deadline.
+    pub fiscal_kept: bool,
+}
+
+/// Approves a request: refused for the requester (four eyes) and while a
+/// blocker stands; otherwise anonymizes the guest now.
+#[tracing::instrument(skip_all, err, fields(request.id = id))]
+pub async fn approve(
+    client: &mut db::Object,
+    id: i64,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<Approved> {
+    let tx = client.transaction().await?;
+    let (guest_id, branch_id, requested_by) = open_request(&tx, id).await?;
+    if requested_by == actor {
+        return Err(Error::Refused(Refusal::FourEyes(actor.to_string())));
+    }
+    // lock the guest as a batch does, then check what blocks
+    let locked = db::guests::lock(&tx, &[guest_id]).await?;
+    if locked.is_empty() {
+        return Err(Error::Failed(format!(
+            "guest {guest_id} is being changed right now (row locked); try again in a moment"
+        )));
+    }
+    let blocking = blockers(&tx, guest_id, now).await?;
+    if !blocking.is_empty() {
+        return Err(Error::Failed(format!(
+            "erasure request {id} cannot be approved yet: {}. Settle these first, or reject \
+             the request with a reason",
+            blocking.join("; ")
+        )));
+    }
+    let applied = apply_locked(
+        &tx,
+        &locked,
+        &Apply {
+            cutoff: now,
+            now,
+            actor,
+            run_id: None,
+            forced: &locked,
+            details: json!({"request_id": id, "requested_by": requested_by}),
+        },
+    )
+    .await?;
+    let fiscal_erased = applied
+        .actions
+        .iter()
+        .any(|(a, _, _)| *a == Action::FiscalDataErased);
+    let (anonymized, fiscal_kept) = requests::guest_state(&tx, guest_id).await?;
+    if !anonymized {
+        return Err(Error::Failed(format!(
+            "guest {guest_id} could not be anonymized; nothing was changed"
+        )));
+    }
+    requests::decide(&tx, id, RequestStatus::Approved, actor, now, None).await?;
+    protocol::append(
+        &tx,
+        &Entry {
+            branch_id: Some(branch_id),
+            guest_id: Some(guest_id),
+            details: json!({"request_id": id, "requested_by": requested_by, "approved_by": actor}),
+            ..Entry::new(actor, Action::ErasureApproved)
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Approved {
+        guest_id,
+        fiscal_erased,
+        fiscal_kept,
+    })
+}
+
+/// Rejects a request; the guest's data stays as it is.
+#[tracing::instrument(skip_all, err, fields(request.id = id))]
+pub async fn reject(
+    client: &mut db::Object,
+    id: i64,
+    reason: &str,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if reason.trim().is_empty() {
+        return Err(Error::Invalid(
+            "--reason is empty: say why the request is rejected".into(),
+        ));
+    }
+    let tx = client.transaction().await?;
+    let (guest_id, branch_id, requested_by) = open_request(&tx, id).await?;
+    requests::decide(&tx, id, RequestStatus::Rejected, actor, now, Some(reason)).await?;
+    protocol::append(
+        &tx,
+        &Entry {
+            branch_id: Some(branch_id),
+            guest_id: Some(guest_id),
+            details: json!({"request_id": id, "requested_by": requested_by, "rejected_by": actor}),
+            ..Entry::new(actor, Action::ErasureRejected)
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Open requests (or all), oldest first, with their blockers.
+pub async fn list(
+    client: &impl GenericClient,
+    all: bool,
+    now: DateTime<Utc>,
+) -> Result<Vec<Request>> {
+    let rows = requests::list(client, all).await?;
+    let open: Vec<i64> = rows
+        .iter()
+        .filter(|r| r.status == RequestStatus::Open.as_str())
+        .map(|r| r.guest_id)
+        .collect();
+    let mut blocking = blockers_of(client, &open, now).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| Request {
+            blockers: if row.status == RequestStatus::Open.as_str() {
+                blocking.remove(&row.guest_id).unwrap_or_default()
+            } else {
+                Vec::new()
+            },
+            row,
+        })
+        .collect())
+}
+
+/// Open requests of a branch older than `older_than`: (request id, days open).
+pub async fn overdue(
+    client: &impl GenericClient,
+    branch_id: i64,
+    now: DateTime<Utc>,
+    older_than: std::time::Duration,
+) -> Result<Vec<(i64, i64)>> {
+    let limit = now - chrono::Duration::from_std(older_than).unwrap_or(chrono::Duration::days(14));
+    Ok(requests::open_since(client, branch_id, limit)
+        .await?
+        .into_iter()
+        .map(|(id, at)| (id, (now - at).num_days()))
+        .collect())
+}

@@ -1,0 +1,174 @@
+//! The state of the service at a glance (the query half of `status`): the
+//! schema, the last runs, held and failed branches, the outbox, the locks
+//! held right now, and what needs attention, as data for the edges to show.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::db::{self, migrate};
+use crate::error::Result;
+use crate::model::RunStatus;
+
+pub use crate::db::health::RunLine;
+
+/// Everything `status` shows.
+#[derive(Debug, Serialize)]
+pub struct Health {
+    /// Schema versions.
+    pub schema: SchemaState,
+    /// The newest runs.
+    pub last_runs: Vec<RunLine>,
+    /// The next nightly instant of each branch with automatic deletion on.
+    pub next_runs: Vec<NextRun>,
+    /// Branches whose last run the guard held.
+    pub held_branches: Vec<i64>,
+    /// Branches whose last run failed.
+    pub failed_last_run: Vec<i64>,
+    /// The outbox.
+    pub outbox: OutboxState,
+    /// Branch locks held right now.
+    pub locks: Vec<LockLine>,
+    /// Branches with automatic deletion on but types without a period.
+    pub auto_delete_unconfigured: Vec<Unconfigured>,
+    /// What needs attention.
+    #[serde(skip)]
+    pub attention: Vec<Attention>,
+}
+
+/// Something an operator has to act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attention {
+    /// The schema does not match the binary.
+    SchemaMismatch {
+        /// Version in the database.
+        database: i32,
+        /// Version this binary needs.
+        binary: i32,
+    },
+    /// The guard held the branch's last run.
+    Held(i64),
+    /// The branch's last run failed.
+    LastRunFailed(i64),
+    /// Mails were given up in the last seven days.
+    MailsGivenUp(i64),
+}
+
+/// Schema versions.
+#[derive(Debug, Serialize)]
+pub struct SchemaState {
+    /// In the database.
+    pub database: i32,
+    /// What this binary needs.
+    pub binary: i32,
+    /// Whether they match.
+    pub ok: bool,
+}
+
+/// A branch's next nightly run.
+#[derive(Debug, Serialize)]
+pub struct NextRun {
+    /// Branch.
+    pub branch_id: i64,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// The outbox.
+#[derive(Debug, Serialize)]
+pub struct OutboxState {
+    /// Mails waiting.
+    pub queued: i64,
+    /// Mails given up in the last seven days.
+    pub failed_last_7_days: i64,
+}
+
+/// A branch lock held right now.
+#[derive(Debug, Serialize)]
+pub struct LockLine {
+    /// Branch.
+    pub branch_id: i64,
+    /// Server process holding it.
+    pub pid: i32,
+    /// Its application name.
+    pub application_name: Option<String>,
+}
+
+/// Types without a period in a branch with automatic deletion on.
+#[derive(Debug, Serialize)]
+pub struct Unconfigured {
+    /// Branch.
+    pub branch_id: i64,
+    /// The types.
+    pub types: Vec<String>,
+}
+
+/// Reads the state at `now`; `next_runs` come from the schedule and are
+/// asked for only when the schema matches.
+pub async fn gather(
+    client: &db::Object,
+    now: DateTime<Utc>,
+    next_runs: impl std::future::Future<Output = Result<Vec<NextRun>>>,
+) -> Result<Health> {
+    let database = migrate::current_version(client).await?;
+    let binary = migrate::latest_version();
+    let mut health = Health {
+        schema: SchemaState {
+            database,
+            binary,
+            ok: database == binary,
+        },
+        last_runs: Vec::new(),
+        next_runs: Vec::new(),
+        held_branches: Vec::new(),
+        failed_last_run: Vec::new(),
+        outbox: OutboxState {
+            queued: 0,
+            failed_last_7_days: 0,
+        },
+        locks: Vec::new(),
+        auto_delete_unconfigured: Vec::new(),
+        attention: Vec::new(),
+    };
+    if !health.schema.ok {
+        health
+            .attention
+            .push(Attention::SchemaMismatch { database, binary });
+        return Ok(health);
+    }
+    health.next_runs = next_runs.await?;
+    health.last_runs = db::health::last_runs(client, 10).await?;
+    for b in db::health::branch_states(client).await? {
+        if b.auto_delete && !b.unconfigured.is_empty() {
+            health.auto_delete_unconfigured.push(Unconfigured {
+                branch_id: b.branch_id,
+                types: b.unconfigured,
+            });
+        }
+        if b.held {
+            health.held_branches.push(b.branch_id);
+            health.attention.push(Attention::Held(b.branch_id));
+        }
+        if b.last_run_status.as_deref() == Some(RunStatus::Failed.as_str()) {
+            health.failed_last_run.push(b.branch_id);
+            health.attention.push(Attention::LastRunFailed(b.branch_id));
+        }
+    }
+    let (queued, failed) = db::health::outbox_counts(client, now).await?;
+    health.outbox = OutboxState {
+        queued,
+        failed_last_7_days: failed,
+    };
+    if failed > 0 {
+        health.attention.push(Attention::MailsGivenUp(failed));
+    }
+    health.locks = db::health::locks(client)
+        .await?
+        .into_iter()
+        .map(|l| LockLine {
+            branch_id: l.branch_id,
+            pid: l.pid,
+            application_name: l.application_name,
+        })
+        .collect();
+    Ok(health)
+}

@@ -1,0 +1,387 @@
+//! Executing a prepared run: record it, hold what the guard holds, then work
+//! each branch's candidates off in bounded batch transactions (lock,
+//! re-check, anonymize, protocol, commit), between batches checking the
+//! window and the shutdown token.
+
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+use tokio_postgres::error::SqlState;
+use tokio_util::sync::CancellationToken;
+
+use super::finish::Stop;
+use super::plan::{BranchPlan, Prepared};
+use super::{Held, Progress, RunOptions, RunReport};
+use crate::clock::Clock;
+use crate::db::protocol::{self, Entry};
+use crate::db::{self, DbPool, GenericClient};
+use crate::error::{Error, Result};
+use crate::model::{Action, GuestType, RunKind};
+
+/// How [`apply_locked`] anonymizes.
+pub struct Apply<'a> {
+    /// Deadlines up to this instant are due.
+    pub cutoff: DateTime<Utc>,
+    /// `anonymized_at`, `fiscal_erased_at` and the protocol rows' time.
+    pub now: DateTime<Utc>,
+    /// Actor of the protocol rows.
+    pub actor: &'a str,
+    /// The run, if any.
+    pub run_id: Option<i64>,
+    /// Guests whose personal data goes now, whatever their deadline (an
+    /// approved erasure request); blockers are the caller's to check.
+    pub forced: &'a [i64],
+    /// More protocol details (ids only).
+    pub details: Value,
+}
+
+/// What [`apply_locked`] did.
+pub struct Applied {
+    /// (action, guest type, guests) of the protocol rows written.
+    pub actions: Vec<(Action, GuestType, i64)>,
+    /// Guests changed.
+    pub guests: i64,
+}
+
+/// The one anonymization statement, for guests the caller has locked in
+/// its transaction: re-checks the rules, anonymizes, erases fiscal data
+/// that is due, writes the protocol rows. Used by the run's batches and by
+/// approved erasure requests.
+pub async fn apply_locked(
+    tx: &impl GenericClient,
+    locked: &[i64],
+    apply: &Apply<'_>,
+) -> Result<Applied> {
+    let rows = db::guests::apply_locked(
+        tx,
+        &db::guests::ApplyParams {
+            locked,
+            cutoff: apply.cutoff,
+            now: apply.now,
+            actor: apply.actor,
+            run_id: apply.run_id,
+            forced: apply.forced,
+            details: &apply.details,
+        },
+    )
+    .await?;
+    Ok(Applied {
+        actions: rows.actions,
+        guests: rows.guests,
+    })
+}
+
+/// What one batch did.
+struct BatchResult {
+    actions: Vec<(Action, GuestType, i64)>,
+    kept: i64,
+    skipped: i64,
+}
+
+impl Prepared {
+    /// Records the run and works off its candidates in batches. Returns
+    /// `Ok(None)` for a scheduled run whose night another run has claimed.
+    #[tracing::instrument(skip_all, err, fields(run.kind = %opts.kind))]
+    pub async fn execute(
+        mut self,
+        pool: &DbPool,
+        opts: &RunOptions,
+        clock: &dyn Clock,
+        progress: &dyn Progress,
+        cancel: &CancellationToken,
+    ) -> Result<Option<RunReport>> {
+        let started_at = clock.now();
+        let started = Instant::now();
+        let branches: Vec<i64> = self.plans.iter().map(|p| p.branch_id).collect();
+        let created = self.create_run(opts, &branches, started_at).await;
+        let run_id = match created {
+            Ok(Some(id)) => id,
+            Ok(None) => {
+                self.release().await?;
+                return Ok(None);
+            }
+            Err(e) => {
+                let _ = self.release().await;
+                return Err(e);
+            }
+        };
+        tracing::info!(
+            run.id = run_id,
+            kind = opts.kind.as_str(),
+            branches = ?branches,
+            cutoff = %self.cutoff,
+            guests = self.total_guests(),
+            "run started"
+        );
+        let mut report = RunReport::new(run_id, opts.kind, self.cutoff, branches);
+        let outcome = self
+            .work(opts, clock, progress, cancel, started, &mut report)
+            .await;
+        progress.finish();
+        report.duration_ms = started.elapsed().as_millis() as u64;
+        self.finish(pool, opts, clock, report, outcome).await
+    }
+
+    /// Creates the run record and its `run_started` row. For a scheduled run
+    /// this claims the night; `None` when another run already has it.
+    async fn create_run(
+        &mut self,
+        opts: &RunOptions,
+        branches: &[i64],
+        started: DateTime<Utc>,
+    ) -> Result<Option<i64>> {
+        let night_branch = match (opts.kind, branches) {
+            (RunKind::Scheduled, [b]) => Some(*b),
+            (RunKind::Scheduled, _) => {
+                return Err(Error::Failed(
+                    "a scheduled run covers exactly one branch".into(),
+                ))
+            }
+            (RunKind::Manual, _) => None,
+        };
+        let cutoff = self.cutoff;
+        let client = self.client.as_mut().expect("client present");
+        let tx = client.transaction().await?;
+        let run = db::runs::NewRun {
+            kind: opts.kind,
+            actor: &opts.actor,
+            branches,
+            night_branch,
+            night: opts.night,
+            cutoff,
+            started,
+        };
+        let Some(run_id) = db::runs::create(&tx, &run).await? else {
+            return Ok(None);
+        };
+        protocol::append(
+            &tx,
+            &Entry {
+                branch_id: night_branch,
+                run_id: Some(run_id),
+                details: json!({
+                    "kind": opts.kind.as_str(),
+                    "branches": branches,
+                    "cutoff": cutoff,
+                    "night": opts.night,
+                    "batch_size": opts.batch.size,
+                }),
+                ..Entry::new(&opts.actor, Action::RunStarted)
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(run_id))
+    }
+
+    async fn work(
+        &mut self,
+        opts: &RunOptions,
+        clock: &dyn Clock,
+        progress: &dyn Progress,
+        cancel: &CancellationToken,
+        started: Instant,
+        report: &mut RunReport,
+    ) -> Result<Stop> {
+        // The guard first, for every branch, so that its verdict does not
+        // depend on how far other branches got.
+        let mut to_do = Vec::new();
+        for plan in self.plans.clone() {
+            let held = match opts.guard {
+                Some(guard) => self.guard(&plan, guard, opts, report.run_id).await?,
+                None => None,
+            };
+            match held {
+                Some(held) => report.held.push(held),
+                None => to_do.push(plan),
+            }
+        }
+
+        let total: u64 = to_do.iter().map(|p| p.guests as u64).sum();
+        progress.start(total);
+        let mut done = 0;
+        for (i, plan) in to_do.iter().enumerate() {
+            let stop = self
+                .work_branch(
+                    plan,
+                    opts,
+                    clock,
+                    progress,
+                    cancel,
+                    started,
+                    (&mut done, total),
+                    report,
+                )
+                .await?;
+            if !matches!(stop, Stop::Done) {
+                // branches not reached wait for the next run as well
+                report.remaining += to_do[i + 1..].iter().map(|p| p.guests).sum::<i64>();
+                return Ok(stop);
+            }
+        }
+        Ok(Stop::Done)
+    }
+
+    /// The blast-radius guard: holds the branch (a `run_held` row, nothing
+    /// changed) when the plan would anonymize more than `guard` of its not
+    /// yet anonymized guests.
+    async fn guard(
+        &self,
+        plan: &BranchPlan,
+        guard: f64,
+        opts: &RunOptions,
+        run_id: i64,
+    ) -> Result<Option<Held>> {
+        let not_anonymized = db::guests::not_anonymized(self.client(), plan.branch_id).await?;
+        let candidates = plan.anonymize();
+        if not_anonymized == 0 || candidates as f64 <= guard * not_anonymized as f64 {
+            return Ok(None);
+        }
+        let held = Held {
+            branch_id: plan.branch_id,
+            candidates,
+            not_anonymized,
+            guard,
+        };
+        protocol::append(
+            self.client(),
+            &Entry {
+                branch_id: Some(plan.branch_id),
+                run_id: Some(run_id),
+                details: json!({
+                    "candidates": candidates,
+                    "not_anonymized": not_anonymized,
+                    "guard": guard,
+                }),
+                ..Entry::new(&opts.actor, Action::RunHeld)
+            },
+        )
+        .await?;
+        tracing::warn!(
+            run.id = run_id,
+            branch.id = plan.branch_id,
+            candidates,
+            not_anonymized,
+            guard,
+            "guard held the branch: the run would anonymize more than the guard fraction; \
+             nothing was changed there"
+        );
+        Ok(Some(held))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    #[tracing::instrument(skip_all, err, fields(branch.id = plan.branch_id, run.id = report.run_id))]
+    async fn work_branch(
+        &mut self,
+        plan: &BranchPlan,
+        opts: &RunOptions,
+        clock: &dyn Clock,
+        progress: &dyn Progress,
+        cancel: &CancellationToken,
+        started: Instant,
+        (done, total): (&mut u64, u64),
+        report: &mut RunReport,
+    ) -> Result<Stop> {
+        let size = i64::from(opts.batch.size);
+        let mut last: i64 = 0;
+        loop {
+            let stop = if cancel.is_cancelled() {
+                Some(Stop::Shutdown)
+            } else if opts.window.is_some_and(|w| started.elapsed() >= w) {
+                Some(Stop::Window)
+            } else {
+                None
+            };
+            if let Some(stop) = stop {
+                report.remaining += db::runs::left_after(self.client(), plan.plan_id, last).await?;
+                return Ok(stop);
+            }
+            let ids = db::runs::next_batch(self.client(), plan.plan_id, last, size).await?;
+            let Some(&batch_last) = ids.last() else {
+                return Ok(Stop::Done);
+            };
+            last = batch_last;
+            match self.batch(&ids, opts, clock, report.run_id).await {
+                Ok(result) => {
+                    for (action, guest_type, n) in result.actions {
+                        report.record(plan.branch_id, action, guest_type, n);
+                    }
+                    report.kept += result.kept;
+                    report.remaining += result.skipped;
+                }
+                Err(e) if is_timeout(&e) => {
+                    tracing::warn!(
+                        branch.id = plan.branch_id,
+                        guests = ids.len(),
+                        error = %e,
+                        "batch gave up waiting for a lock or took too long; its guests are left \
+                         for the next run"
+                    );
+                    report.remaining += ids.len() as i64;
+                }
+                Err(e) => return Err(e),
+            }
+            *done += ids.len() as u64;
+            progress.batch(*done, total);
+            if !opts.batch.pause.is_zero() {
+                tokio::select! {
+                    _ = tokio::time::sleep(opts.batch.pause) => {}
+                    _ = cancel.cancelled() => {}
+                }
+            }
+        }
+    }
+
+    /// One batch transaction: lock, re-check, anonymize, protocol, commit.
+    #[tracing::instrument(skip_all, err, fields(run.id = run_id, batch.rows = ids.len()))]
+    async fn batch(
+        &mut self,
+        ids: &[i64],
+        opts: &RunOptions,
+        clock: &dyn Clock,
+        run_id: i64,
+    ) -> Result<BatchResult> {
+        let cutoff = self.cutoff;
+        let client = self.client.as_mut().expect("client present");
+        let tx = client.transaction().await?;
+        db::runs::set_batch_timeouts(&tx, opts.batch.lock_timeout, opts.batch.statement_timeout)
+            .await?;
+        let locked = db::guests::lock(&tx, ids).await?;
+        let skipped = (ids.len() - locked.len()) as i64;
+        if locked.is_empty() {
+            tx.commit().await?;
+            return Ok(BatchResult {
+                actions: Vec::new(),
+                kept: 0,
+                skipped,
+            });
+        }
+        let applied = apply_locked(
+            &tx,
+            &locked,
+            &Apply {
+                cutoff,
+                now: clock.now(),
+                actor: &opts.actor,
+                run_id: Some(run_id),
+                forced: &[],
+                details: json!({}),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(BatchResult {
+            actions: applied.actions,
+            kept: locked.len() as i64 - applied.guests,
+            skipped,
+        })
+    }
+}
+
+fn is_timeout(e: &Error) -> bool {
+    matches!(
+        e.sql_state(),
+        Some(s) if *s == SqlState::LOCK_NOT_AVAILABLE || *s == SqlState::QUERY_CANCELED
+    )
+}

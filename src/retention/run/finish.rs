@@ -1,0 +1,215 @@
+//! Ending a run: decide its status, release the branch locks, and record
+//! the end, its `run_finished` row and its completed summaries in one
+//! transaction.
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+
+use super::plan::Prepared;
+use super::{total, RunOptions, RunReport};
+use crate::clock::Clock;
+use crate::db::protocol::{self, Entry};
+use crate::db::{self, DbPool, GenericClient};
+use crate::error::Result;
+use crate::model::{Action, GuestType, RunStatus};
+use crate::notify::{CompletedSummary, HeldSummary, TypeActions};
+use crate::retention::branch_settings;
+
+/// Why the batch loop stopped.
+pub(super) enum Stop {
+    /// Every candidate was worked off.
+    Done,
+    /// The run's window ended.
+    Window,
+    /// Shutdown was asked.
+    Shutdown,
+}
+
+impl Prepared {
+    /// Decides the status, releases the locks and records the end.
+    pub(super) async fn finish(
+        &mut self,
+        pool: &DbPool,
+        opts: &RunOptions,
+        clock: &dyn Clock,
+        mut report: RunReport,
+        outcome: Result<Stop>,
+    ) -> Result<Option<RunReport>> {
+        report.status = match &outcome {
+            Err(e) => {
+                report.error = Some(e.to_string());
+                RunStatus::Failed
+            }
+            Ok(Stop::Shutdown) => RunStatus::Interrupted,
+            Ok(Stop::Window) => RunStatus::Partial,
+            Ok(Stop::Done) if !report.held.is_empty() && report.held.len() == self.plans.len() => {
+                RunStatus::Held
+            }
+            Ok(Stop::Done) if report.remaining > 0 => RunStatus::Partial,
+            Ok(Stop::Done) => RunStatus::Completed,
+        };
+        // The session may be gone (database outage): record the end on a
+        // fresh connection, and let the run be marked stale later if even
+        // that fails.
+        let _ = self.release().await;
+        let run_id = report.run_id;
+        match finish_run(pool, opts, &report, clock.now()).await {
+            Ok(mails) => report.mails = mails,
+            Err(e) if outcome.is_err() => {
+                tracing::warn!(run.id = run_id, error = %e, "cannot record the failed run's end; the next run marks it interrupted");
+            }
+            Err(e) => return Err(e),
+        }
+        tracing::info!(
+            run.id = run_id,
+            status = report.status.as_str(),
+            anonymized = report.total(Action::GuestAnonymized),
+            unsubscribed = report.total(Action::NewsletterUnsubscribed),
+            fiscal_erased = report.total(Action::FiscalDataErased),
+            remaining = report.remaining,
+            held = report.held.len(),
+            duration_ms = report.duration_ms,
+            "run finished"
+        );
+        outcome.map(|_| Some(report))
+    }
+}
+
+/// Records the run's end, its `run_finished` row and its completed
+/// summaries in one transaction; returns the queued outbox ids.
+#[tracing::instrument(skip_all, err, fields(run.id = report.run_id))]
+async fn finish_run(
+    pool: &DbPool,
+    opts: &RunOptions,
+    report: &RunReport,
+    at: DateTime<Utc>,
+) -> Result<Vec<i64>> {
+    let mut client = pool.get().await?;
+    let mut tx = client.transaction().await?;
+    let counts = json!(super::named(&report.counts));
+    let held = serde_json::to_value(&report.held).unwrap_or(Value::Null);
+    let branch_counts = json!(report
+        .branch_counts
+        .iter()
+        .map(|(branch, c)| (branch.to_string(), super::named(c)))
+        .collect::<std::collections::BTreeMap<_, _>>());
+    db::runs::finish(
+        &tx,
+        report.run_id,
+        &db::runs::RunEnd {
+            status: report.status,
+            counts: &counts,
+            branch_counts: &branch_counts,
+            remaining: report.remaining,
+            held: &held,
+            error: report.error.as_deref(),
+            at,
+        },
+    )
+    .await?;
+    protocol::append(
+        &tx,
+        &Entry {
+            branch_id: match report.branches.as_slice() {
+                [b] => Some(*b),
+                _ => None,
+            },
+            run_id: Some(report.run_id),
+            details: json!({
+                "status": report.status.as_str(),
+                "counts": counts,
+                "branch_counts": branch_counts,
+                "remaining": report.remaining,
+                "kept": report.kept,
+                "held": held,
+                "duration_ms": report.duration_ms,
+                "error": report.error,
+            }),
+            ..Entry::new(&opts.actor, Action::RunFinished)
+        },
+    )
+    .await?;
+    // A mail that cannot be queued must not cost the run its record.
+    let mut mails = Vec::new();
+    if let Some(notifier) = &opts.notify {
+        let savepoint = tx.transaction().await?;
+        let queued = match completed_summaries(&savepoint, report).await {
+            Ok(summaries) => notifier.queue_completed(&savepoint, &summaries, at).await,
+            Err(e) => Err(e),
+        };
+        match queued {
+            Ok(ids) => {
+                savepoint.commit().await?;
+                mails = ids;
+            }
+            Err(e) => {
+                drop(savepoint);
+                tracing::error!(run.id = report.run_id, error = %e, "cannot queue the completed summaries");
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(mails)
+}
+
+/// The completed summary of every branch of the run that changed
+/// something, was held or saw an error, whose completed toggle is on and
+/// that has addresses.
+async fn completed_summaries(
+    client: &impl GenericClient,
+    report: &RunReport,
+) -> Result<Vec<CompletedSummary>> {
+    let mut summaries = Vec::new();
+    for branch in branch_settings::list(client, None).await? {
+        if !report.branches.contains(&branch.branch_id) {
+            continue;
+        }
+        let counts = report.branch_counts.get(&branch.branch_id);
+        let held = report.held.iter().find(|h| h.branch_id == branch.branch_id);
+        let changed = counts.is_some_and(|c| c.values().any(|t| t.values().any(|n| *n > 0)));
+        if !(changed || held.is_some() || report.error.is_some()) {
+            continue;
+        }
+        if !branch.notify_completed || branch.notify_addresses.is_empty() {
+            tracing::debug!(branch.id = branch.branch_id, "no completed summary wanted");
+            continue;
+        }
+        let get = |action: Action, t: GuestType| -> i64 {
+            counts
+                .and_then(|c| c.get(&action))
+                .and_then(|m| m.get(&t))
+                .copied()
+                .unwrap_or(0)
+        };
+        let by_type = GuestType::ALL
+            .iter()
+            .map(|&t| TypeActions {
+                guest_type: t,
+                anonymized: get(Action::GuestAnonymized, t),
+                unsubscribed: get(Action::NewsletterUnsubscribed, t),
+                fiscal_erased: get(Action::FiscalDataErased, t),
+            })
+            .collect();
+        let totals = |action| counts.map_or(0, |c| total(c, action));
+        summaries.push(CompletedSummary {
+            branch: branch_settings::mail_target(&branch),
+            run_id: report.run_id,
+            kind: report.kind,
+            status: report.status,
+            started: report.cutoff,
+            duration_ms: report.duration_ms,
+            by_type,
+            anonymized: totals(Action::GuestAnonymized),
+            unsubscribed: totals(Action::NewsletterUnsubscribed),
+            fiscal_erased: totals(Action::FiscalDataErased),
+            remaining: report.remaining,
+            held: held.map(|h| HeldSummary {
+                candidates: h.candidates,
+                not_anonymized: h.not_anonymized,
+                guard: h.guard,
+            }),
+            error: report.error.clone(),
+        });
+    }
+    Ok(summaries)
+}

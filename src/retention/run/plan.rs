@@ -1,0 +1,138 @@
+//! Preparing a run: lock the branches nobody else is processing, mark runs
+//! that died on them as interrupted, list their candidates once at the
+//! cut-off. Nothing is changed until [`Prepared::execute`].
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::db::{self, DbPool, Object};
+use crate::error::Result;
+use crate::model::GuestType;
+
+pub use crate::db::runs::PlanCount as TypeCounts;
+
+/// The candidates of one branch, found once at the run's cut-off.
+#[derive(Clone, Debug, Serialize)]
+pub struct BranchPlan {
+    /// Branch id.
+    pub branch_id: i64,
+    #[serde(skip)]
+    pub(super) plan_id: i64,
+    /// Counts per guest type.
+    pub by_type: Vec<TypeCounts>,
+    /// Guests with something to do.
+    pub guests: i64,
+}
+
+impl BranchPlan {
+    /// Guests whose personal data will be anonymized.
+    pub fn anonymize(&self) -> i64 {
+        self.by_type.iter().map(|t| t.anonymize).sum()
+    }
+}
+
+/// A run whose branches are locked and whose candidates are listed.
+/// Nothing has changed yet. Dropping it releases the locks.
+pub struct Prepared {
+    pub(super) client: Option<Object>,
+    /// The cut-off, fixed at preparation.
+    pub cutoff: DateTime<Utc>,
+    /// What will be done, per branch.
+    pub plans: Vec<BranchPlan>,
+    /// Branches another run or daemon is processing right now (skipped).
+    pub locked_elsewhere: Vec<i64>,
+    /// Runs found stale (crashed) and marked interrupted.
+    pub stale_runs: Vec<i64>,
+}
+
+/// Locks the branches that nobody else is processing and lists their
+/// candidates at `cutoff`. Uses a connection of its own, outside the pool's
+/// reuse: the session's advisory locks end with it.
+#[tracing::instrument(skip_all, err, fields(run.branches = ?branches, run.cutoff = %cutoff))]
+pub async fn prepare(
+    pool: &DbPool,
+    branches: &[i64],
+    cutoff: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Prepared> {
+    let mut prepared = Prepared {
+        client: Some(pool.get().await?),
+        cutoff,
+        plans: Vec::new(),
+        locked_elsewhere: Vec::new(),
+        stale_runs: Vec::new(),
+    };
+    // On an error below, dropping `prepared` closes the connection and with
+    // it the locks taken so far.
+    for &branch_id in branches {
+        let client = prepared.client();
+        if !db::runs::try_lock_branch(client, branch_id).await? {
+            tracing::warn!(
+                branch.id = branch_id,
+                "branch is being processed by another run; skipping it"
+            );
+            prepared.locked_elsewhere.push(branch_id);
+            continue;
+        }
+        let stale = db::runs::mark_stale(client, branch_id, now).await?;
+        let (plan_id, guests) = db::runs::list_candidates(client, branch_id, cutoff).await?;
+        let mut by_type = db::runs::plan_counts(client, plan_id).await?;
+        for id in stale {
+            tracing::warn!(
+                run.id = id,
+                branch.id = branch_id,
+                "marked a stale run as interrupted"
+            );
+            if !prepared.stale_runs.contains(&id) {
+                prepared.stale_runs.push(id);
+            }
+        }
+        by_type.sort_by_key(|t| GuestType::ALL.iter().position(|g| *g == t.guest_type));
+        tracing::debug!(branch.id = branch_id, guests, "candidates listed");
+        prepared.plans.push(BranchPlan {
+            branch_id,
+            plan_id,
+            by_type,
+            guests,
+        });
+    }
+    Ok(prepared)
+}
+
+impl Prepared {
+    pub(super) fn client(&self) -> &Object {
+        self.client
+            .as_ref()
+            .expect("client present until the run ends")
+    }
+
+    /// Guests with something to do, all branches.
+    pub fn total_guests(&self) -> i64 {
+        self.plans.iter().map(|p| p.guests).sum()
+    }
+
+    /// Removes the candidate lists and releases the locks; nothing changed.
+    pub async fn abandon(mut self) -> Result<()> {
+        self.release().await
+    }
+
+    pub(super) async fn release(&mut self) -> Result<()> {
+        if let Some(client) = self.client.take() {
+            let ids: Vec<i64> = self.plans.iter().map(|p| p.plan_id).collect();
+            let result = db::runs::delete_plans(&client, &ids).await;
+            // The session's advisory locks end with the connection.
+            drop(Object::take(client));
+            result?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Prepared {
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take() {
+            // Never return a connection holding branch locks to the pool.
+            drop(Object::take(client));
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! The settings without their secrets: `check-config`, `Debug`, and every
+//! message that quotes a URL.
+
+use std::fmt;
+use std::time::Duration;
+
+use super::{DatabaseSettings, LogFormat, MailSettings, MailTransport, Settings};
+
+impl Settings {
+    /// The effective settings as TOML, with every secret replaced by `***`.
+    pub fn to_redacted_toml(&self) -> String {
+        let d = |d: Duration| humantime::format_duration(d).to_string();
+        let opt = |o: Option<String>| match o {
+            Some(s) => format!("{s:?}"),
+            None => "\"\" # not set".to_string(),
+        };
+        let transport = match self.mail.transport {
+            MailTransport::Smtp => "smtp",
+            MailTransport::File => "file",
+            MailTransport::Log => "log",
+        };
+        let format = match self.log.format {
+            LogFormat::Auto => "auto",
+            LogFormat::Journal => "journal",
+            LogFormat::Pretty => "pretty",
+            LogFormat::Json => "json",
+        };
+        format!(
+            "# settings file: {source}\n\
+             [database]\nurl = {url:?}\npool_size = {pool}\nconnect_timeout = {ct:?}\n\n\
+             [log]\nformat = {format:?}\nlevel = {level:?}\n\n\
+             [mail]\ntransport = {transport:?}\nsmtp_url = {smtp}\nfrom = {from:?}\n\
+             file_dir = {dir}\npassword_file = {pwf}\npassword = {pw}\nlocale = {locale:?}\ntimeout = {mt:?}\n\
+             template_dir = {td}\nmax_attempts = {mma}\nretry_base = {rb:?}\n\n\
+             [batch]\nsize = {size}\npause = {pause:?}\nlock_timeout = {lt:?}\nstatement_timeout = {st:?}\n\n\
+             [schedule]\nnightly_at = {na:?}\ntime_zone = {tz:?}\ntick = {tick:?}\nwindow = {window:?}\n\
+             guard = {guard}\nmax_attempts = {ma}\npending_at = {pa:?}\n\n\
+             [gdpr]\ntrade_secrets = {ts:?}\nanswer_within = {aw:?}\n",
+            source = self
+                .source
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "none (defaults and environment only)".to_string()),
+            url = redact_url(&self.database.url),
+            pool = self.database.pool_size,
+            ct = d(self.database.connect_timeout),
+            level = self.log.level,
+            smtp = opt(self.mail.smtp_url.as_deref().map(redact_url)),
+            from = self.mail.from,
+            dir = opt(self.mail.file_dir.as_ref().map(|p| p.display().to_string())),
+            pwf = opt(self.mail.password_file.as_ref().map(|p| p.display().to_string())),
+            pw = if self.mail.password.is_some() {
+                "\"***\""
+            } else {
+                "\"\" # not set"
+            },
+            locale = self.mail.locale,
+            mt = d(self.mail.timeout),
+            size = self.batch.size,
+            pause = d(self.batch.pause),
+            lt = d(self.batch.lock_timeout),
+            st = d(self.batch.statement_timeout),
+            na = self.schedule.nightly_at.format("%H:%M").to_string(),
+            tz = self.schedule.time_zone.name(),
+            tick = d(self.schedule.tick),
+            window = d(self.schedule.window),
+            guard = self.schedule.guard,
+            ma = self.schedule.max_attempts,
+            pa = self.schedule.pending_at.format("%H:%M").to_string(),
+            td = opt(self.mail.template_dir.as_ref().map(|p| p.display().to_string())),
+            mma = self.mail.max_attempts,
+            rb = d(self.mail.retry_base),
+            ts = self.gdpr.trade_secrets.join(","),
+            aw = d(self.gdpr.answer_within),
+        )
+    }
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_redacted_toml())
+    }
+}
+
+impl fmt::Debug for DatabaseSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatabaseSettings")
+            .field("url", &redact_url(&self.url))
+            .field("pool_size", &self.pool_size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for MailSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MailSettings")
+            .field("transport", &self.transport)
+            .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
+            .field("from", &self.from)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Replaces the password in a URL (`scheme://user:pass@host`) or in a
+/// key/value connection string (`password=…`) with `***`.
+pub fn redact_url(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://") {
+        let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let (authority, tail) = rest.split_at(authority_end);
+        let authority = match authority.rsplit_once('@') {
+            Some((userinfo, host)) => match userinfo.split_once(':') {
+                Some((user, _)) => format!("{user}:***@{host}"),
+                None => format!("{userinfo}@{host}"),
+            },
+            None => authority.to_string(),
+        };
+        let tail = redact_password_params(tail, '&');
+        format!("{scheme}://{authority}{tail}")
+    } else {
+        redact_password_params(url, ' ')
+    }
+}
+
+fn redact_password_params(text: &str, separator: char) -> String {
+    text.split(separator)
+        .map(|part| {
+            let (prefix, kv) = match part.split_once('?') {
+                Some((p, kv)) if separator == '&' => (format!("{p}?"), kv),
+                _ => (String::new(), part),
+            };
+            match kv.split_once('=') {
+                Some((k, _)) if k.trim().eq_ignore_ascii_case("password") => {
+                    format!("{prefix}{k}=***")
+                }
+                _ => format!("{prefix}{kv}"),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(&separator.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redact_url_hides_password_in_userinfo() {
+        assert_eq!(
+            redact_url("postgres://app:s3cret@db:5432/guests"),
+            "postgres://app:***@db:5432/guests"
+        );
+    }
+
+    #[test]
+    fn redact_url_hides_password_query_parameter() {
+        assert_eq!(
+            redact_url("postgres://db/guests?user=app&password=s3cret"),
+            "postgres://db/guests?user=app&password=***"
+        );
+    }
+
+    #[test]
+    fn redact_url_hides_password_in_key_value_form() {
+        assert_eq!(
+            redact_url("host=db user=app password=s3cret dbname=guests"),
+            "host=db user=app password=*** dbname=guests"
+        );
+    }
+
+    #[test]
+    fn redact_url_keeps_urls_without_password() {
+        assert_eq!(redact_url("smtp://127.0.0.1:2525"), "smtp://127.0.0.1:2525");
+        assert_eq!(redact_url("smtps://user@host:465"), "smtps://user@host:465");
+    }
+}

@@ -1,0 +1,468 @@
+//! Validation: each key has a rule of its own that turns its raw text into
+//! a typed value or a message naming the key, the bad value and what is
+//! expected. Every problem is collected, so one start-up reports them all.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use super::raw::{RawBatch, RawDatabase, RawGdpr, RawLog, RawMail, RawSchedule, RawSettings};
+use super::redact::redact_url;
+use super::{
+    BatchSettings, DatabaseSettings, GdprSettings, LogFormat, LogSettings, MailSettings,
+    MailTransport, ScheduleSettings, Settings, EXPORT_FIELDS,
+};
+use crate::error::SettingsErrors;
+
+/// The problems found so far.
+#[derive(Default)]
+struct Problems(Vec<String>);
+
+impl Problems {
+    /// The value of a rule, or `fallback` with the rule's problem noted.
+    fn take<T>(&mut self, rule: Result<T, String>, fallback: T) -> T {
+        rule.unwrap_or_else(|e| {
+            self.0.push(e);
+            fallback
+        })
+    }
+
+    /// Notes the problem of a rule that yields no value.
+    fn check(&mut self, rule: Result<(), String>) {
+        self.take(rule, ());
+    }
+}
+
+/// Validates everything; all problems at once.
+pub(super) fn settings(raw: RawSettings) -> Result<Settings, SettingsErrors> {
+    let mut p = Problems::default();
+    let database = database(raw.database, &mut p);
+    let log = log(raw.log, &mut p);
+    let mail = mail(raw.mail, &mut p);
+    let batch = batch(raw.batch, &mut p);
+    let schedule = schedule(raw.schedule, &mut p);
+    let gdpr = gdpr(raw.gdpr, &mut p);
+    match (database, p.0.is_empty()) {
+        (Some(database), true) => Ok(Settings {
+            database,
+            log,
+            mail,
+            batch,
+            schedule,
+            gdpr,
+            source: None,
+        }),
+        _ => Err(SettingsErrors(p.0)),
+    }
+}
+
+fn database(raw: RawDatabase, p: &mut Problems) -> Option<DatabaseSettings> {
+    let url = raw.url.unwrap_or_default();
+    let config = p.take(database_url(&url).map(Some), None);
+    let pool_size = p.take(
+        int("database.pool_size", raw.pool_size.as_deref(), 4, 1, 64),
+        4,
+    );
+    let connect_timeout = p.take(
+        duration(
+            "database.connect_timeout",
+            raw.connect_timeout.as_deref(),
+            "10s",
+            false,
+        ),
+        Duration::from_secs(10),
+    );
+    Some(DatabaseSettings {
+        config: config?,
+        url,
+        pool_size: pool_size as usize,
+        connect_timeout,
+    })
+}
+
+fn database_url(url: &str) -> Result<tokio_postgres::Config, String> {
+    if url.trim().is_empty() {
+        return Err(
+            "database.url is not set: expected a PostgreSQL URL such as \
+                    postgres://retentiond@localhost/guests, in the config file or as \
+                    RETENTIOND__DATABASE__URL"
+                .to_string(),
+        );
+    }
+    tokio_postgres::Config::from_str(url).map_err(|e| {
+        format!(
+            "database.url = {:?} is not a valid PostgreSQL connection string ({e}): \
+             expected e.g. postgres://user@host:5432/dbname",
+            redact_url(url)
+        )
+    })
+}
+
+fn log(raw: RawLog, p: &mut Problems) -> LogSettings {
+    let format = p.take(log_format(raw.format.as_deref()), LogFormat::Auto);
+    let level = raw.level.unwrap_or_else(|| "info".to_string());
+    p.check(log_level(&level));
+    LogSettings { format, level }
+}
+
+fn log_format(raw: Option<&str>) -> Result<LogFormat, String> {
+    match raw.unwrap_or("auto") {
+        "auto" => Ok(LogFormat::Auto),
+        "journal" => Ok(LogFormat::Journal),
+        "pretty" => Ok(LogFormat::Pretty),
+        "json" => Ok(LogFormat::Json),
+        other => Err(format!(
+            "log.format = {other:?} is not a log format: expected auto, journal, pretty or json"
+        )),
+    }
+}
+
+fn log_level(level: &str) -> Result<(), String> {
+    tracing_subscriber::EnvFilter::try_new(level)
+        .map(drop)
+        .map_err(|e| {
+            format!(
+                "log.level = {level:?} is not a log filter ({e}): expected e.g. info, debug or \
+                 retentiond=debug,warn"
+            )
+        })
+}
+
+fn mail(raw: RawMail, p: &mut Problems) -> MailSettings {
+    let transport = p.take(mail_transport(raw.transport.as_deref()), MailTransport::Log);
+    let smtp_url = non_empty(raw.smtp_url);
+    p.check(smtp_url_for(smtp_url.as_deref(), transport));
+    let file_dir = non_empty(raw.file_dir).map(PathBuf::from);
+    p.check(file_dir_for(file_dir.is_some(), transport));
+    let password_file = non_empty(raw.password_file).map(PathBuf::from);
+    if let Some(path) = &password_file {
+        p.check(readable_file(path));
+    }
+    let from = raw
+        .from
+        .unwrap_or_else(|| "retentiond <retentiond@localhost>".to_string());
+    p.check(mailbox(&from));
+    let locale = raw.locale.unwrap_or_else(|| "de".to_string());
+    p.check(mail_locale(&locale));
+    let timeout = p.take(
+        duration("mail.timeout", raw.timeout.as_deref(), "30s", false),
+        Duration::from_secs(30),
+    );
+    let template_dir = non_empty(raw.template_dir).map(PathBuf::from);
+    if let Some(dir) = &template_dir {
+        p.check(template_directory(dir));
+    }
+    let max_attempts = p.take(
+        int("mail.max_attempts", raw.max_attempts.as_deref(), 8, 1, 100),
+        8,
+    );
+    let retry_base = p.take(
+        duration("mail.retry_base", raw.retry_base.as_deref(), "1m", false),
+        Duration::from_secs(60),
+    );
+    MailSettings {
+        transport,
+        smtp_url,
+        password_file,
+        password: raw.password.filter(|s| !s.is_empty()),
+        from,
+        file_dir,
+        locale,
+        timeout,
+        template_dir,
+        max_attempts: max_attempts as u32,
+        retry_base,
+    }
+}
+
+fn non_empty(value: Option<String>) -> Option<String> {
+    value.filter(|s| !s.trim().is_empty())
+}
+
+fn mail_transport(raw: Option<&str>) -> Result<MailTransport, String> {
+    match raw.unwrap_or("log") {
+        "smtp" => Ok(MailTransport::Smtp),
+        "file" => Ok(MailTransport::File),
+        "log" => Ok(MailTransport::Log),
+        other => Err(format!(
+            "mail.transport = {other:?} is not a transport: expected smtp, file or log"
+        )),
+    }
+}
+
+fn smtp_url_for(url: Option<&str>, transport: MailTransport) -> Result<(), String> {
+    match (url, transport) {
+        (None, MailTransport::Smtp) => Err("mail.smtp_url is not set but mail.transport = \
+                                            \"smtp\": expected e.g. smtp://127.0.0.1:2525 or \
+                                            smtps://user@mail.example.com:465"
+            .to_string()),
+        (Some(u), _) => smtp_url(u),
+        _ => Ok(()),
+    }
+}
+
+fn smtp_url(url: &str) -> Result<(), String> {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let host = rest
+        .rsplit_once('@')
+        .map(|(_, h)| h)
+        .unwrap_or(rest)
+        .split(['/', '?'])
+        .next()
+        .unwrap_or("");
+    if !matches!(scheme, "smtp" | "smtps") || host.is_empty() {
+        return Err(format!(
+            "mail.smtp_url = {:?} is not an SMTP URL: expected smtp://host:port (STARTTLS with \
+             ?tls=required) or smtps://user@host:465",
+            redact_url(url)
+        ));
+    }
+    Ok(())
+}
+
+fn file_dir_for(has_dir: bool, transport: MailTransport) -> Result<(), String> {
+    if transport == MailTransport::File && !has_dir {
+        return Err(
+            "mail.file_dir is not set but mail.transport = \"file\": expected a \
+                    directory such as /var/spool/retentiond"
+                .to_string(),
+        );
+    }
+    Ok(())
+}
+
+fn readable_file(path: &std::path::Path) -> Result<(), String> {
+    if path.is_file() {
+        Ok(())
+    } else {
+        Err(format!(
+            "mail.password_file = {:?} is not a readable file: expected the path of a file \
+             that holds the SMTP password",
+            path.display()
+        ))
+    }
+}
+
+fn mailbox(from: &str) -> Result<(), String> {
+    from.parse::<lettre::message::Mailbox>()
+        .map(drop)
+        .map_err(|e| {
+            format!(
+                "mail.from = {from:?} is not a mailbox ({e}): expected e.g. \
+                 \"Retention <retention@example.com>\""
+            )
+        })
+}
+
+fn mail_locale(locale: &str) -> Result<(), String> {
+    if matches!(locale, "de" | "en") {
+        Ok(())
+    } else {
+        Err(format!(
+            "mail.locale = {locale:?} is not supported: expected de or en"
+        ))
+    }
+}
+
+fn template_directory(dir: &std::path::Path) -> Result<(), String> {
+    if dir.is_dir() {
+        Ok(())
+    } else {
+        Err(format!(
+            "mail.template_dir = {:?} is not a directory: expected a directory of \
+             .hbs files that override the built-in templates",
+            dir.display()
+        ))
+    }
+}
+
+fn batch(raw: RawBatch, p: &mut Problems) -> BatchSettings {
+    let size = p.take(
+        int("batch.size", raw.size.as_deref(), 1000, 1, 100_000),
+        1000,
+    );
+    let pause = p.take(
+        duration("batch.pause", raw.pause.as_deref(), "200ms", true),
+        Duration::ZERO,
+    );
+    let lock_timeout = p.take(
+        duration(
+            "batch.lock_timeout",
+            raw.lock_timeout.as_deref(),
+            "2s",
+            false,
+        ),
+        Duration::from_secs(2),
+    );
+    let statement_timeout = p.take(
+        duration(
+            "batch.statement_timeout",
+            raw.statement_timeout.as_deref(),
+            "60s",
+            false,
+        ),
+        Duration::from_secs(60),
+    );
+    BatchSettings {
+        size: size as u32,
+        pause,
+        lock_timeout,
+        statement_timeout,
+    }
+}
+
+fn schedule(raw: RawSchedule, p: &mut Problems) -> ScheduleSettings {
+    let nightly_at = p.take(
+        time_of_day("schedule.nightly_at", raw.nightly_at.as_deref(), "02:30"),
+        chrono::NaiveTime::MIN,
+    );
+    let pending_at = p.take(
+        time_of_day("schedule.pending_at", raw.pending_at.as_deref(), "07:00"),
+        chrono::NaiveTime::MIN,
+    );
+    let time_zone = p.take(
+        time_zone(raw.time_zone.as_deref()),
+        chrono_tz::Europe::Berlin,
+    );
+    let tick = p.take(tick(raw.tick.as_deref()), Duration::from_secs(60));
+    let window = p.take(
+        duration("schedule.window", raw.window.as_deref(), "3h", false),
+        Duration::from_secs(3 * 3600),
+    );
+    let guard = p.take(guard(raw.guard.as_deref()), 0.1);
+    let max_attempts = p.take(
+        int(
+            "schedule.max_attempts",
+            raw.max_attempts.as_deref(),
+            3,
+            1,
+            100,
+        ),
+        3,
+    );
+    ScheduleSettings {
+        nightly_at,
+        time_zone,
+        tick,
+        window,
+        guard,
+        max_attempts: max_attempts as u32,
+        pending_at,
+    }
+}
+
+fn time_of_day(key: &str, raw: Option<&str>, default: &str) -> Result<chrono::NaiveTime, String> {
+    let raw = raw.unwrap_or(default);
+    chrono::NaiveTime::parse_from_str(raw.trim(), "%H:%M").map_err(|_| {
+        format!(
+            "{key} = {raw:?} is not a time of day: expected HH:MM (24-hour, local to each \
+             branch), such as {default}"
+        )
+    })
+}
+
+fn time_zone(raw: Option<&str>) -> Result<chrono_tz::Tz, String> {
+    let raw = raw.unwrap_or("Europe/Berlin");
+    raw.trim().parse::<chrono_tz::Tz>().map_err(|_| {
+        format!(
+            "schedule.time_zone = {raw:?} is not an IANA time zone: expected a name such as \
+             Europe/Berlin or Europe/Lisbon"
+        )
+    })
+}
+
+fn tick(raw: Option<&str>) -> Result<Duration, String> {
+    let tick = duration("schedule.tick", raw, "1m", false)?;
+    if tick < Duration::from_secs(1) || tick > Duration::from_secs(3600) {
+        return Err(format!(
+            "schedule.tick = {:?} is out of range: expected 1s to 1h",
+            humantime::format_duration(tick).to_string()
+        ));
+    }
+    Ok(tick)
+}
+
+fn guard(raw: Option<&str>) -> Result<f64, String> {
+    let raw = raw.unwrap_or("0.1").trim();
+    let percent = raw.ends_with('%');
+    match raw.trim_end_matches('%').parse::<f64>() {
+        Ok(v) if percent && (0.0..=100.0).contains(&v) => Ok(v / 100.0),
+        Ok(v) if !percent && (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "schedule.guard = {raw:?} is not a fraction: expected a number from 0 to 1 such as \
+             0.1, or a percentage such as 10%"
+        )),
+    }
+}
+
+fn gdpr(raw: RawGdpr, p: &mut Problems) -> GdprSettings {
+    let mut trade_secrets = Vec::new();
+    for (i, field) in raw
+        .trade_secrets
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+        .enumerate()
+    {
+        if let Some(field) = p.take(export_field(i, field).map(Some), None) {
+            trade_secrets.push(field);
+        }
+    }
+    let answer_within = p.take(
+        duration(
+            "gdpr.answer_within",
+            raw.answer_within.as_deref(),
+            "14d",
+            false,
+        ),
+        Duration::from_secs(14 * 86400),
+    );
+    GdprSettings {
+        trade_secrets,
+        answer_within,
+    }
+}
+
+fn export_field(i: usize, field: &str) -> Result<String, String> {
+    if EXPORT_FIELDS.contains(&field) {
+        Ok(field.to_string())
+    } else {
+        Err(format!(
+            "gdpr.trade_secrets: entry {} ({field:?}) is not an export field: expected a \
+             comma-separated list of {}",
+            i + 1,
+            EXPORT_FIELDS.join(", ")
+        ))
+    }
+}
+
+fn int(key: &str, raw: Option<&str>, default: u64, min: u64, max: u64) -> Result<u64, String> {
+    let Some(raw) = raw else { return Ok(default) };
+    match raw.trim().parse::<u64>() {
+        Ok(v) if (min..=max).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "{key} = {raw:?} is not valid: expected a whole number from {min} to {max}"
+        )),
+    }
+}
+
+/// Parses `200ms`, `0s`, `5m`, `1h 30m`; `allow_zero` says whether `0s` is meaningful.
+fn duration(
+    key: &str,
+    raw: Option<&str>,
+    default: &str,
+    allow_zero: bool,
+) -> Result<Duration, String> {
+    let raw = raw.unwrap_or(default);
+    match humantime::parse_duration(raw.trim()) {
+        Ok(d) if allow_zero || !d.is_zero() => Ok(d),
+        Ok(_) => Err(format!(
+            "{key} = {raw:?} is not valid: expected a duration greater than zero, such as 10s or 500ms"
+        )),
+        Err(_) => Err(format!(
+            "{key} = {raw:?} is not a duration: expected a number with a unit, such as 200ms, 5s, 10m or 1h"
+        )),
+    }
+}

@@ -1,0 +1,49 @@
+//! SIGTERM and SIGINT become one cancellation token. Whoever works (the
+//! daemon's loop, a run's batch loop) checks it between units of work, never
+//! inside one: the current batch commits, no new one starts.
+
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// Listens for SIGINT and SIGTERM while it lives; the first one cancels the
+/// token. Dropping it stops listening.
+pub struct Shutdown {
+    token: CancellationToken,
+    listener: JoinHandle<()>,
+}
+
+impl Shutdown {
+    /// Starts listening (inside a tokio runtime).
+    pub fn on_signals() -> Shutdown {
+        let token = CancellationToken::new();
+        let cancel = token.clone();
+        let listener = tokio::spawn(async move {
+            let mut term = match signal(SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                    return;
+                }
+            };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            tracing::info!("stop requested: finishing the current batch");
+            cancel.cancel();
+        });
+        Shutdown { token, listener }
+    }
+
+    /// The token the signals cancel.
+    pub fn token(&self) -> &CancellationToken {
+        &self.token
+    }
+}
+
+impl Drop for Shutdown {
+    fn drop(&mut self) {
+        self.listener.abort();
+    }
+}
