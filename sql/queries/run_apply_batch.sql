@@ -1,12 +1,15 @@
--- Anonymizes one locked batch: re-checks the rules for exactly these guests
--- (a reservation made a second ago keeps its guest), then one UPDATE per
--- table and the protocol rows, all in the caller's transaction.
+-- Anonymizes one locked batch (run_lock_guests.sql locked the guests and
+-- their child rows), in the caller's transaction: re-checks the rules for
+-- exactly these guests by index with the candidate test (migration 8:
+-- anonymize_due, fiscal_erasure_due; blocked never; the run's branch only),
+-- so that a reservation made a second ago keeps its guest, then one UPDATE
+-- per table and the protocol rows. Side tables are reached by `= ANY (ids)`
+-- so that a batch costs its own rows, never a pass over a table.
 -- $1 bigint[]: locked guest ids, $2 timestamptz: the run's cut-off,
 -- $3 timestamptz: now (from the clock), $4 text: actor, $5 bigint: run id
 -- (NULL outside a run), $6 bigint[]: guests to anonymize now whatever their
--- deadline (an approved erasure request), $7 jsonb: more protocol details
--- "Due" is retention.anonymize_due / fiscal_erasure_due (migration 8), the
--- test the candidate listing used.
+-- deadline (an approved erasure request), $7 jsonb: more protocol details,
+-- $8 bigint: the branch the guests must still belong to (NULL: any)
 WITH due AS MATERIALIZED (
     SELECT d.*
     FROM (
@@ -17,10 +20,17 @@ WITH due AS MATERIALIZED (
                    AS erase_fiscal
         FROM retention.guest_classification c
         WHERE c.guest_id = ANY ($1::bigint[])
+          AND ($8::bigint IS NULL OR c.branch_id = $8::bigint)
           AND c.blocked_reason IS NULL
         OFFSET 0 -- classify each guest once (see migration 8, pending_items)
     ) d
     WHERE d.anonymize OR d.erase_fiscal
+),
+ids AS MATERIALIZED (
+    SELECT coalesce(array_agg(guest_id) FILTER (WHERE anonymize), '{}') AS anonymized,
+           coalesce(array_agg(guest_id) FILTER (WHERE erase_fiscal
+                        OR (anonymize AND guest_type <> 'company_guest')), '{}') AS company_gone
+    FROM due
 ),
 upd_guests AS (
     UPDATE public.guests g SET
@@ -46,22 +56,18 @@ upd_guests AS (
 ),
 upd_reservations AS (
     UPDATE public.reservations r SET notes = NULL
-    FROM due d
-    WHERE d.anonymize AND r.guest_id = d.guest_id AND r.notes IS NOT NULL
+    WHERE r.guest_id = ANY ((SELECT anonymized FROM ids)::bigint[]) AND r.notes IS NOT NULL
     RETURNING r.id
 ),
 upd_newsletter AS (
     UPDATE public.newsletter_subscriptions n
     SET email = NULL, unsubscribed_at = coalesce(n.unsubscribed_at, $3)
-    FROM due d
-    WHERE d.anonymize AND n.guest_id = d.guest_id
+    WHERE n.guest_id = ANY ((SELECT anonymized FROM ids)::bigint[])
     RETURNING n.guest_id
 ),
 upd_invoices AS (
     UPDATE public.invoices i SET pdf = NULL
-    FROM due d
-    WHERE i.guest_id = d.guest_id AND i.pdf IS NOT NULL
-      AND (d.erase_fiscal OR (d.anonymize AND d.guest_type <> 'company_guest'))
+    WHERE i.guest_id = ANY ((SELECT company_gone FROM ids)::bigint[]) AND i.pdf IS NOT NULL
     RETURNING i.id
 ),
 protocol AS (

@@ -1,4 +1,4 @@
--- Drops the candidate lists a dead run left for a branch whose lock the
+-- Drops the candidate lists dead runs left for branches whose locks the
 -- caller now holds.
--- $1 bigint: branch
-DELETE FROM retention.run_candidates WHERE branch_id = $1::bigint
+-- $1 bigint[]: branches
+DELETE FROM retention.run_candidates WHERE branch_id = ANY ($1::bigint[])

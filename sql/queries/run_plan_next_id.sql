@@ -1,2 +1,3 @@
--- A new plan id for one branch's candidate list.
-SELECT nextval('retention.run_plan_ids')
+-- New plan ids, one per branch of a run.
+-- $1 int: how many
+SELECT nextval('retention.run_plan_ids') FROM generate_series(1, $1::int)

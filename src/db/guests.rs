@@ -227,7 +227,8 @@ pub async fn stream_pending_guests(
 }
 
 /// Locks the guests of `ids` that nobody else holds (`FOR UPDATE SKIP
-/// LOCKED`), in the caller's transaction; returns the locked ids.
+/// LOCKED`) and their reservations and newsletter subscriptions (`FOR
+/// SHARE`), in the caller's transaction; returns the locked ids.
 pub async fn lock(client: &impl GenericClient, ids: &[i64]) -> Result<Vec<i64>> {
     Ok(client
         .query(query!("run_lock_guests"), &[&ids])
@@ -254,6 +255,8 @@ pub struct ApplyParams<'a> {
     pub forced: &'a [i64],
     /// More protocol details (ids only).
     pub details: &'a Value,
+    /// The branch the guests must still belong to (`None`: any).
+    pub branch_id: Option<i64>,
 }
 
 /// What [`apply_locked`] wrote: protocol rows per (action, guest type),
@@ -274,7 +277,14 @@ pub async fn apply_locked(client: &impl GenericClient, p: &ApplyParams<'_>) -> R
         .query(
             query!("run_apply_batch"),
             &[
-                &p.locked, &p.cutoff, &p.now, &p.actor, &p.run_id, &p.forced, p.details,
+                &p.locked,
+                &p.cutoff,
+                &p.now,
+                &p.actor,
+                &p.run_id,
+                &p.forced,
+                p.details,
+                &p.branch_id,
             ],
         )
         .await?;

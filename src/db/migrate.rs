@@ -44,6 +44,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(6, "mail_outbox"),
     migration!(7, "erasure_requests"),
     migration!(8, "rule_functions"),
+    migration!(9, "two_access_paths"),
 ];
 
 /// Arbitrary but fixed key of the advisory lock that serialises migrators

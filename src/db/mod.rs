@@ -48,7 +48,10 @@ pub fn connect_pool(settings: &DatabaseSettings) -> Result<DbPool> {
     config.application_name("retentiond");
     config.connect_timeout(settings.connect_timeout);
     // Server notices ("already exists, skipping") are not worth a log line.
-    config.options("-c client_min_messages=warning");
+    // JIT compiling the classification costs more than it saves: about a
+    // second per whole-table pass (measured at 300k guests: a branch's
+    // candidate listing 0.72 s with JIT, 0.23 s without).
+    config.options("-c client_min_messages=warning -c jit=off");
     let manager = Manager::from_config(
         config,
         NoTls,

@@ -40,27 +40,31 @@ pub async fn mark_stale(
         .collect())
 }
 
-/// Lists a branch's candidates at `cutoff` under a new plan id, replacing
-/// what a dead run left; returns the plan id and the number of candidates.
+/// Lists the candidates of `branches` at `cutoff` in one pass, each branch
+/// under a new plan id, replacing what dead runs left; returns the plan ids
+/// in the order of `branches`.
 pub async fn list_candidates(
     client: &impl GenericClient,
-    branch_id: i64,
+    branches: &[i64],
     cutoff: DateTime<Utc>,
-) -> Result<(i64, i64)> {
+) -> Result<Vec<i64>> {
     client
-        .execute(query!("run_candidates_clear_branch"), &[&branch_id])
+        .execute(query!("run_candidates_clear_branch"), &[&branches])
         .await?;
-    let plan_id: i64 = client
-        .query_one(query!("run_plan_next_id"), &[])
+    let count = i32::try_from(branches.len()).unwrap_or(i32::MAX);
+    let plan_ids: Vec<i64> = client
+        .query(query!("run_plan_next_id"), &[&count])
         .await?
-        .get(0);
-    let guests = client
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    client
         .execute(
             query!("run_candidates_insert"),
-            &[&branch_id, &cutoff, &plan_id],
+            &[&branches, &plan_ids, &cutoff],
         )
         .await?;
-    Ok((plan_id, guests as i64))
+    Ok(plan_ids)
 }
 
 /// What a plan will do for one guest type.
@@ -74,21 +78,29 @@ pub struct PlanCount {
     pub unsubscribe: i64,
     /// Company guests whose fiscal data will be erased.
     pub erase_fiscal: i64,
+    /// Guests with anything to do (each once).
+    #[serde(skip)]
+    pub guests: i64,
 }
 
-/// A plan's counts per guest type.
-pub async fn plan_counts(client: &impl GenericClient, plan_id: i64) -> Result<Vec<PlanCount>> {
+/// The plans' counts per guest type: (plan id, counts).
+pub async fn plan_counts(
+    client: &impl GenericClient,
+    plan_ids: &[i64],
+) -> Result<Vec<(i64, PlanCount)>> {
     client
-        .query(query!("run_plan_counts"), &[&plan_id])
+        .query(query!("run_plan_counts"), &[&plan_ids])
         .await?
         .iter()
         .map(|r| {
-            Ok(PlanCount {
+            let counts = PlanCount {
                 guest_type: r.get::<_, String>("guest_type").parse()?,
                 anonymize: r.get("anonymize"),
                 unsubscribe: r.get("unsubscribe"),
                 erase_fiscal: r.get("erase_fiscal"),
-            })
+                guests: r.get("guests"),
+            };
+            Ok((r.get("plan_id"), counts))
         })
         .collect()
 }

@@ -185,6 +185,7 @@ pub async fn approve(
             run_id: None,
             forced: &locked,
             details: json!({"request_id": id, "requested_by": requested_by}),
+            branch_id: None,
         },
     )
     .await?;

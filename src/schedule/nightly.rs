@@ -27,9 +27,11 @@ use crate::settings::Settings;
 pub const DAEMON_ACTOR: &str = "retentiond";
 
 /// One tick of the daemon: runs every branch whose night is due and not yet
-/// claimed, one after another. Errors of one branch are logged and do not
-/// stop the others; the night is retried at a later tick.
-#[tracing::instrument(skip_all, err)]
+/// claimed. The candidates of all of them are listed in one pass; then each
+/// branch's night is a run of its own, one after another. Errors of one
+/// branch are logged and do not stop the others; a night that did not run is
+/// retried at a later tick.
+#[tracing::instrument(skip_all)]
 pub async fn tick(
     pool: &DbPool,
     settings: &Settings,
@@ -47,35 +49,15 @@ pub async fn tick(
         progress,
         cancel,
     };
-    let mut reports = Vec::new();
+    let mut due = Vec::new();
     for (branch_id, tz_name) in branches {
-        if cancel.is_cancelled() {
-            break;
-        }
         let tz = branch_time_zone(branch_id, &tz_name, settings.schedule.time_zone);
         let (night, _) = latest_due_night(clock.now(), settings.schedule.nightly_at, tz);
-        match nights.run(branch_id, night).await {
-            Ok(Some(report)) => {
-                for held in &report.held {
-                    tracing::warn!(
-                        branch.id = held.branch_id,
-                        "the guard held the branch; check its periods, then confirm with \
-                         `retentiond run --branch {}`",
-                        held.branch_id
-                    );
-                }
-                reports.push(report)
-            }
-            Ok(None) => {}
-            Err(e) => tracing::error!(
-                branch.id = branch_id,
-                %night,
-                error = %e,
-                "nightly run failed; it is retried at the next tick"
-            ),
+        if nights.open(branch_id, night).await? {
+            due.push((branch_id, night));
         }
     }
-    Ok(reports)
+    nights.run(&due).await
 }
 
 /// Runs one branch's night unless it is claimed, locked elsewhere, or has
@@ -91,19 +73,21 @@ pub async fn run_night(
     branch_id: i64,
     night: NaiveDate,
 ) -> Result<Option<RunReport>> {
-    Night {
+    let nights = Night {
         pool,
         settings,
         notifier,
         clock,
         progress,
         cancel,
+    };
+    if !nights.open(branch_id, night).await? {
+        return Ok(None);
     }
-    .run(branch_id, night)
-    .await
+    Ok(nights.run(&[(branch_id, night)]).await?.pop())
 }
 
-/// What a night's run works with.
+/// What a tick's nightly runs work with.
 struct Night<'a> {
     pool: &'a DbPool,
     settings: &'a Settings,
@@ -114,35 +98,64 @@ struct Night<'a> {
 }
 
 impl Night<'_> {
-    #[tracing::instrument(skip_all, err, fields(branch.id = branch_id, night = %night))]
-    async fn run(&self, branch_id: i64, night: NaiveDate) -> Result<Option<RunReport>> {
-        if !self.open(branch_id, night).await? {
-            return Ok(None);
+    /// Runs the nights of `due` (branch, night): locks and lists them once,
+    /// re-checks each night under its lock, then one run per branch.
+    #[tracing::instrument(skip_all, fields(branches = due.len()))]
+    async fn run(&self, due: &[(i64, NaiveDate)]) -> Result<Vec<RunReport>> {
+        if due.is_empty() || self.cancel.is_cancelled() {
+            return Ok(Vec::new());
         }
+        let branches: Vec<i64> = due.iter().map(|(b, _)| *b).collect();
+        let night_of = |branch: i64| due.iter().find(|(b, _)| *b == branch).map(|(_, n)| *n);
         let cutoff = self.clock.now();
-        let prepared = prepare(self.pool, &[branch_id], cutoff, cutoff).await?;
-        if prepared.plans.is_empty() {
-            // another daemon holds the branch
-            return Ok(None);
+        let mut prepared = prepare(self.pool, &branches, cutoff, cutoff).await?;
+        // Re-check under the branch locks: another daemon may have finished
+        // a night between the first check and the lock.
+        let mut closed = Vec::new();
+        for plan in &prepared.plans {
+            if let Some(night) = night_of(plan.branch_id) {
+                if !self.open(plan.branch_id, night).await? {
+                    closed.push(plan.branch_id);
+                }
+            }
         }
-        // Re-check under the branch lock: another daemon may have finished the
-        // night between the first check and the lock.
-        if !self.open(branch_id, night).await? {
-            prepared.abandon().await?;
-            return Ok(None);
-        }
-        let opts = RunOptions {
+        prepared.drop_branches(&closed).await?;
+        let opts_for = |branch_id: i64| RunOptions {
             kind: RunKind::Scheduled,
             actor: DAEMON_ACTOR.to_string(),
-            night: Some(night),
+            night: night_of(branch_id),
             window: Some(self.settings.schedule.window),
             guard: Some(self.settings.schedule.guard),
             batch: self.settings.batch.clone(),
             notify: self.notifier.cloned(),
         };
-        prepared
-            .execute(self.pool, &opts, self.clock, self.progress, self.cancel)
-            .await
+        let mut reports = Vec::new();
+        let results = prepared
+            .execute_each(self.pool, opts_for, self.clock, self.progress, self.cancel)
+            .await;
+        for (branch_id, result) in results {
+            match result {
+                Ok(Some(report)) => {
+                    for held in &report.held {
+                        tracing::warn!(
+                            branch.id = held.branch_id,
+                            "the guard held the branch; check its periods, then confirm with \
+                             `retentiond run --branch {}`",
+                            held.branch_id
+                        );
+                    }
+                    reports.push(report)
+                }
+                Ok(None) => {}
+                Err(e) => tracing::error!(
+                    branch.id = branch_id,
+                    night = ?night_of(branch_id),
+                    error = %e,
+                    "nightly run failed; it is retried at the next tick"
+                ),
+            }
+        }
+        Ok(reports)
     }
 
     async fn open(&self, branch_id: i64, night: NaiveDate) -> Result<bool> {

@@ -81,7 +81,7 @@ pub async fn summary(
 /// The pending summaries that are due: for each branch with addresses and
 /// its pending toggle on, once per local day from `schedule.pending_at` on.
 /// Returns the queued outbox ids.
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all)]
 pub async fn tick(
     pool: &DbPool,
     settings: &Settings,

@@ -34,6 +34,8 @@ pub struct Apply<'a> {
     pub forced: &'a [i64],
     /// More protocol details (ids only).
     pub details: Value,
+    /// The branch the guests must still belong to (`None`: any).
+    pub branch_id: Option<i64>,
 }
 
 /// What [`apply_locked`] did.
@@ -63,6 +65,7 @@ pub async fn apply_locked(
             run_id: apply.run_id,
             forced: apply.forced,
             details: &apply.details,
+            branch_id: apply.branch_id,
         },
     )
     .await?;
@@ -77,12 +80,14 @@ struct BatchResult {
     actions: Vec<(Action, GuestType, i64)>,
     kept: i64,
     skipped: i64,
+    /// From taking the row locks to the commit.
+    lock_hold: std::time::Duration,
 }
 
 impl Prepared {
-    /// Records the run and works off its candidates in batches. Returns
-    /// `Ok(None)` for a scheduled run whose night another run has claimed.
-    #[tracing::instrument(skip_all, err, fields(run.kind = %opts.kind))]
+    /// Records one run over every branch of the plan and works it off (a
+    /// manual run). Returns `Ok(None)` for a scheduled run whose night
+    /// another run has claimed.
     pub async fn execute(
         mut self,
         pool: &DbPool,
@@ -91,36 +96,89 @@ impl Prepared {
         progress: &dyn Progress,
         cancel: &CancellationToken,
     ) -> Result<Option<RunReport>> {
+        let all: Vec<usize> = (0..self.plans.len()).collect();
+        let result = self.run(&all, pool, opts, clock, progress, cancel).await;
+        let released = self.release().await;
+        let report = result?;
+        released?;
+        Ok(report)
+    }
+
+    /// One run per branch, one after another, under the locks and on the
+    /// candidates listed once for all of them (the nights of a tick). Stops
+    /// starting runs when shutdown is asked.
+    pub async fn execute_each(
+        mut self,
+        pool: &DbPool,
+        opts_for: impl Fn(i64) -> RunOptions,
+        clock: &dyn Clock,
+        progress: &dyn Progress,
+        cancel: &CancellationToken,
+    ) -> Vec<(i64, Result<Option<RunReport>>)> {
+        let mut results = Vec::new();
+        for i in 0..self.plans.len() {
+            if cancel.is_cancelled() {
+                break;
+            }
+            let branch_id = self.plans[i].branch_id;
+            let opts = opts_for(branch_id);
+            let result = self.run(&[i], pool, &opts, clock, progress, cancel).await;
+            results.push((branch_id, result));
+        }
+        if let Err(e) = self.release().await {
+            tracing::warn!(error = %e, "cannot remove the candidate lists; the next run replaces them");
+        }
+        results
+    }
+
+    /// Removes the plans of `branches` (their candidates too); their locks
+    /// stay until the prepared run is released.
+    pub async fn drop_branches(&mut self, branches: &[i64]) -> Result<()> {
+        let ids: Vec<i64> = self
+            .plans
+            .iter()
+            .filter(|p| branches.contains(&p.branch_id))
+            .map(|p| p.plan_id)
+            .collect();
+        self.plans.retain(|p| !branches.contains(&p.branch_id));
+        db::runs::delete_plans(self.client(), &ids).await
+    }
+
+    /// Records a run over the plans at `subset`, works them off and records
+    /// the end, all under the branch locks.
+    #[tracing::instrument(skip_all, fields(run.kind = %opts.kind))]
+    async fn run(
+        &mut self,
+        subset: &[usize],
+        pool: &DbPool,
+        opts: &RunOptions,
+        clock: &dyn Clock,
+        progress: &dyn Progress,
+        cancel: &CancellationToken,
+    ) -> Result<Option<RunReport>> {
         let started_at = clock.now();
         let started = Instant::now();
-        let branches: Vec<i64> = self.plans.iter().map(|p| p.branch_id).collect();
-        let created = self.create_run(opts, &branches, started_at).await;
-        let run_id = match created {
-            Ok(Some(id)) => id,
-            Ok(None) => {
-                self.release().await?;
-                return Ok(None);
-            }
-            Err(e) => {
-                let _ = self.release().await;
-                return Err(e);
-            }
+        let plans: Vec<BranchPlan> = subset.iter().map(|&i| self.plans[i].clone()).collect();
+        let branches: Vec<i64> = plans.iter().map(|p| p.branch_id).collect();
+        let Some(run_id) = self.create_run(opts, &branches, started_at).await? else {
+            return Ok(None);
         };
         tracing::info!(
             run.id = run_id,
             kind = opts.kind.as_str(),
             branches = ?branches,
             cutoff = %self.cutoff,
-            guests = self.total_guests(),
+            guests = plans.iter().map(|p| p.guests).sum::<i64>(),
             "run started"
         );
         let mut report = RunReport::new(run_id, opts.kind, self.cutoff, branches);
         let outcome = self
-            .work(opts, clock, progress, cancel, started, &mut report)
+            .work(&plans, opts, clock, progress, cancel, started, &mut report)
             .await;
         progress.finish();
         report.duration_ms = started.elapsed().as_millis() as u64;
-        self.finish(pool, opts, clock, report, outcome).await
+        self.finish(pool, opts, clock, report, plans.len(), outcome)
+            .await
     }
 
     /// Creates the run record and its `run_started` row. For a scheduled run
@@ -175,8 +233,10 @@ impl Prepared {
         Ok(Some(run_id))
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn work(
         &mut self,
+        plans: &[BranchPlan],
         opts: &RunOptions,
         clock: &dyn Clock,
         progress: &dyn Progress,
@@ -187,7 +247,7 @@ impl Prepared {
         // The guard first, for every branch, so that its verdict does not
         // depend on how far other branches got.
         let mut to_do = Vec::new();
-        for plan in self.plans.clone() {
+        for plan in plans.iter().cloned() {
             let held = match opts.guard {
                 Some(guard) => self.guard(&plan, guard, opts, report.run_id).await?,
                 None => None,
@@ -271,7 +331,7 @@ impl Prepared {
     }
 
     #[allow(clippy::too_many_arguments)]
-    #[tracing::instrument(skip_all, err, fields(branch.id = plan.branch_id, run.id = report.run_id))]
+    #[tracing::instrument(skip_all, fields(branch.id = plan.branch_id, run.id = report.run_id))]
     async fn work_branch(
         &mut self,
         plan: &BranchPlan,
@@ -302,8 +362,12 @@ impl Prepared {
                 return Ok(Stop::Done);
             };
             last = batch_last;
-            match self.batch(&ids, opts, clock, report.run_id).await {
+            match self
+                .batch(&ids, plan.branch_id, opts, clock, report.run_id)
+                .await
+            {
                 Ok(result) => {
+                    report.lock_holds.record(result.lock_hold);
                     for (action, guest_type, n) in result.actions {
                         report.record(plan.branch_id, action, guest_type, n);
                     }
@@ -334,10 +398,11 @@ impl Prepared {
     }
 
     /// One batch transaction: lock, re-check, anonymize, protocol, commit.
-    #[tracing::instrument(skip_all, err, fields(run.id = run_id, batch.rows = ids.len()))]
+    #[tracing::instrument(skip_all, fields(run.id = run_id, branch.id = branch_id, batch.rows = ids.len()))]
     async fn batch(
         &mut self,
         ids: &[i64],
+        branch_id: i64,
         opts: &RunOptions,
         clock: &dyn Clock,
         run_id: i64,
@@ -347,6 +412,7 @@ impl Prepared {
         let tx = client.transaction().await?;
         db::runs::set_batch_timeouts(&tx, opts.batch.lock_timeout, opts.batch.statement_timeout)
             .await?;
+        let locking = Instant::now();
         let locked = db::guests::lock(&tx, ids).await?;
         let skipped = (ids.len() - locked.len()) as i64;
         if locked.is_empty() {
@@ -355,6 +421,7 @@ impl Prepared {
                 actions: Vec::new(),
                 kept: 0,
                 skipped,
+                lock_hold: locking.elapsed(),
             });
         }
         let applied = apply_locked(
@@ -367,6 +434,7 @@ impl Prepared {
                 run_id: Some(run_id),
                 forced: &[],
                 details: json!({}),
+                branch_id: Some(branch_id),
             },
         )
         .await?;
@@ -375,6 +443,7 @@ impl Prepared {
             actions: applied.actions,
             kept: locked.len() as i64 - applied.guests,
             skipped,
+            lock_hold: locking.elapsed(),
         })
     }
 }

@@ -10,7 +10,7 @@ use super::{total, RunOptions, RunReport};
 use crate::clock::Clock;
 use crate::db::protocol::{self, Entry};
 use crate::db::{self, DbPool, GenericClient};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::{Action, GuestType, RunStatus};
 use crate::notify::{CompletedSummary, HeldSummary, TypeActions};
 use crate::retention::branch_settings;
@@ -26,13 +26,16 @@ pub(super) enum Stop {
 }
 
 impl Prepared {
-    /// Decides the status, releases the locks and records the end.
+    /// Decides the status and records the end while the branch locks are
+    /// still held, so that no other run can take the branches (and mark
+    /// this one interrupted) before its end is on record.
     pub(super) async fn finish(
         &mut self,
         pool: &DbPool,
         opts: &RunOptions,
         clock: &dyn Clock,
         mut report: RunReport,
+        plans: usize,
         outcome: Result<Stop>,
     ) -> Result<Option<RunReport>> {
         report.status = match &outcome {
@@ -42,18 +45,32 @@ impl Prepared {
             }
             Ok(Stop::Shutdown) => RunStatus::Interrupted,
             Ok(Stop::Window) => RunStatus::Partial,
-            Ok(Stop::Done) if !report.held.is_empty() && report.held.len() == self.plans.len() => {
+            Ok(Stop::Done) if !report.held.is_empty() && report.held.len() == plans => {
                 RunStatus::Held
             }
             Ok(Stop::Done) if report.remaining > 0 => RunStatus::Partial,
             Ok(Stop::Done) => RunStatus::Completed,
         };
+        let run_id = report.run_id;
+        let at = clock.now();
+        let recorded = match self.client.as_mut() {
+            Some(client) => finish_run(client, opts, &report, at).await,
+            None => Err(Error::Failed("the run's connection is gone".into())),
+        };
         // The session may be gone (database outage): record the end on a
         // fresh connection, and let the run be marked stale later if even
         // that fails.
-        let _ = self.release().await;
-        let run_id = report.run_id;
-        match finish_run(pool, opts, &report, clock.now()).await {
+        let recorded = match recorded {
+            Ok(mails) => Ok(mails),
+            Err(e) => {
+                tracing::warn!(run.id = run_id, error = %e, "cannot record the run's end on its own connection; trying a new one");
+                match pool.get().await {
+                    Ok(mut client) => finish_run(&mut client, opts, &report, at).await,
+                    Err(e) => Err(e.into()),
+                }
+            }
+        };
+        match recorded {
             Ok(mails) => report.mails = mails,
             Err(e) if outcome.is_err() => {
                 tracing::warn!(run.id = run_id, error = %e, "cannot record the failed run's end; the next run marks it interrupted");
@@ -69,6 +86,8 @@ impl Prepared {
             remaining = report.remaining,
             held = report.held.len(),
             duration_ms = report.duration_ms,
+            batches = report.lock_holds.batches(),
+            lock_hold_p99_ms = report.lock_holds.p99_ms(),
             "run finished"
         );
         outcome.map(|_| Some(report))
@@ -77,14 +96,13 @@ impl Prepared {
 
 /// Records the run's end, its `run_finished` row and its completed
 /// summaries in one transaction; returns the queued outbox ids.
-#[tracing::instrument(skip_all, err, fields(run.id = report.run_id))]
+#[tracing::instrument(skip_all, fields(run.id = report.run_id))]
 async fn finish_run(
-    pool: &DbPool,
+    client: &mut db::Object,
     opts: &RunOptions,
     report: &RunReport,
     at: DateTime<Utc>,
 ) -> Result<Vec<i64>> {
-    let mut client = pool.get().await?;
     let mut tx = client.transaction().await?;
     let counts = json!(super::named(&report.counts));
     let held = serde_json::to_value(&report.held).unwrap_or(Value::Null);
@@ -93,7 +111,7 @@ async fn finish_run(
         .iter()
         .map(|(branch, c)| (branch.to_string(), super::named(c)))
         .collect::<std::collections::BTreeMap<_, _>>());
-    db::runs::finish(
+    let finished = db::runs::finish(
         &tx,
         report.run_id,
         &db::runs::RunEnd {
@@ -107,6 +125,13 @@ async fn finish_run(
         },
     )
     .await?;
+    if !finished {
+        return Err(Error::Failed(format!(
+            "run {} is no longer recorded as running (another process marked it); its end \
+             was not recorded, its protocol rows are complete",
+            report.run_id
+        )));
+    }
     protocol::append(
         &tx,
         &Entry {

@@ -116,6 +116,66 @@ pub struct RunReport {
     pub error: Option<String>,
     /// Outbox ids of the completed summaries queued with the run's end.
     pub mails: Vec<i64>,
+    /// How long the batches held their row locks.
+    pub lock_holds: LockHolds,
+}
+
+/// How long batches held their row locks, in a fixed histogram of
+/// milliseconds (flat memory however many batches a run has).
+#[derive(Clone, Debug)]
+pub struct LockHolds {
+    /// Batches per millisecond; the last bucket holds everything longer.
+    buckets: Vec<u64>,
+    max_ms: u64,
+}
+
+impl Default for LockHolds {
+    fn default() -> Self {
+        LockHolds {
+            buckets: vec![0; 10_001],
+            max_ms: 0,
+        }
+    }
+}
+
+impl LockHolds {
+    /// Counts one batch.
+    pub fn record(&mut self, hold: Duration) {
+        let ms = hold.as_millis().min(u128::from(u64::MAX)) as u64;
+        let last = self.buckets.len() - 1;
+        self.buckets[(ms as usize).min(last)] += 1;
+        self.max_ms = self.max_ms.max(ms);
+    }
+
+    /// Batches counted.
+    pub fn batches(&self) -> u64 {
+        self.buckets.iter().sum()
+    }
+
+    /// The hold that 99 % of the batches stayed within, in milliseconds.
+    pub fn p99_ms(&self) -> u64 {
+        let total = self.batches();
+        let rank = (total * 99).div_ceil(100);
+        let mut seen = 0;
+        for (ms, n) in self.buckets.iter().enumerate() {
+            seen += n;
+            if seen >= rank && total > 0 {
+                return ms as u64;
+            }
+        }
+        0
+    }
+}
+
+impl Serialize for LockHolds {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("LockHolds", 3)?;
+        st.serialize_field("batches", &self.batches())?;
+        st.serialize_field("p99_ms", &self.p99_ms())?;
+        st.serialize_field("max_ms", &self.max_ms)?;
+        st.end()
+    }
 }
 
 impl RunReport {
@@ -134,6 +194,7 @@ impl RunReport {
             duration_ms: 0,
             error: None,
             mails: Vec::new(),
+            lock_holds: LockHolds::default(),
         }
     }
 

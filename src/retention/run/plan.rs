@@ -48,7 +48,7 @@ pub struct Prepared {
 /// Locks the branches that nobody else is processing and lists their
 /// candidates at `cutoff`. Uses a connection of its own, outside the pool's
 /// reuse: the session's advisory locks end with it.
-#[tracing::instrument(skip_all, err, fields(run.branches = ?branches, run.cutoff = %cutoff))]
+#[tracing::instrument(skip_all, fields(run.branches = ?branches, run.cutoff = %cutoff))]
 pub async fn prepare(
     pool: &DbPool,
     branches: &[i64],
@@ -64,6 +64,7 @@ pub async fn prepare(
     };
     // On an error below, dropping `prepared` closes the connection and with
     // it the locks taken so far.
+    let mut locked = Vec::new();
     for &branch_id in branches {
         let client = prepared.client();
         if !db::runs::try_lock_branch(client, branch_id).await? {
@@ -75,8 +76,6 @@ pub async fn prepare(
             continue;
         }
         let stale = db::runs::mark_stale(client, branch_id, now).await?;
-        let (plan_id, guests) = db::runs::list_candidates(client, branch_id, cutoff).await?;
-        let mut by_type = db::runs::plan_counts(client, plan_id).await?;
         for id in stale {
             tracing::warn!(
                 run.id = id,
@@ -87,7 +86,23 @@ pub async fn prepare(
                 prepared.stale_runs.push(id);
             }
         }
+        locked.push(branch_id);
+    }
+    if locked.is_empty() {
+        return Ok(prepared);
+    }
+    // one pass over the guests for every branch of the run
+    let client = prepared.client();
+    let plan_ids = db::runs::list_candidates(client, &locked, cutoff).await?;
+    let counts = db::runs::plan_counts(client, &plan_ids).await?;
+    for (&branch_id, &plan_id) in locked.iter().zip(&plan_ids) {
+        let mut by_type: Vec<TypeCounts> = counts
+            .iter()
+            .filter(|(p, _)| *p == plan_id)
+            .map(|(_, c)| c.clone())
+            .collect();
         by_type.sort_by_key(|t| GuestType::ALL.iter().position(|g| *g == t.guest_type));
+        let guests = by_type.iter().map(|t| t.guests).sum();
         tracing::debug!(branch.id = branch_id, guests, "candidates listed");
         prepared.plans.push(BranchPlan {
             branch_id,

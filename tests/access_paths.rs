@@ -1,0 +1,136 @@
+//! The rules have one definition and two access paths: by index
+//! (`retention.guest_classification`, for `classify` and a batch of ids) and
+//! by hash aggregates (`retention.guest_classification_scan`, for run
+//! candidates and the pending report). They must agree on every guest.
+
+mod common;
+
+use common::{expect_code, fx, TestDb};
+
+/// Random demo data with periods own and inherited, one type left without a
+/// period, branches in several time zones, and a run that anonymized part
+/// of it, so that every kind of value occurs.
+async fn random_world() -> (TestDb, tokio_postgres::Client) {
+    let db = TestDb::migrated().await;
+    expect_code(
+        &db.cli(&[
+            "demo-data",
+            "--guests",
+            "4000",
+            "--branches",
+            "4",
+            "--seed",
+            "7",
+            "--anchor",
+            "2026-11-25",
+        ]),
+        0,
+    );
+    let c = db.client().await;
+    for (branch, guest_type, period) in [
+        (1, "newsletter_subscriber", "2 years"),
+        (1, "guest", "3 years"),
+        (1, "regular_guest", "5 years"),
+        (1, "company_guest", "10 years"),
+        (3, "guest", "18 months"),
+        (4, "guest_without_sale", "400 days"),
+    ] {
+        fx::policy(&c, branch, guest_type, period).await;
+    }
+    expect_code(&db.cli(&["run", "--yes", "--actor", "test"]), 0);
+    (db, c)
+}
+
+#[tokio::test]
+async fn index_and_scan_paths_agree_on_every_guest_field_by_field() {
+    let (_db, c) = random_world().await;
+    let differing = c
+        .query(
+            "SELECT guest_id, to_jsonb(a) AS by_index, to_jsonb(b) AS by_scan
+             FROM retention.guest_classification a
+             FULL JOIN retention.guest_classification_scan b USING (guest_id)
+             WHERE a IS DISTINCT FROM b OR a.guest_id IS NULL OR b.guest_id IS NULL
+             ORDER BY guest_id LIMIT 5",
+            &[],
+        )
+        .await
+        .unwrap();
+    let shown: Vec<String> = differing
+        .iter()
+        .map(|r| {
+            format!(
+                "guest {}: index {} / scan {}",
+                r.get::<_, i64>(0),
+                r.get::<_, serde_json::Value>(1),
+                r.get::<_, serde_json::Value>(2)
+            )
+        })
+        .collect();
+    assert!(shown.is_empty(), "the paths differ:\n{}", shown.join("\n"));
+
+    // the data set has every kind of value, so agreement means something
+    let variety = c
+        .query_one(
+            "SELECT count(*),
+                    count(DISTINCT guest_type),
+                    count(*) FILTER (WHERE personal_deadline IS NULL),
+                    count(*) FILTER (WHERE fiscal_deadline IS NOT NULL),
+                    count(*) FILTER (WHERE blocked_reason IS NOT NULL),
+                    count(*) FILTER (WHERE anonymized_at IS NOT NULL),
+                    count(*) FILTER (WHERE latest_reservation_for > '2026-11-25'),
+                    count(*) FILTER (WHERE personal_period_inherited),
+                    count(*) FILTER (WHERE NOT personal_period_inherited),
+                    count(*) FILTER (WHERE newsletter_active),
+                    count(DISTINCT time_zone)
+             FROM retention.guest_classification_scan",
+            &[],
+        )
+        .await
+        .unwrap();
+    let n = |i: usize| variety.get::<_, i64>(i);
+    assert_eq!(n(0), 4000, "every guest is classified");
+    assert_eq!(n(1), 5, "all five types occur");
+    for (i, what) in [
+        (2, "guests without a period"),
+        (3, "fiscal deadlines"),
+        (4, "blocked guests"),
+        (5, "anonymized guests"),
+        (6, "reservations to come"),
+        (7, "inherited periods"),
+        (8, "own periods"),
+        (9, "active newsletters"),
+    ] {
+        assert!(n(i) > 0, "the data set has no {what}");
+    }
+    assert!(n(10) > 1, "branches in more than one time zone");
+}
+
+#[tokio::test]
+async fn run_candidates_are_exactly_what_the_batch_recheck_finds_due() {
+    let (db, c) = random_world().await;
+    // a week later, by the periods: some deadlines of the next days fall due
+    c.execute(
+        "UPDATE retention.policies SET period = period - interval '7 days'",
+        &[],
+    )
+    .await
+    .unwrap();
+    let dry = db.cli(&["run", "--dry-run", "--format", "json"]);
+    let plan: serde_json::Value = serde_json::from_str(&expect_code(&dry, 0)).unwrap();
+    let listed: i64 = plan["branches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|b| b["by_type"].as_array().unwrap().iter())
+        .map(|t| t["anonymize"].as_i64().unwrap())
+        .sum();
+    let by_index = fx::count(
+        &c,
+        "SELECT count(*) FROM retention.guest_classification c
+         WHERE c.blocked_reason IS NULL
+           AND retention.anonymize_due(c.anonymized_at, c.personal_deadline, now())",
+    )
+    .await;
+    assert!(listed > 0, "something is due a week later");
+    assert_eq!(listed, by_index);
+}
