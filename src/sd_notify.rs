@@ -67,13 +67,26 @@ impl Notifier {
 }
 
 /// Half the watchdog period systemd asked for (`WATCHDOG_USEC`, for this
-/// process when `WATCHDOG_PID` is set), the usual heartbeat interval.
-pub fn watchdog_interval() -> Option<Duration> {
+/// process when `WATCHDOG_PID` is set), the usual heartbeat interval; an
+/// error names a period too short to keep.
+pub fn watchdog_interval() -> Result<Option<Duration>, String> {
     if let Ok(pid) = std::env::var("WATCHDOG_PID") {
         if pid.trim() != std::process::id().to_string() {
-            return None;
+            return Ok(None);
         }
     }
-    let usec: u64 = std::env::var("WATCHDOG_USEC").ok()?.trim().parse().ok()?;
-    (usec > 0).then(|| Duration::from_micros(usec / 2))
+    let Some(raw) = std::env::var("WATCHDOG_USEC").ok() else {
+        return Ok(None);
+    };
+    let usec: u64 = raw.trim().parse().map_err(|_| {
+        format!("WATCHDOG_USEC = {raw:?} is not a number of microseconds (set by WatchdogSec=)")
+    })?;
+    match usec {
+        0 => Ok(None),
+        1..=99_999 => Err(format!(
+            "WATCHDOG_USEC = {usec} asks for a heartbeat more often than every 50 ms; set \
+             WatchdogSec= in the unit to at least 1s (60s is the shipped value)"
+        )),
+        _ => Ok(Some(Duration::from_micros(usec / 2))),
+    }
 }

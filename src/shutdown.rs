@@ -42,6 +42,22 @@ impl Shutdown {
     }
 }
 
+/// Runs `work`; once `stop` fires, lets it go on for at most `grace`, then
+/// leaves it (`None`). Whatever it held is dropped with it: a transaction in
+/// it rolls back when its session ends.
+pub async fn bounded<T>(
+    stop: &CancellationToken,
+    grace: std::time::Duration,
+    work: impl std::future::Future<Output = T>,
+) -> Option<T> {
+    tokio::pin!(work);
+    tokio::select! {
+        result = &mut work => return Some(result),
+        _ = stop.cancelled() => {}
+    }
+    tokio::time::timeout(grace, &mut work).await.ok()
+}
+
 impl Drop for Shutdown {
     fn drop(&mut self) {
         self.listener.abort();

@@ -40,7 +40,16 @@ fn manual(s: &Settings) -> RunOptions {
 async fn run_at(db: &TestDb, branches: &[i64], at: DateTime<Utc>) -> RunReport {
     let s = settings(db, "");
     let pool = db.pool();
-    let prepared = run::prepare(&pool, branches, at, at).await.unwrap();
+    let prepared = run::prepare(
+        &pool,
+        branches,
+        at,
+        at,
+        Duration::ZERO,
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap();
     prepared
         .execute(
             &pool,
@@ -371,7 +380,16 @@ async fn guest_who_gains_a_reservation_after_listing_is_kept() {
     let at = day("2026-11-25");
     let s = settings(&w.db, "");
     let pool = w.db.pool();
-    let prepared = run::prepare(&pool, &[w.branch], at, at).await.unwrap();
+    let prepared = run::prepare(
+        &pool,
+        &[w.branch],
+        at,
+        at,
+        Duration::ZERO,
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap();
     assert_eq!(prepared.total_guests(), 2, "both listed");
     // the POS books a table for tomorrow, between listing and the batch
     fx::reservation(&w.c, kept, at, day("2026-11-26"), false).await;
@@ -433,7 +451,8 @@ async fn guard_holds_a_scheduled_run_and_a_manual_run_releases_it() {
     // 3 of 10 not anonymized guests is over the 10 % guard
     let s = settings(&w.db, "[schedule]\nguard = \"0.1\"\n");
     let pool = w.db.pool();
-    let at = day("2026-11-25");
+    // inside the night's window (02:30 CET = 01:30 UTC, three hours)
+    let at = day("2026-11-25") - chrono::Duration::hours(10);
     let report = retentiond::schedule::nightly::run_night(
         &pool,
         &s,
@@ -566,7 +585,8 @@ async fn wait_for_no_branch_locks(c: &Client) {
     let start = Instant::now();
     while fx::count(
         c,
-        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'",
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
+           AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
     )
     .await
         > 0

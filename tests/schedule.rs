@@ -1,6 +1,7 @@
 //! The nightly schedule on a real database: each branch's night runs once,
-//! in its own time zone, across daylight-saving changes; a missed night is
-//! caught up; several daemons never run a night twice.
+//! in its own time zone, across daylight-saving changes, and only inside its
+//! window; a missed night is caught up the next night, never by day;
+//! several daemons never run a night twice.
 
 mod common;
 
@@ -86,28 +87,31 @@ async fn nights(c: &Client, branch: i64) -> Vec<NaiveDate> {
 }
 
 #[tokio::test]
-async fn each_night_runs_once_and_a_missed_night_is_caught_up() {
+async fn each_night_runs_once_and_a_missed_night_is_caught_up_the_next_night() {
     let db = TestDb::migrated().await;
     let c = db.client().await;
     let b = branch(&c, "Köln", "Europe/Berlin", 1).await;
 
-    // first start in the morning: last night (02:30 CET = 01:30 UTC) is due
-    let reports = tick(&db, "2026-11-25T10:00:00Z").await;
-    assert_eq!(reports.len(), 1);
-    assert_eq!(reports[0].total(Action::GuestAnonymized), 1);
-    // a second firing the same night does nothing
-    assert!(tick(&db, "2026-11-25T10:01:00Z").await.is_empty());
+    // first start in the morning: last night's window (02:30 to 05:30 CET)
+    // is over, so nothing is deleted by day
+    assert!(tick(&db, "2026-11-25T10:00:00Z").await.is_empty());
     assert!(tick(&db, "2026-11-26T01:29:59Z").await.is_empty());
-    add_overdue(&c, b, 1).await;
+    // the next night (02:30 CET = 01:30 UTC) does what is due
     let reports = tick(&db, "2026-11-26T01:30:00Z").await;
     assert_eq!(reports.len(), 1);
     assert_eq!(reports[0].total(Action::GuestAnonymized), 1);
-    // the daemon was down for three nights: one catch-up run, not three
-    let reports = tick(&db, "2026-11-29T09:00:00Z").await;
+    // a second firing the same night does nothing
+    assert!(tick(&db, "2026-11-26T01:31:00Z").await.is_empty());
+    add_overdue(&c, b, 1).await;
+    // the daemon was down for three nights and is back by day: it waits
+    assert!(tick(&db, "2026-11-29T09:00:00Z").await.is_empty());
+    // inside the next night's window: one catch-up run, not three
+    let reports = tick(&db, "2026-11-30T04:00:00Z").await;
     assert_eq!(reports.len(), 1);
+    assert_eq!(reports[0].total(Action::GuestAnonymized), 1);
     assert_eq!(
         nights(&c, b).await,
-        [date("2026-11-25"), date("2026-11-26"), date("2026-11-29")]
+        [date("2026-11-26"), date("2026-11-30")]
     );
     // the runs are scheduled ones by the daemon
     let kinds = fx::count(
@@ -115,22 +119,7 @@ async fn each_night_runs_once_and_a_missed_night_is_caught_up() {
         "SELECT count(*) FROM retention.runs WHERE kind = 'scheduled' AND actor = 'retentiond'",
     )
     .await;
-    assert_eq!(kinds, 3);
-}
-
-#[tokio::test]
-async fn branches_without_automatic_deletion_are_not_scheduled() {
-    let db = TestDb::migrated().await;
-    let c = db.client().await;
-    let b = branch(&c, "Köln", "Europe/Berlin", 1).await;
-    c.execute(
-        "UPDATE retention.branch_settings SET auto_delete = false WHERE branch_id = $1",
-        &[&b],
-    )
-    .await
-    .unwrap();
-    assert!(tick(&db, "2026-11-25T10:00:00Z").await.is_empty());
-    assert!(nights(&c, b).await.is_empty());
+    assert_eq!(kinds, 2);
 }
 
 #[tokio::test]
@@ -140,17 +129,14 @@ async fn each_branch_runs_in_its_own_night() {
     let vienna = branch(&c, "Wien", "Europe/Vienna", 0).await;
     let lisbon = branch(&c, "Lisboa", "Europe/Lisbon", 0).await;
     // 02:00 UTC: 03:00 in Vienna (its night of the 25th is due), 02:00 in
-    // Lisbon (still the night of the 24th)
+    // Lisbon (its night has not come yet, and the one before is long over)
     tick(&db, "2026-11-25T02:00:00Z").await;
     assert_eq!(nights(&c, vienna).await, [date("2026-11-25")]);
-    assert_eq!(nights(&c, lisbon).await, [date("2026-11-24")]);
+    assert_eq!(nights(&c, lisbon).await, []);
     // 02:30 UTC is 02:30 in Lisbon
     tick(&db, "2026-11-25T02:30:00Z").await;
     assert_eq!(nights(&c, vienna).await, [date("2026-11-25")]);
-    assert_eq!(
-        nights(&c, lisbon).await,
-        [date("2026-11-24"), date("2026-11-25")]
-    );
+    assert_eq!(nights(&c, lisbon).await, [date("2026-11-25")]);
 }
 
 #[tokio::test]
@@ -158,7 +144,7 @@ async fn spring_forward_night_runs_once_at_the_end_of_the_gap() {
     let db = TestDb::migrated().await;
     let c = db.client().await;
     let b = branch(&c, "Köln", "Europe/Berlin", 0).await;
-    tick(&db, "2026-03-28T12:00:00Z").await;
+    tick(&db, "2026-03-28T01:30:00Z").await;
     // 02:30 does not exist on 2026-03-29; 03:00 CEST = 01:00 UTC is the first instant after
     tick(&db, "2026-03-29T00:59:00Z").await;
     assert_eq!(nights(&c, b).await, [date("2026-03-28")]);
@@ -181,7 +167,7 @@ async fn fall_back_night_runs_once_at_the_earlier_instant() {
     let db = TestDb::migrated().await;
     let c = db.client().await;
     let b = branch(&c, "Köln", "Europe/Berlin", 0).await;
-    tick(&db, "2026-10-24T12:00:00Z").await;
+    tick(&db, "2026-10-24T00:30:00Z").await;
     // 02:30 happens twice on 2026-10-25: 00:30 UTC (CEST) and 01:30 UTC (CET)
     tick(&db, "2026-10-25T00:29:00Z").await;
     assert_eq!(nights(&c, b).await, [date("2026-10-24")]);
@@ -199,14 +185,39 @@ async fn fall_back_night_runs_once_at_the_earlier_instant() {
     assert_eq!(nights(&c, b).await.len(), 3);
 }
 
+#[tokio::test]
+async fn branches_without_automatic_deletion_are_not_scheduled() {
+    let db = TestDb::migrated().await;
+    let c = db.client().await;
+    let b = branch(&c, "Köln", "Europe/Berlin", 1).await;
+    c.execute(
+        "UPDATE retention.branch_settings SET auto_delete = false WHERE branch_id = $1",
+        &[&b],
+    )
+    .await
+    .unwrap();
+    assert!(tick(&db, "2026-11-25T10:00:00Z").await.is_empty());
+    assert!(nights(&c, b).await.is_empty());
+}
+
 fn spawn_serve(db: &TestDb) -> Child {
     spawn_serve_env(db, &[])
 }
 
+/// A nightly time a minute ago in UTC: a daemon started now is inside the
+/// night's window of a branch in UTC (see [`branch`] with "UTC").
+fn night_began_a_minute_ago() -> String {
+    (Utc::now() - chrono::Duration::minutes(1))
+        .format("%H:%M")
+        .to_string()
+}
+
 fn spawn_serve_env(db: &TestDb, env: &[(&str, &str)]) -> Child {
+    let nightly_at = night_began_a_minute_ago();
     let mut all = vec![
         ("RETENTIOND__SCHEDULE__TICK", "1s"),
         ("RETENTIOND__BATCH__PAUSE", "0s"),
+        ("RETENTIOND__SCHEDULE__NIGHTLY_AT", nightly_at.as_str()),
     ];
     all.extend_from_slice(env);
     db.command(&["serve"], &all)
@@ -226,7 +237,7 @@ fn stop(child: &mut Child) {
 async fn two_daemons_run_a_night_once_and_stop_on_sigterm() {
     let db = TestDb::migrated().await;
     let c = db.client().await;
-    let b = branch(&c, "Köln", "Europe/Berlin", 1).await;
+    let b = branch(&c, "Köln", "UTC", 1).await;
     let mut first = spawn_serve(&db);
     let mut second = spawn_serve(&db);
     let start = Instant::now();
@@ -262,7 +273,7 @@ async fn two_daemons_run_a_night_once_and_stop_on_sigterm() {
 async fn database_outage_fails_the_run_and_the_daemon_retries_at_the_next_tick() {
     let db = TestDb::migrated().await;
     let c = db.client().await;
-    let b = branch(&c, "Köln", "Europe/Berlin", 0).await;
+    let b = branch(&c, "Köln", "UTC", 0).await;
     add_overdue(&c, b, 300).await;
     let mut daemon = spawn_serve_env(
         &db,

@@ -292,11 +292,20 @@ pub struct RunArgs {
     /// Start no new batch after this long (e.g. 2h); the rest waits for the next run.
     #[arg(long, value_parser = parse_duration)]
     pub window: Option<std::time::Duration>,
+    /// How long to wait for a branch another run is processing before
+    /// skipping it (a run that skips a branch exits 1).
+    #[arg(long, default_value = "60s", value_parser = parse_wait)]
+    pub wait: std::time::Duration,
     /// Output format of the plan and summary.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     #[command(flatten)]
     pub actor: ActorArg,
+}
+
+fn parse_wait(s: &str) -> std::result::Result<std::time::Duration, String> {
+    humantime::parse_duration(s)
+        .map_err(|_| format!("{s:?} is not a duration: expected e.g. 0s, 60s or 5m"))
 }
 
 fn parse_duration(s: &str) -> std::result::Result<std::time::Duration, String> {
@@ -439,9 +448,20 @@ pub fn parse_instant(s: &str) -> std::result::Result<DateTime<Utc>, String> {
 }
 
 fn parse_window(s: &str) -> std::result::Result<chrono::Duration, String> {
+    // a report window beyond a century is a typo, and would overflow dates
+    const MAX_DAYS: i64 = 36_500;
     humantime::parse_duration(s)
         .ok()
         .and_then(|d| chrono::Duration::from_std(d).ok())
         .filter(|d| *d > chrono::Duration::zero())
         .ok_or_else(|| format!("{s:?} is not a window: expected e.g. 14d, 30d or 48h"))
+        .and_then(|d| {
+            if d > chrono::Duration::days(MAX_DAYS) {
+                Err(format!(
+                    "{s:?} is too long a window: expected at most {MAX_DAYS}d"
+                ))
+            } else {
+                Ok(d)
+            }
+        })
 }

@@ -2,20 +2,27 @@
 
 use super::output::{print_json, time, Table};
 use super::{Context, ErasureCommand, ExportArgs, Format};
+use crate::db;
 use crate::error::Result;
 use crate::retention::{erasure, export};
+use crate::shutdown::Shutdown;
 
 pub async fn export(cx: &Context, args: &ExportArgs) -> Result<()> {
     let mut client = cx.client().await?;
-    let report = export::export(
+    // Ctrl-C or SIGTERM cancels the export's statement; the temporary file
+    // is removed and nothing is handed out
+    let shutdown = Shutdown::on_signals();
+    let token = client.cancel_token();
+    let actor = args.actor.resolve();
+    let work = export::export(
         &mut client,
         args.guest,
         &args.out,
         args.force,
         &cx.settings.gdpr.trade_secrets,
-        &args.actor.resolve(),
-    )
-    .await?;
+        &actor,
+    );
+    let report = db::stoppable(token, shutdown.token(), work).await?;
     println!(
         "export of guest {} written to {}",
         args.guest,

@@ -12,6 +12,7 @@ use crate::notify::transport::Transport;
 use crate::notify::{outbox, Notifier};
 use crate::retention::branch_settings;
 use crate::schedule::pending;
+use crate::shutdown::Shutdown;
 
 pub async fn notify(cx: &Context, cmd: &NotifyCommand) -> Result<()> {
     let NotifyCommand::Pending { branch } = cmd;
@@ -27,8 +28,17 @@ pub async fn notify(cx: &Context, cmd: &NotifyCommand) -> Result<()> {
         .into_iter()
         .filter(|b| branch.is_some() || b.notify_pending)
         .collect();
+    let invalid = crate::db::branches::invalid_time_zones(&client).await?;
     let mut ids = Vec::new();
     for b in &branches {
+        if let Some((_, tz)) = invalid.iter().find(|(id, _)| *id == b.branch_id) {
+            eprintln!(
+                "branch {}: its time zone {tz:?} is unknown to PostgreSQL, nothing sent (fix \
+                 branches.time_zone)",
+                b.branch_id
+            );
+            continue;
+        }
         if b.notify_addresses.is_empty() {
             eprintln!(
                 "branch {}: no notification addresses, nothing sent (retentiond settings set \
@@ -51,9 +61,12 @@ pub async fn notify(cx: &Context, cmd: &NotifyCommand) -> Result<()> {
         println!("no pending summary to send");
         return Ok(());
     }
+    let shutdown = Shutdown::on_signals();
     let scope = FlushScope {
         now: true,
         only: Some(ids.clone()),
+        stop: shutdown.token().clone(),
+        progress: None,
     };
     let report = flush(cx, &transport, &scope).await?;
     print_flush(&report);
@@ -113,11 +126,21 @@ pub async fn outbox(cx: &Context, cmd: &OutboxCommand) -> Result<()> {
         }
         OutboxCommand::Flush => {
             let transport = Transport::from_settings(&cx.settings.mail)?;
+            let shutdown = Shutdown::on_signals();
             let scope = FlushScope {
                 now: true,
                 only: None,
+                stop: shutdown.token().clone(),
+                progress: None,
             };
             let report = flush(cx, &transport, &scope).await?;
+            if shutdown.token().is_cancelled() {
+                print_flush(&report);
+                return Err(Error::Failed(
+                    "stopped: the mails not yet delivered stay queued (see `retentiond outbox list`)"
+                        .into(),
+                ));
+            }
             print_flush(&report);
             if report.retrying + report.failed > 0 {
                 return Err(Error::Failed(

@@ -16,7 +16,11 @@ use crate::notify::sender::FlushScope;
 use crate::notify::transport::Transport;
 use crate::notify::Notifier;
 use crate::retention::run::{self, LogLines, Prepared, Progress, RunOptions, RunReport};
-use crate::shutdown::Shutdown;
+use crate::shutdown::{self, Shutdown};
+use tokio_util::sync::CancellationToken;
+
+/// How long a stopped run may take to record its end before it is left.
+const STOP_BOUND: std::time::Duration = std::time::Duration::from_millis(4500);
 
 pub async fn run(cx: &Context, args: &RunArgs) -> Result<()> {
     let (settings, clock) = (&cx.settings, cx.clock.as_ref());
@@ -39,8 +43,19 @@ pub async fn run(cx: &Context, args: &RunArgs) -> Result<()> {
         );
         return Ok(());
     }
+    // Ctrl-C and SIGTERM from here on: the running statement is cancelled
+    // after a short grace, the current batch rolls back, the run is
+    // recorded as interrupted
+    let shutdown = Shutdown::on_signals();
     let cutoff = clock.now();
-    let prepared = run::prepare(pool, &branches, cutoff, cutoff).await?;
+    let prepared =
+        run::prepare(pool, &branches, cutoff, cutoff, args.wait, shutdown.token()).await?;
+    if shutdown.token().is_cancelled() {
+        prepared.abandon().await?;
+        return Err(Error::Failed(
+            "stopped before the run started: nothing was changed".into(),
+        ));
+    }
     if args.format == Format::Table {
         print_plan(&prepared);
     }
@@ -66,17 +81,17 @@ pub async fn run(cx: &Context, args: &RunArgs) -> Result<()> {
         ));
     }
     if prepared.total_guests() == 0 {
+        let skipped = prepared.locked_elsewhere.clone();
         prepared.abandon().await?;
         println!("nothing is due: no guest was changed");
-        return Ok(());
+        return skipped_error(&skipped);
     }
-    if !args.yes && !confirm(&prepared)? {
+    if !args.yes && !confirm(&prepared, shutdown.token()).await? {
         prepared.abandon().await?;
         println!("cancelled: nothing was changed");
         return Ok(());
     }
 
-    let shutdown = Shutdown::on_signals();
     let opts = RunOptions {
         kind: RunKind::Manual,
         actor: args.actor.resolve(),
@@ -91,10 +106,16 @@ pub async fn run(cx: &Context, args: &RunArgs) -> Result<()> {
     } else {
         Box::new(LogLines::new())
     };
-    let result = prepared
-        .execute(pool, &opts, clock, progress.as_ref(), shutdown.token())
-        .await;
-    drop(shutdown);
+    // the run cancels a statement that goes on after a stop; if even that
+    // does not end it, it is left (its session ends with the process)
+    let work = prepared.execute(pool, &opts, clock, progress.as_ref(), shutdown.token());
+    let Some(result) = shutdown::bounded(shutdown.token(), STOP_BOUND, work).await else {
+        return Err(Error::Failed(
+            "stopped: the run did not end in time and was left; no batch is half done, and the \
+             next run marks it interrupted and finishes the work"
+                .into(),
+        ));
+    };
     let report = result?.ok_or_else(|| Error::Failed("the run could not be recorded".into()))?;
     match args.format {
         Format::Json => print_json(&report)?,
@@ -103,12 +124,28 @@ pub async fn run(cx: &Context, args: &RunArgs) -> Result<()> {
     deliver_summaries(cx, &transport, &report).await;
     match report.status {
         RunStatus::Interrupted => Err(Error::Failed(format!(
-            "run {} was interrupted: the last batch committed, {} guest(s) are left for the \
-             next run",
+            "run {} was interrupted: every committed batch is complete, {} guest(s) are left \
+             for the next run",
             report.run_id, report.remaining
         ))),
-        _ => Ok(()),
+        _ => skipped_error(&report.skipped),
     }
+}
+
+/// A run that skipped a branch did not do all its work: exit 1, naming them.
+fn skipped_error(skipped: &[i64]) -> Result<()> {
+    if skipped.is_empty() {
+        return Ok(());
+    }
+    let list = skipped
+        .iter()
+        .map(|b| b.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    Err(Error::Failed(format!(
+        "branch(es) {list} were skipped: another run kept them busy for the whole --wait; run \
+         again when it has finished (`retentiond status` shows the locks)"
+    )))
 }
 
 /// Tries to deliver the run's own summaries at once; what the server does
@@ -120,6 +157,7 @@ async fn deliver_summaries(cx: &Context, transport: &Transport, report: &RunRepo
     let scope = FlushScope {
         now: true,
         only: Some(report.mails.clone()),
+        ..FlushScope::default()
     };
     match super::mail::flush(cx, transport, &scope).await {
         Ok(f) if f.retrying + f.failed == 0 => {
@@ -179,7 +217,7 @@ fn branch_list(prepared: &Prepared) -> String {
         .join(", ")
 }
 
-fn confirm(prepared: &Prepared) -> Result<bool> {
+async fn confirm(prepared: &Prepared, stop: &CancellationToken) -> Result<bool> {
     let mut err = std::io::stderr();
     let _ = write!(
         err,
@@ -188,11 +226,22 @@ fn confirm(prepared: &Prepared) -> Result<bool> {
         branch_list(prepared)
     );
     let _ = err.flush();
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|e| Error::io("cannot read the confirmation", e))?;
+    // a plain thread: a read that never returns must not hold the exit
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let mut answer = String::new();
+        let _ = tx.send(
+            std::io::stdin()
+                .lock()
+                .read_line(&mut answer)
+                .map(|_| answer),
+        );
+    });
+    let answer = tokio::select! {
+        answer = rx => answer.map_err(|_| Error::Failed("cannot read the confirmation".into()))?,
+        _ = stop.cancelled() => return Ok(false),
+    };
+    let answer = answer.map_err(|e| Error::io("cannot read the confirmation", e))?;
     Ok(matches!(
         answer.trim().to_lowercase().as_str(),
         "yes" | "y" | "ja" | "j"
@@ -239,6 +288,9 @@ fn print_summary(report: &RunReport) {
             "remaining: {} guest(s) are left for the next run",
             report.remaining
         );
+    }
+    for b in &report.skipped {
+        println!("branch {b}: skipped, another run was processing it");
     }
     if let Some(e) = &report.error {
         println!("error: {e}");

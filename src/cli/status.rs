@@ -19,6 +19,13 @@ struct Status {
     attention: Vec<String>,
 }
 
+fn join(ids: &[i64]) -> String {
+    ids.iter()
+        .map(|b| b.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 fn describe(a: &Attention) -> String {
     match a {
         Attention::SchemaMismatch { database, binary } => format!(
@@ -35,13 +42,37 @@ fn describe(a: &Attention) -> String {
         Attention::MailsGivenUp(n) => {
             format!("{n} mail(s) given up in the last 7 days: see `retentiond outbox list`")
         }
+        Attention::StaleRun(run, branches) => format!(
+            "run {run} (branch(es) {}) died without finishing: the next run on its branches \
+             marks it interrupted and does the rest; `retentiond run --branch ID` now, or let \
+             the daemon retry the night",
+            join(branches)
+        ),
+        Attention::LastRunInterrupted(b) => format!(
+            "the last run of branch {b} was interrupted: what it did not reach waits for the \
+             next run (`retentiond run --branch {b}`, or the next night)"
+        ),
+        Attention::MissedNight(b, night) => format!(
+            "branch {b} missed the night of {night}: no run in its window (daemon down or \
+             database unreachable); the next night catches up"
+        ),
+        Attention::InvalidTimeZone(b, tz) => format!(
+            "branch {b} has the time zone {tz:?}, which PostgreSQL does not know: the branch is \
+             left out of runs, reports and summaries until branches.time_zone is fixed"
+        ),
     }
 }
 
 pub async fn status(cx: &Context, format: Format) -> Result<()> {
     let client = cx.pool.get().await?;
-    let next_runs = nightly::next_runs(&cx.pool, &cx.settings, cx.clock.as_ref());
-    let health = health::gather(&client, cx.clock.now(), next_runs).await?;
+    let schedule = async {
+        let clock = cx.clock.as_ref();
+        Ok((
+            nightly::next_runs(&cx.pool, &cx.settings, clock).await?,
+            nightly::missed_nights(&cx.pool, &cx.settings, clock).await?,
+        ))
+    };
+    let health = health::gather(&client, cx.clock.now(), schedule).await?;
     let status = Status {
         attention: health.attention.iter().map(describe).collect(),
         health,

@@ -91,3 +91,13 @@ pub async fn store_settings(
         .await?;
     Ok(())
 }
+
+/// Branches whose time zone PostgreSQL does not know: (branch, zone).
+pub async fn invalid_time_zones(client: &impl GenericClient) -> Result<Vec<(i64, String)>> {
+    Ok(client
+        .query(query!("branch_invalid_time_zones"), &[])
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect())
+}

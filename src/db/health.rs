@@ -135,3 +135,28 @@ pub async fn locks(client: &impl GenericClient) -> Result<Vec<LockRow>> {
         })
         .collect())
 }
+
+/// A run marked running although none of its branch locks is held.
+#[derive(Debug, Serialize)]
+pub struct StaleRun {
+    /// Run id.
+    pub id: i64,
+    /// Its branches.
+    pub branches: Vec<i64>,
+    /// The night of a scheduled run.
+    pub night: Option<chrono::NaiveDate>,
+}
+
+/// Runs that died without finishing and are not yet marked.
+pub async fn stale_runs(client: &impl GenericClient) -> Result<Vec<StaleRun>> {
+    Ok(client
+        .query(query!("status_stale_runs"), &[&BRANCH_LOCK_CLASS])
+        .await?
+        .iter()
+        .map(|r| StaleRun {
+            id: r.get("id"),
+            branches: r.get("branches"),
+            night: r.get("night"),
+        })
+        .collect())
+}

@@ -51,7 +51,20 @@ pub fn connect_pool(settings: &DatabaseSettings) -> Result<DbPool> {
     // JIT compiling the classification costs more than it saves: about a
     // second per whole-table pass (measured at 300k guests: a branch's
     // candidate listing 0.72 s with JIT, 0.23 s without).
-    config.options("-c client_min_messages=warning -c jit=off");
+    //
+    // A killed client's session lives on and keeps its branch locks while it
+    // runs a statement: the server checks every second that we are still
+    // there (client_connection_check_interval), and TCP keepalives and the
+    // user timeout end a connection to a vanished host within about a minute.
+    config.options(
+        "-c client_min_messages=warning -c jit=off -c client_connection_check_interval=1000",
+    );
+    config
+        .keepalives(true)
+        .keepalives_idle(Duration::from_secs(15))
+        .keepalives_interval(Duration::from_secs(5))
+        .keepalives_retries(3)
+        .tcp_user_timeout(Duration::from_secs(60));
     let manager = Manager::from_config(
         config,
         NoTls,
@@ -74,6 +87,38 @@ pub async fn connect_checked(pool: &DbPool) -> Result<Object> {
     let client = pool.get().await?;
     migrate::ensure_current(&client).await?;
     Ok(client)
+}
+
+/// How long a statement may go on after a stop was asked before it is
+/// cancelled: a batch usually finishes in milliseconds.
+const STOP_GRACE: Duration = Duration::from_secs(2);
+
+/// Runs `work` (statements on the connection of `token`); when `stop` fires first, gives it
+/// a short grace, then cancels the running statement through the driver's
+/// cancel token, so that a transaction in it rolls back and the caller
+/// returns within seconds.
+pub async fn stoppable<T>(
+    token: tokio_postgres::CancelToken,
+    stop: &tokio_util::sync::CancellationToken,
+    work: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    tokio::pin!(work);
+    tokio::select! {
+        result = &mut work => return result,
+        _ = stop.cancelled() => {}
+    }
+    if let Ok(result) = tokio::time::timeout(STOP_GRACE, &mut work).await {
+        return result;
+    }
+    tracing::info!("stop requested: cancelling the running statement");
+    if let Err(e) = token.cancel_query(NoTls).await {
+        tracing::warn!(error = %e, "cannot cancel the running statement; leaving it");
+        return Err(Error::Failed("stopped before the statement ended".into()));
+    }
+    match tokio::time::timeout(STOP_GRACE, &mut work).await {
+        Ok(result) => result,
+        Err(_) => Err(Error::Failed("stopped before the statement ended".into())),
+    }
 }
 
 /// Drains a row stream into `sink`, one row at a time; returns the rows seen.

@@ -25,6 +25,35 @@ pub async fn try_lock_branch(client: &impl GenericClient, branch_id: i64) -> Res
         .get(0))
 }
 
+/// Takes the branch's lock for this session, waiting up to `wait` for
+/// another run to let go of it; false when it did not within `wait`.
+pub async fn lock_branch_within(
+    client: &impl GenericClient,
+    branch_id: i64,
+    wait: std::time::Duration,
+) -> Result<bool> {
+    if wait.is_zero() {
+        return try_lock_branch(client, branch_id).await;
+    }
+    let bound = format!("{}ms", wait.as_millis().max(1));
+    client
+        .query(query!("session_lock_timeout"), &[&bound])
+        .await?;
+    let locked = client
+        .query(query!("branch_lock_wait"), &[&branch_lock_key(branch_id)])
+        .await;
+    client
+        .query(query!("session_lock_timeout"), &[&"0"])
+        .await?;
+    match locked {
+        Ok(_) => Ok(true),
+        Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::LOCK_NOT_AVAILABLE) => {
+            Ok(false)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Marks the branch's runs still `running` as interrupted (the caller holds
 /// the branch lock, so they are dead); returns their ids.
 pub async fn mark_stale(
@@ -231,14 +260,18 @@ pub async fn finish(client: &impl GenericClient, run_id: i64, end: &RunEnd<'_>) 
         == 1)
 }
 
-/// A branch's night: runs that hold it, and failed attempts.
+/// A branch's night: runs that hold it (a `running` one only while its lock
+/// is held), and attempts that failed or were interrupted.
 pub async fn night_state(
     client: &impl GenericClient,
     branch_id: i64,
     night: NaiveDate,
 ) -> Result<(i64, i64)> {
     let row = client
-        .query_one(query!("run_night_state"), &[&branch_id, &night])
+        .query_one(
+            query!("run_night_state"),
+            &[&branch_id, &night, &BRANCH_LOCK_CLASS],
+        )
         .await?;
     Ok((row.get("claimed"), row.get("failed")))
 }
@@ -256,12 +289,35 @@ pub async fn configured_branches(
         .collect())
 }
 
-/// Branches with automatic deletion on, with their time zone names.
-pub async fn scheduled_branches(client: &impl GenericClient) -> Result<Vec<(i64, String)>> {
+/// A branch with automatic deletion on.
+#[derive(Debug, Clone)]
+pub struct ScheduledBranch {
+    /// Branch.
+    pub branch_id: i64,
+    /// Its time zone name.
+    pub time_zone: String,
+    /// Whether PostgreSQL knows that zone (`retention.valid_time_zone`).
+    pub valid: bool,
+}
+
+/// Branches with automatic deletion on.
+pub async fn scheduled_branches(client: &impl GenericClient) -> Result<Vec<ScheduledBranch>> {
     Ok(client
         .query(query!("run_scheduled_branches"), &[])
         .await?
         .iter()
-        .map(|r| (r.get(0), r.get(1)))
+        .map(|r| ScheduledBranch {
+            branch_id: r.get("branch_id"),
+            time_zone: r.get("time_zone"),
+            valid: r.get("valid"),
+        })
         .collect())
+}
+
+/// The latest night a branch has a scheduled run for.
+pub async fn last_night(client: &impl GenericClient, branch_id: i64) -> Result<Option<NaiveDate>> {
+    Ok(client
+        .query_one(query!("run_last_night"), &[&branch_id])
+        .await?
+        .get(0))
 }

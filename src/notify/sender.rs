@@ -4,13 +4,17 @@
 //! `mail.max_attempts`; a permanent one (5xx) or the last attempt gives the
 //! mail up visibly: a `mail_failed` protocol row and a log error.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::Message;
 use serde::Serialize;
 use serde_json::json;
+use tokio_util::sync::CancellationToken;
 
-use super::transport::Transport;
+use super::transport::{SendError, Transport};
 use crate::address::mask_all;
 use crate::clock::Clock;
 use crate::db::outbox::{Pick, Queued};
@@ -31,14 +35,22 @@ pub struct FlushReport {
     pub failed: u32,
 }
 
-/// Which mails a pass takes.
+/// Which mails a pass takes, and when it stops.
 #[derive(Debug, Clone, Default)]
 pub struct FlushScope {
     /// Ignore the retry backoff (an admin's `outbox flush`, a run's own summary).
     pub now: bool,
     /// Only these outbox ids.
     pub only: Option<Vec<i64>>,
+    /// Shutdown: no new mail is taken, and a send still going after a short
+    /// grace is left (the mail stays queued, its Message-ID stays the same).
+    pub stop: CancellationToken,
+    /// Counts each mail handled (the daemon's watchdog).
+    pub progress: Option<Arc<AtomicU64>>,
 }
+
+/// How long a stop lets a send in hand finish.
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Delivers what is due. Stops at the end of the queue; every mail is tried
 /// at most once per pass.
@@ -58,6 +70,9 @@ pub async fn flush(
     let mut tried: Vec<i64> = Vec::new();
     let mut client = pool.get().await?;
     loop {
+        if scope.stop.is_cancelled() {
+            break;
+        }
         let tx = client.transaction().await?;
         let now = clock.now();
         let pick = Pick {
@@ -73,14 +88,32 @@ pub async fn flush(
         let id = queued.id;
         tried.push(id);
         let attempts = queued.attempts + 1;
-        let message = build(&from, &queued)?;
-        let result = transport
-            .send(
-                &message,
-                &format!("{id:08}-{}", queued.kind),
-                &queued.recipients,
-            )
-            .await;
+        // a mail that cannot be built (a recipient that no longer parses)
+        // is given up like a 5xx answer, so it blocks nothing behind it
+        let result = match build(&from, &queued) {
+            Ok(message) => {
+                let name = format!("{id:08}-{}", queued.kind);
+                let send = transport.send(&message, &name, &queued.recipients);
+                tokio::pin!(send);
+                tokio::select! {
+                    result = &mut send => result,
+                    _ = scope.stop.cancelled() => {
+                        match tokio::time::timeout(STOP_GRACE, &mut send).await {
+                            Ok(result) => result,
+                            Err(_) => {
+                                // rolled back: still queued, retried at the next start
+                                tracing::warn!(outbox.id = id, "stop requested during a send; the mail stays queued");
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+            Err(e) => Err(SendError {
+                permanent: true,
+                message: e.to_string(),
+            }),
+        };
         match result {
             Ok(answer) => {
                 db::outbox::mark_sent(&tx, id, clock.now(), attempts, &answer).await?;
@@ -132,6 +165,9 @@ pub async fn flush(
             }
         }
         tx.commit().await?;
+        if let Some(progress) = &scope.progress {
+            progress.fetch_add(1, Ordering::Relaxed);
+        }
     }
     Ok(report)
 }

@@ -119,6 +119,8 @@ pub struct PendingSummary {
     pub per_day: BTreeMap<NaiveDate, i64>,
     /// Open erasure requests past the answer time: (request id, days open).
     pub erasure_overdue: Vec<(i64, i64)>,
+    /// The night whose deletion did not take place, if one was missed.
+    pub missed_night: Option<NaiveDate>,
 }
 
 impl PendingSummary {
@@ -186,6 +188,10 @@ pub(super) fn pending_data(p: &PendingSummary, tz: Tz, locale: &str) -> Value {
         "date": date_label(p.at, tz, locale),
         "window_days": p.window_days,
         "auto_delete": p.auto_delete,
+        "missed_night": p.missed_night.map(|d| match locale {
+            "en" => d.format("%Y-%m-%d").to_string(),
+            _ => d.format("%d.%m.%Y").to_string(),
+        }),
         "types": types,
         "overdue_total": overdue,
         "due_total": due,

@@ -155,6 +155,7 @@ pub fn sample(kind: &str) -> Value {
             "date": "2026-11-25",
             "window_days": 14,
             "auto_delete": false,
+            "missed_night": "24.11.2026",
             "types": [{"type": GuestType::Guest, "overdue": 3, "due_soon": 2}],
             "overdue_total": 3,
             "due_total": 2,

@@ -149,7 +149,8 @@ impl Transport {
             Transport::File(dir) => {
                 let path = dir.join(format!("{file_name}.eml"));
                 let tmp = dir.join(format!(".{file_name}.eml.tmp"));
-                let write = std::fs::write(&tmp, message.formatted())
+                // on disk before it has a name a reader might pick up
+                let write = write_synced(&tmp, &message.formatted())
                     .and_then(|()| std::fs::rename(&tmp, &path));
                 write
                     .map(|()| format!("written to {}", path.display()))
@@ -163,12 +164,19 @@ impl Transport {
                 tracing::info!(
                     recipients = %mask_all(recipients),
                     "mail (log transport):\n{}",
-                    text_part(&text)
+                    mask_in_text(text_part(&text))
                 );
                 Ok("logged".to_string())
             }
         }
     }
+}
+
+fn write_synced(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut file = std::fs::File::create(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
 }
 
 fn describe(e: &lettre::transport::smtp::Error) -> String {

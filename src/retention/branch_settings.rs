@@ -44,9 +44,9 @@ impl Update {
     }
 }
 
-/// Reads one branch's settings (defaults when never set).
+/// Reads one branch's settings (defaults when never set), in one statement:
+/// a branch deleted meanwhile is an unknown branch, never a missing row.
 pub async fn get(client: &impl GenericClient, branch_id: i64) -> Result<BranchSettings> {
-    ensure_branch_exists(client, branch_id).await?;
     list(client, Some(branch_id))
         .await?
         .pop()

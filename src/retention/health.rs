@@ -9,7 +9,7 @@ use crate::db::{self, migrate};
 use crate::error::Result;
 use crate::model::RunStatus;
 
-pub use crate::db::health::RunLine;
+pub use crate::db::health::{RunLine, StaleRun};
 
 /// Everything `status` shows.
 #[derive(Debug, Serialize)]
@@ -30,6 +30,14 @@ pub struct Health {
     pub locks: Vec<LockLine>,
     /// Branches with automatic deletion on but types without a period.
     pub auto_delete_unconfigured: Vec<Unconfigured>,
+    /// Runs that died without finishing (marked running, no lock held).
+    pub stale_runs: Vec<StaleRun>,
+    /// Branches whose last run was interrupted (stopped, or died).
+    pub interrupted_last_run: Vec<i64>,
+    /// Nights whose window ended without a run.
+    pub missed_nights: Vec<MissedNight>,
+    /// Branches whose time zone PostgreSQL does not know: skipped.
+    pub invalid_time_zones: Vec<InvalidZone>,
     /// What needs attention.
     #[serde(skip)]
     pub attention: Vec<Attention>,
@@ -51,6 +59,23 @@ pub enum Attention {
     LastRunFailed(i64),
     /// Mails were given up in the last seven days.
     MailsGivenUp(i64),
+    /// A run died without finishing (its branches).
+    StaleRun(i64, Vec<i64>),
+    /// The branch's last run was interrupted: work is left.
+    LastRunInterrupted(i64),
+    /// A night's window ended without a run.
+    MissedNight(i64, chrono::NaiveDate),
+    /// The branch's time zone is unknown: the branch is skipped.
+    InvalidTimeZone(i64, String),
+}
+
+/// A branch whose time zone PostgreSQL does not know.
+#[derive(Debug, Serialize)]
+pub struct InvalidZone {
+    /// Branch.
+    pub branch_id: i64,
+    /// The zone as stored.
+    pub time_zone: String,
 }
 
 /// Schema versions.
@@ -62,6 +87,15 @@ pub struct SchemaState {
     pub binary: i32,
     /// Whether they match.
     pub ok: bool,
+}
+
+/// A night a branch missed: its window ended without any run.
+#[derive(Debug, Clone, Serialize)]
+pub struct MissedNight {
+    /// Branch.
+    pub branch_id: i64,
+    /// The local date of the night.
+    pub night: chrono::NaiveDate,
 }
 
 /// A branch's next nightly run.
@@ -102,12 +136,15 @@ pub struct Unconfigured {
     pub types: Vec<String>,
 }
 
-/// Reads the state at `now`; `next_runs` come from the schedule and are
-/// asked for only when the schema matches.
+/// What the schedule knows: the next nightly runs, the missed nights.
+pub type ScheduleView = (Vec<NextRun>, Vec<MissedNight>);
+
+/// Reads the state at `now`; the schedule's view is asked for only when the
+/// schema matches.
 pub async fn gather(
     client: &db::Object,
     now: DateTime<Utc>,
-    next_runs: impl std::future::Future<Output = Result<Vec<NextRun>>>,
+    schedule: impl std::future::Future<Output = Result<ScheduleView>>,
 ) -> Result<Health> {
     let database = migrate::current_version(client).await?;
     let binary = migrate::latest_version();
@@ -127,6 +164,10 @@ pub async fn gather(
         },
         locks: Vec::new(),
         auto_delete_unconfigured: Vec::new(),
+        stale_runs: Vec::new(),
+        interrupted_last_run: Vec::new(),
+        missed_nights: Vec::new(),
+        invalid_time_zones: Vec::new(),
         attention: Vec::new(),
     };
     if !health.schema.ok {
@@ -135,7 +176,14 @@ pub async fn gather(
             .push(Attention::SchemaMismatch { database, binary });
         return Ok(health);
     }
-    health.next_runs = next_runs.await?;
+    let (next_runs, missed_nights) = schedule.await?;
+    health.next_runs = next_runs;
+    for m in &missed_nights {
+        health
+            .attention
+            .push(Attention::MissedNight(m.branch_id, m.night));
+    }
+    health.missed_nights = missed_nights;
     health.last_runs = db::health::last_runs(client, 10).await?;
     for b in db::health::branch_states(client).await? {
         if b.auto_delete && !b.unconfigured.is_empty() {
@@ -152,6 +200,27 @@ pub async fn gather(
             health.failed_last_run.push(b.branch_id);
             health.attention.push(Attention::LastRunFailed(b.branch_id));
         }
+        if b.last_run_status.as_deref() == Some(RunStatus::Interrupted.as_str()) {
+            health.interrupted_last_run.push(b.branch_id);
+            health
+                .attention
+                .push(Attention::LastRunInterrupted(b.branch_id));
+        }
+    }
+    health.stale_runs = db::health::stale_runs(client).await?;
+    for r in &health.stale_runs {
+        health
+            .attention
+            .push(Attention::StaleRun(r.id, r.branches.clone()));
+    }
+    for (branch_id, time_zone) in db::branches::invalid_time_zones(client).await? {
+        health
+            .attention
+            .push(Attention::InvalidTimeZone(branch_id, time_zone.clone()));
+        health.invalid_time_zones.push(InvalidZone {
+            branch_id,
+            time_zone,
+        });
     }
     let (queued, failed) = db::health::outbox_counts(client, now).await?;
     health.outbox = OutboxState {

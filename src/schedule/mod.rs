@@ -9,6 +9,7 @@ pub mod nightly;
 pub mod pending;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -57,6 +58,7 @@ pub async fn serve(
     cancel: CancellationToken,
 ) -> Result<()> {
     let systemd = sd_notify::Notifier::from_env();
+    let watchdog = sd_notify::watchdog_interval().map_err(Error::Invalid)?;
     // Listen for SIGHUP at once: its default action would end the process.
     let mut hup =
         signal(SignalKind::hangup()).map_err(|e| Error::io("cannot listen for SIGHUP", e))?;
@@ -89,10 +91,12 @@ pub async fn serve(
     // The first tick at start-up catches up a missed night.
     let _ = tx.try_send(());
 
-    // Without a systemd watchdog the heartbeat timer just idles.
-    let mut heartbeat =
-        tokio::time::interval(sd_notify::watchdog_interval().unwrap_or(Duration::from_secs(3600)));
-    let progress = LogLines::new();
+    // Heartbeats prove progress: the idle loop answers its timer, and while
+    // a tick works, a heartbeat goes out only when a batch or a step of the
+    // tick finished since the last one. A hung statement or a half-open
+    // connection stops them, and systemd restarts the daemon.
+    let mut heartbeat = tokio::time::interval(watchdog.unwrap_or(Duration::from_secs(3600)));
+    let progress = Heartbeat::default();
     loop {
         tokio::select! {
             _ = cancel.cancelled() => break,
@@ -111,11 +115,26 @@ pub async fn serve(
             Some(()) = rx.recv() => {
                 let work = tick(&state, clock.as_ref(), &progress, &cancel);
                 tokio::pin!(work);
-                // heartbeats go on while the tick's runs work
+                let mut seen = progress.count();
                 loop {
                     tokio::select! {
                         _ = &mut work => break,
-                        _ = heartbeat.tick() => systemd.watchdog(),
+                        _ = heartbeat.tick() => {
+                            let now = progress.count();
+                            if now != seen {
+                                seen = now;
+                                systemd.watchdog();
+                            }
+                        }
+                        _ = cancel.cancelled() => {
+                            // the running statement is cancelled by the run
+                            // itself; whatever is still going after the
+                            // grace is dropped (its session ends with it)
+                            if tokio::time::timeout(STOP_GRACE, &mut work).await.is_err() {
+                                tracing::warn!("the tick did not stop in time; leaving it");
+                            }
+                            break;
+                        }
                     }
                 }
                 if !cancel.is_cancelled() {
@@ -125,9 +144,46 @@ pub async fn serve(
         }
     }
     systemd.stopping();
-    let _ = scheduler.shutdown().await;
+    let _ = tokio::time::timeout(Duration::from_secs(1), scheduler.shutdown()).await;
     tracing::info!("daemon stopped");
     Ok(())
+}
+
+/// How long a stop waits for the work in hand before leaving it (the unit's
+/// `TimeoutStopSec=` is well above it).
+const STOP_GRACE: Duration = Duration::from_secs(4);
+
+/// Counts the progress of a tick (batches, finished steps) for the watchdog,
+/// and writes the run's progress lines.
+#[derive(Default)]
+struct Heartbeat {
+    steps: Arc<AtomicU64>,
+    lines: LogLines,
+}
+
+impl Heartbeat {
+    fn count(&self) -> u64 {
+        self.steps.load(Ordering::Relaxed)
+    }
+
+    fn step(&self) {
+        self.steps.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+impl Progress for Heartbeat {
+    fn start(&self, total: u64) {
+        self.step();
+        self.lines.start(total);
+    }
+    fn batch(&self, done: u64, total: u64) {
+        self.step();
+        self.lines.batch(done, total);
+    }
+    fn finish(&self) {
+        self.step();
+        self.lines.finish();
+    }
 }
 
 async fn add_tick_job(
@@ -151,12 +207,7 @@ async fn add_tick_job(
 
 /// One tick: due nights, due pending summaries, then the outbox.
 #[tracing::instrument(skip_all)]
-async fn tick(
-    state: &State,
-    clock: &dyn Clock,
-    progress: &dyn Progress,
-    cancel: &CancellationToken,
-) {
+async fn tick(state: &State, clock: &dyn Clock, progress: &Heartbeat, cancel: &CancellationToken) {
     let ticked = nightly::tick(
         &state.pool,
         &state.settings,
@@ -171,13 +222,19 @@ async fn tick(
         Ok(_) => {}
         Err(e) => tracing::error!(error = %e, "tick failed; retrying at the next tick"),
     }
+    progress.step();
     if cancel.is_cancelled() {
         return;
     }
     if let Err(e) = pending::tick(&state.pool, &state.settings, &state.notifier, clock).await {
         tracing::error!(error = %e, "pending summaries failed; retrying at the next tick");
     }
-    let scope = FlushScope::default();
+    progress.step();
+    let scope = FlushScope {
+        stop: cancel.clone(),
+        progress: Some(progress.steps.clone()),
+        ..FlushScope::default()
+    };
     if let Err(e) = sender::flush(
         &state.pool,
         &state.settings.mail,

@@ -8,12 +8,14 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use crate::clock::{branch_time_zone, latest_due_night, Clock};
+use crate::db::runs::ScheduledBranch;
 use crate::db::{self, DbPool, GenericClient};
 use crate::error::Result;
 use crate::model::{GuestType, PendingAction, PendingStatus};
 use crate::notify::{Notifier, PendingSummary, TypeDue, WINDOW_DAYS};
 use crate::retention::branch_settings::{self, BranchSettings};
 use crate::retention::{erasure, pending};
+use crate::schedule::nightly;
 use crate::settings::Settings;
 
 /// The pending summary of one branch at `now`: the pending report over
@@ -55,6 +57,16 @@ pub async fn summary(
     for d in &p.days {
         *per_day.entry(d.day).or_default() += d.guests;
     }
+    let scheduled = ScheduledBranch {
+        branch_id: branch.branch_id,
+        time_zone: branch.time_zone.clone(),
+        valid: true,
+    };
+    let missed_night = if branch.auto_delete {
+        nightly::missed_night(client, settings, &scheduled, now).await?
+    } else {
+        None
+    };
     Ok(Some(PendingSummary {
         branch: branch_settings::mail_target(branch),
         at: now,
@@ -75,6 +87,7 @@ pub async fn summary(
         not_configured: p.not_configured_types.clone(),
         per_day,
         erasure_overdue,
+        missed_night,
     }))
 }
 
@@ -90,8 +103,18 @@ pub async fn tick(
 ) -> Result<Vec<i64>> {
     let mut client = pool.get().await?;
     let mut queued = Vec::new();
+    let invalid = db::branches::invalid_time_zones(&client).await?;
     for branch in branch_settings::list(&client, None).await? {
         if !branch.notify_pending || branch.notify_addresses.is_empty() {
+            continue;
+        }
+        if invalid.iter().any(|(b, _)| *b == branch.branch_id) {
+            tracing::error!(
+                branch.id = branch.branch_id,
+                time_zone = %branch.time_zone,
+                "the branch's time zone is unknown to PostgreSQL: no pending summary until \
+                 branches.time_zone is fixed; other branches go on"
+            );
             continue;
         }
         let tz = branch_time_zone(

@@ -59,10 +59,7 @@ pub(super) fn settings(raw: RawSettings) -> Result<Settings, SettingsErrors> {
 fn database(raw: RawDatabase, p: &mut Problems) -> Option<DatabaseSettings> {
     let url = raw.url.unwrap_or_default();
     let config = p.take(database_url(&url).map(Some), None);
-    let pool_size = p.take(
-        int("database.pool_size", raw.pool_size.as_deref(), 4, 1, 64),
-        4,
-    );
+    let pool_size = p.take(pool_size(raw.pool_size.as_deref()), 4);
     let connect_timeout = p.take(
         duration(
             "database.connect_timeout",
@@ -78,6 +75,17 @@ fn database(raw: RawDatabase, p: &mut Problems) -> Option<DatabaseSettings> {
         pool_size: pool_size as usize,
         connect_timeout,
     })
+}
+
+fn pool_size(raw: Option<&str>) -> Result<u64, String> {
+    match int("database.pool_size", raw, 4, 1, 64)? {
+        1 => Err(
+            "database.pool_size = \"1\" is too small: a run keeps one connection for its \
+                  branch locks while the daemon and the mails need another; expected 2 to 64"
+                .to_string(),
+        ),
+        n => Ok(n),
+    }
 }
 
 fn database_url(url: &str) -> Result<tokio_postgres::Config, String> {
@@ -411,18 +419,26 @@ fn gdpr(raw: RawGdpr, p: &mut Problems) -> GdprSettings {
         }
     }
     let answer_within = p.take(
-        duration(
-            "gdpr.answer_within",
-            raw.answer_within.as_deref(),
-            "14d",
-            false,
-        ),
+        answer_within(raw.answer_within.as_deref()),
         Duration::from_secs(14 * 86400),
     );
     GdprSettings {
         trade_secrets,
         answer_within,
     }
+}
+
+fn answer_within(raw: Option<&str>) -> Result<Duration, String> {
+    const LIMIT_DAYS: u64 = 3650;
+    let within = duration("gdpr.answer_within", raw, "14d", false)?;
+    if within > Duration::from_secs(LIMIT_DAYS * 86400) {
+        return Err(format!(
+            "gdpr.answer_within = {:?} is too long: expected at most {LIMIT_DAYS}d (the GDPR asks \
+             for an answer within a month)",
+            raw.unwrap_or_default()
+        ));
+    }
+    Ok(within)
 }
 
 fn export_field(i: usize, field: &str) -> Result<String, String> {

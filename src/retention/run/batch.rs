@@ -97,7 +97,11 @@ impl Prepared {
         cancel: &CancellationToken,
     ) -> Result<Option<RunReport>> {
         let all: Vec<usize> = (0..self.plans.len()).collect();
-        let result = self.run(&all, pool, opts, clock, progress, cancel).await;
+        // one run over everything asked for: what was busy is its gap
+        let skipped = self.locked_elsewhere.clone();
+        let result = self
+            .run(&all, skipped, pool, opts, clock, progress, cancel)
+            .await;
         let released = self.release().await;
         let report = result?;
         released?;
@@ -105,12 +109,13 @@ impl Prepared {
     }
 
     /// One run per branch, one after another, under the locks and on the
-    /// candidates listed once for all of them (the nights of a tick). Stops
-    /// starting runs when shutdown is asked.
+    /// candidates listed once for all of them (the nights of a tick); a
+    /// branch for which `opts_for` has no options is left. Stops starting
+    /// runs when shutdown is asked.
     pub async fn execute_each(
         mut self,
         pool: &DbPool,
-        opts_for: impl Fn(i64) -> RunOptions,
+        opts_for: impl Fn(i64) -> Option<RunOptions>,
         clock: &dyn Clock,
         progress: &dyn Progress,
         cancel: &CancellationToken,
@@ -121,8 +126,16 @@ impl Prepared {
                 break;
             }
             let branch_id = self.plans[i].branch_id;
-            let opts = opts_for(branch_id);
-            let result = self.run(&[i], pool, &opts, clock, progress, cancel).await;
+            let Some(opts) = opts_for(branch_id) else {
+                tracing::info!(
+                    branch.id = branch_id,
+                    "no time left for this branch; it waits for its next run"
+                );
+                continue;
+            };
+            let result = self
+                .run(&[i], Vec::new(), pool, &opts, clock, progress, cancel)
+                .await;
             results.push((branch_id, result));
         }
         if let Err(e) = self.release().await {
@@ -147,9 +160,11 @@ impl Prepared {
     /// Records a run over the plans at `subset`, works them off and records
     /// the end, all under the branch locks.
     #[tracing::instrument(skip_all, fields(run.kind = %opts.kind))]
+    #[allow(clippy::too_many_arguments)]
     async fn run(
         &mut self,
         subset: &[usize],
+        skipped: Vec<i64>,
         pool: &DbPool,
         opts: &RunOptions,
         clock: &dyn Clock,
@@ -172,6 +187,7 @@ impl Prepared {
             "run started"
         );
         let mut report = RunReport::new(run_id, opts.kind, self.cutoff, branches);
+        report.skipped = skipped;
         let outcome = self
             .work(&plans, opts, clock, progress, cancel, started, &mut report)
             .await;
@@ -362,10 +378,10 @@ impl Prepared {
                 return Ok(Stop::Done);
             };
             last = batch_last;
-            match self
-                .batch(&ids, plan.branch_id, opts, clock, report.run_id)
-                .await
-            {
+            // a stop cancels a statement that runs on; its batch rolls back
+            let token = self.client().cancel_token();
+            let batch = self.batch(&ids, plan.branch_id, opts, clock, report.run_id);
+            match db::stoppable(token, cancel, batch).await {
                 Ok(result) => {
                     report.lock_holds.record(result.lock_hold);
                     for (action, guest_type, n) in result.actions {

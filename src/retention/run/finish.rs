@@ -48,7 +48,9 @@ impl Prepared {
             Ok(Stop::Done) if !report.held.is_empty() && report.held.len() == plans => {
                 RunStatus::Held
             }
-            Ok(Stop::Done) if report.remaining > 0 => RunStatus::Partial,
+            Ok(Stop::Done) if report.remaining > 0 || !report.skipped.is_empty() => {
+                RunStatus::Partial
+            }
             Ok(Stop::Done) => RunStatus::Completed,
         };
         let run_id = report.run_id;
@@ -147,6 +149,7 @@ async fn finish_run(
                 "remaining": report.remaining,
                 "kept": report.kept,
                 "held": held,
+                "skipped": report.skipped,
                 "duration_ms": report.duration_ms,
                 "error": report.error,
             }),

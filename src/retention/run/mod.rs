@@ -110,6 +110,8 @@ pub struct RunReport {
     pub kept: i64,
     /// Branches the guard held.
     pub held: Vec<Held>,
+    /// Branches another run kept busy: not worked on.
+    pub skipped: Vec<i64>,
     /// Wall time.
     pub duration_ms: u64,
     /// The error that ended the run, if any.
@@ -191,6 +193,7 @@ impl RunReport {
             remaining: 0,
             kept: 0,
             held: Vec::new(),
+            skipped: Vec::new(),
             duration_ms: 0,
             error: None,
             mails: Vec::new(),

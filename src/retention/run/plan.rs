@@ -2,8 +2,11 @@
 //! that died on them as interrupted, list their candidates once at the
 //! cut-off. Nothing is changed until [`Prepared::execute`].
 
+use std::time::{Duration, Instant};
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use tokio_util::sync::CancellationToken;
 
 use crate::db::{self, DbPool, Object};
 use crate::error::Result;
@@ -46,14 +49,18 @@ pub struct Prepared {
 }
 
 /// Locks the branches that nobody else is processing and lists their
-/// candidates at `cutoff`. Uses a connection of its own, outside the pool's
-/// reuse: the session's advisory locks end with it.
+/// candidates at `cutoff`. A branch another run holds is waited for up to
+/// `wait`, then skipped. Uses a connection of its own, outside the pool's
+/// reuse: the session's advisory locks end with it. `stop` cancels a long
+/// listing.
 #[tracing::instrument(skip_all, fields(run.branches = ?branches, run.cutoff = %cutoff))]
 pub async fn prepare(
     pool: &DbPool,
     branches: &[i64],
     cutoff: DateTime<Utc>,
     now: DateTime<Utc>,
+    wait: Duration,
+    stop: &CancellationToken,
 ) -> Result<Prepared> {
     let mut prepared = Prepared {
         client: Some(pool.get().await?),
@@ -64,19 +71,24 @@ pub async fn prepare(
     };
     // On an error below, dropping `prepared` closes the connection and with
     // it the locks taken so far.
+    // Branches are taken in ascending order, each waited for up to what is
+    // left of `wait`: two runs over the same branches queue behind each
+    // other instead of holding some each and waiting for the rest.
+    let mut ordered = branches.to_vec();
+    ordered.sort_unstable();
+    ordered.dedup();
     let mut locked = Vec::new();
-    for &branch_id in branches {
+    let mut busy = Vec::new();
+    let deadline = Instant::now() + wait;
+    for branch_id in ordered {
         let client = prepared.client();
-        if !db::runs::try_lock_branch(client, branch_id).await? {
-            tracing::warn!(
-                branch.id = branch_id,
-                "branch is being processed by another run; skipping it"
-            );
-            prepared.locked_elsewhere.push(branch_id);
+        let left = deadline.saturating_duration_since(Instant::now());
+        let taking = db::runs::lock_branch_within(client, branch_id, left);
+        if !db::stoppable(client.cancel_token(), stop, taking).await? {
+            busy.push(branch_id);
             continue;
         }
-        let stale = db::runs::mark_stale(client, branch_id, now).await?;
-        for id in stale {
+        for id in db::runs::mark_stale(client, branch_id, now).await? {
             tracing::warn!(
                 run.id = id,
                 branch.id = branch_id,
@@ -88,13 +100,25 @@ pub async fn prepare(
         }
         locked.push(branch_id);
     }
+    for &branch_id in &busy {
+        tracing::warn!(
+            branch.id = branch_id,
+            waited_s = wait.as_secs(),
+            "branch is being processed by another run; skipping it"
+        );
+    }
+    prepared.locked_elsewhere = busy;
     if locked.is_empty() {
         return Ok(prepared);
     }
     // one pass over the guests for every branch of the run
     let client = prepared.client();
-    let plan_ids = db::runs::list_candidates(client, &locked, cutoff).await?;
-    let counts = db::runs::plan_counts(client, &plan_ids).await?;
+    let (plan_ids, counts) = db::stoppable(client.cancel_token(), stop, async {
+        let plan_ids = db::runs::list_candidates(client, &locked, cutoff).await?;
+        let counts = db::runs::plan_counts(client, &plan_ids).await?;
+        Ok((plan_ids, counts))
+    })
+    .await?;
     for (&branch_id, &plan_id) in locked.iter().zip(&plan_ids) {
         let mut by_type: Vec<TypeCounts> = counts
             .iter()
