@@ -22,7 +22,7 @@ WITH due AS MATERIALIZED (
         WHERE c.guest_id = ANY ($1::bigint[])
           AND ($8::bigint IS NULL OR c.branch_id = $8::bigint)
           AND c.blocked_reason IS NULL
-        OFFSET 0 -- classify each guest once (see migration 8, pending_items)
+        OFFSET 0 -- classify each guest once (see migration 9, pending_items)
     ) d
     WHERE d.anonymize OR d.erase_fiscal
 ),

@@ -19,7 +19,7 @@ FROM (
     FROM retention.guest_classification_scan c
     WHERE c.branch_id = ANY ($1::bigint[])
       AND (c.anonymized_at IS NULL OR (c.fiscal_erased_at IS NULL AND c.has_company))
-    OFFSET 0 -- classify each guest once (see migration 8, pending_items)
+    OFFSET 0 -- classify each guest once (see migration 9, pending_items)
 ) d
 JOIN unnest($1::bigint[], $2::bigint[]) AS p (branch_id, plan_id) ON p.branch_id = d.branch_id
 -- outside the subquery: the planner cannot estimate a filter on the derived
