@@ -121,6 +121,23 @@ impl Error {
         }
     }
 
+    /// The error as it may be stored in our tables, the protocol and mails:
+    /// a database error is its SQLSTATE only, since the server's message and
+    /// DETAIL can quote row contents ("Failing row contains (…)"); the full
+    /// error belongs in the log.
+    pub fn for_records(&self) -> String {
+        match self {
+            Error::Db(e) => match e.code() {
+                Some(code) => format!(
+                    "database error (SQLSTATE {}); the server's message is in the log",
+                    code.code()
+                ),
+                None => "database connection error; see the log".to_string(),
+            },
+            other => other.to_string(),
+        }
+    }
+
     /// The SQLSTATE of a database error, if this is one.
     pub fn sql_state(&self) -> Option<&tokio_postgres::error::SqlState> {
         match self {

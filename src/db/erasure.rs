@@ -106,8 +106,8 @@ pub struct RequestRow {
     pub guest_id: i64,
     /// The guest's branch.
     pub branch_id: i64,
-    /// Why (the requester's note).
-    pub reason: String,
+    /// Why (the requester's note); blanked when the request is decided.
+    pub reason: Option<String>,
     /// Who asked.
     pub requested_by: String,
     /// When.

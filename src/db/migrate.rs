@@ -45,6 +45,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(7, "erasure_requests"),
     migration!(8, "rule_functions"),
     migration!(9, "two_access_paths"),
+    migration!(10, "erasure_reason_blanked"),
 ];
 
 /// Arbitrary but fixed key of the advisory lock that serialises migrators

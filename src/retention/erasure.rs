@@ -205,7 +205,8 @@ pub async fn approve(
         &Entry {
             branch_id: Some(branch_id),
             guest_id: Some(guest_id),
-            details: json!({"request_id": id, "requested_by": requested_by, "approved_by": actor}),
+            details: json!({"request_id": id, "requested_by": requested_by, "approved_by": actor,
+                            "reason_given": true}),
             ..Entry::new(actor, Action::ErasureApproved)
         },
     )
@@ -240,7 +241,8 @@ pub async fn reject(
         &Entry {
             branch_id: Some(branch_id),
             guest_id: Some(guest_id),
-            details: json!({"request_id": id, "requested_by": requested_by, "rejected_by": actor}),
+            details: json!({"request_id": id, "requested_by": requested_by, "rejected_by": actor,
+                            "reason_given": true}),
             ..Entry::new(actor, Action::ErasureRejected)
         },
     )

@@ -42,8 +42,10 @@ pub struct Settings {
 pub struct DatabaseSettings {
     /// libpq-style URL or key/value string; may hold a password, never printed.
     pub url: String,
-    /// Parsed form of `url`.
+    /// Parsed form of `url`, with the password of `password_file` if set.
     pub config: tokio_postgres::Config,
+    /// File holding the database password (for systemd `LoadCredential=`).
+    pub password_file: Option<PathBuf>,
     /// Connections the daemon keeps at most.
     pub pool_size: usize,
     /// How long to wait for a new connection.

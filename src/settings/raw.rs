@@ -37,6 +37,7 @@ pub(super) struct RawSchedule {
 #[serde(deny_unknown_fields, default)]
 pub(super) struct RawDatabase {
     pub(super) url: Option<String>,
+    pub(super) password_file: Option<String>,
     pub(super) pool_size: Option<String>,
     pub(super) connect_timeout: Option<String>,
 }

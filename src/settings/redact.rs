@@ -27,7 +27,7 @@ impl Settings {
         };
         format!(
             "# settings file: {source}\n\
-             [database]\nurl = {url:?}\npool_size = {pool}\nconnect_timeout = {ct:?}\n\n\
+             [database]\nurl = {url:?}\npassword_file = {dbpwf}\npool_size = {pool}\nconnect_timeout = {ct:?}\n\n\
              [log]\nformat = {format:?}\nlevel = {level:?}\n\n\
              [mail]\ntransport = {transport:?}\nsmtp_url = {smtp}\nfrom = {from:?}\n\
              file_dir = {dir}\npassword_file = {pwf}\npassword = {pw}\nlocale = {locale:?}\ntimeout = {mt:?}\n\
@@ -41,7 +41,12 @@ impl Settings {
                 .as_ref()
                 .map(|p| p.display().to_string())
                 .unwrap_or_else(|| "none (defaults and environment only)".to_string()),
-            url = redact_url(&self.database.url),
+            url = redact_database_url(&self.database.url),
+            dbpwf = opt(self
+                .database
+                .password_file
+                .as_ref()
+                .map(|p| p.display().to_string())),
             pool = self.database.pool_size,
             ct = d(self.database.connect_timeout),
             level = self.log.level,
@@ -85,7 +90,7 @@ impl fmt::Debug for Settings {
 impl fmt::Debug for DatabaseSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DatabaseSettings")
-            .field("url", &redact_url(&self.url))
+            .field("url", &redact_database_url(&self.url))
             .field("pool_size", &self.pool_size)
             .finish_non_exhaustive()
     }
@@ -99,6 +104,67 @@ impl fmt::Debug for MailSettings {
             .field("from", &self.from)
             .finish_non_exhaustive()
     }
+}
+
+/// A database URL or key/value string as the driver reads it, rendered
+/// again without its password: whatever form it was written in (spaces
+/// around `=`, quoted values, percent-encoding), the secret never shows.
+/// A string the driver cannot read is not shown at all.
+pub fn redact_database_url(url: &str) -> String {
+    // the driver fills in the default port; shown only when it differs
+    const DEFAULT_PORT: u16 = 5432;
+    use std::str::FromStr;
+    use tokio_postgres::config::{Host, SslMode};
+    let Ok(c) = tokio_postgres::Config::from_str(url) else {
+        return "(not a valid connection string; not shown)".to_string();
+    };
+    let mut out = String::from("postgres://");
+    let password = if c.get_password().is_some() {
+        ":***"
+    } else {
+        ""
+    };
+    match c.get_user() {
+        Some(user) => out.push_str(&format!("{user}{password}@")),
+        None if !password.is_empty() => out.push_str(&format!("{password}@")),
+        None => {}
+    }
+    let ports = c.get_ports();
+    let mut params = Vec::new();
+    let mut tcp = Vec::new();
+    for (i, host) in c.get_hosts().iter().enumerate() {
+        let port = ports.get(i).or(ports.first());
+        match host {
+            Host::Tcp(name) => tcp.push(match port {
+                Some(p) if *p != DEFAULT_PORT => format!("{name}:{p}"),
+                _ => name.clone(),
+            }),
+            Host::Unix(dir) => params.push(format!("host={}", dir.display())),
+        }
+    }
+    out.push_str(&tcp.join(","));
+    if let Some(db) = c.get_dbname() {
+        out.push_str(&format!("/{db}"));
+    }
+    if let Some(options) = c.get_options() {
+        params.push(format!("options={options}"));
+    }
+    if let Some(name) = c.get_application_name() {
+        params.push(format!("application_name={name}"));
+    }
+    let sslmode = match c.get_ssl_mode() {
+        SslMode::Disable => Some("disable"),
+        SslMode::Require => Some("require"),
+        _ => None,
+    };
+    if let Some(mode) = sslmode {
+        params.push(format!("sslmode={mode}"));
+    }
+    if !params.is_empty() {
+        out.push('?');
+        out.push_str(&params.join("&"));
+    }
+    out
 }
 
 /// Replaces the password in a URL (`scheme://user:pass@host`) or in a
@@ -142,6 +208,30 @@ fn redact_password_params(text: &str, separator: char) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn database_secrets_never_show_in_any_form() {
+        for url in [
+            "host=db user=app password=s3cret dbname=guests",
+            "host=db user=app password = s3cret dbname=guests",
+            "host=db user=app password='s3cret and more' dbname=guests",
+            "host=db user=app password = 's3cret\\' x' dbname=guests",
+            "postgres://app:s3cret@db:5432/guests",
+            "postgres://app:s3%63ret@db/guests",
+            "postgres://db/guests?user=app&password=s3cret",
+            "postgresql://app@db/guests?password=s3cret&application_name=x",
+        ] {
+            let shown = redact_database_url(url);
+            assert!(!shown.contains("s3c"), "{url} -> {shown}");
+            assert!(shown.contains("***"), "{url} -> {shown}");
+            assert!(shown.contains("db"), "{url} -> {shown}");
+        }
+        assert_eq!(
+            redact_database_url("postgres://app@db:5433/guests"),
+            "postgres://app@db:5433/guests"
+        );
+        assert!(!redact_database_url("host=db password='unterminated s3cret").contains("s3c"));
+    }
 
     #[test]
     fn redact_url_hides_password_in_userinfo() {

@@ -58,7 +58,16 @@ pub(super) fn settings(raw: RawSettings) -> Result<Settings, SettingsErrors> {
 
 fn database(raw: RawDatabase, p: &mut Problems) -> Option<DatabaseSettings> {
     let url = raw.url.unwrap_or_default();
-    let config = p.take(database_url(&url).map(Some), None);
+    let mut config = p.take(database_url(&url).map(Some), None);
+    let password_file = non_empty(raw.password_file).map(PathBuf::from);
+    if let Some(path) = &password_file {
+        if let Some(password) = p.take(secret_file("database.password_file", path).map(Some), None)
+        {
+            if let Some(c) = config.as_mut() {
+                c.password(password);
+            }
+        }
+    }
     let pool_size = p.take(pool_size(raw.pool_size.as_deref()), 4);
     let connect_timeout = p.take(
         duration(
@@ -71,6 +80,7 @@ fn database(raw: RawDatabase, p: &mut Problems) -> Option<DatabaseSettings> {
     );
     Some(DatabaseSettings {
         config: config?,
+        password_file,
         url,
         pool_size: pool_size as usize,
         connect_timeout,
@@ -88,6 +98,19 @@ fn pool_size(raw: Option<&str>) -> Result<u64, String> {
     }
 }
 
+/// The secret in a file (a trailing newline is not part of it); the
+/// message names the file, never its content.
+fn secret_file(key: &str, path: &std::path::Path) -> Result<String, String> {
+    std::fs::read_to_string(path)
+        .map(|s| s.trim_end_matches(['\r', '\n']).to_string())
+        .map_err(|e| {
+            format!(
+                "{key} = {:?} cannot be read ({e}): expected a file that holds the password",
+                path.display()
+            )
+        })
+}
+
 fn database_url(url: &str) -> Result<tokio_postgres::Config, String> {
     if url.trim().is_empty() {
         return Err(
@@ -97,11 +120,11 @@ fn database_url(url: &str) -> Result<tokio_postgres::Config, String> {
                 .to_string(),
         );
     }
+    // the string may hold a password: it is never quoted back
     tokio_postgres::Config::from_str(url).map_err(|e| {
         format!(
-            "database.url = {:?} is not a valid PostgreSQL connection string ({e}): \
-             expected e.g. postgres://user@host:5432/dbname",
-            redact_url(url)
+            "database.url is not a valid PostgreSQL connection string ({e}): expected e.g. \
+             postgres://user@host:5432/dbname"
         )
     })
 }

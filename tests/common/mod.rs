@@ -302,6 +302,7 @@ impl TestDb {
         let settings = retentiond::settings::DatabaseSettings {
             url: self.url.clone(),
             config: tokio_postgres::Config::from_str(&self.url).unwrap(),
+            password_file: None,
             pool_size: 4,
             connect_timeout: std::time::Duration::from_secs(10),
         };

@@ -40,7 +40,9 @@ impl Prepared {
     ) -> Result<Option<RunReport>> {
         report.status = match &outcome {
             Err(e) => {
-                report.error = Some(e.to_string());
+                // the full error to the log, only what names no data to the records
+                tracing::error!(run.id = report.run_id, error = %e, "run failed");
+                report.error = Some(e.for_records());
                 RunStatus::Failed
             }
             Ok(Stop::Shutdown) => RunStatus::Interrupted,

@@ -1,0 +1,347 @@
+//! What retentiond promises about data it hands out or keeps: exports are
+//! private files that never replace what they were not told to; database
+//! errors in our records carry no row contents; an erasure request's free
+//! text is blanked once decided; secrets never show, in any form.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::{day, expect_code, fx, stderr, stdout, TestDb};
+use tokio_postgres::Client;
+
+async fn guest(c: &Client) -> (i64, i64) {
+    let b = fx::branch(c, "Köln", None).await;
+    fx::policy(c, b, "guest", "3 years").await;
+    let g = fx::guest(c, b, day("2020-01-01")).await;
+    fx::sale(c, g, day("2020-01-01")).await;
+    (b, g)
+}
+
+/// `retentiond export` under umask 022.
+fn export(db: &TestDb, guest: i64, out: &std::path::Path, extra: &[&str]) -> std::process::Output {
+    let bin = env!("CARGO_BIN_EXE_retentiond");
+    let mut args = vec![
+        "-c".to_string(),
+        "umask 022 && exec \"$0\" \"$@\"".to_string(),
+        bin.to_string(),
+        "export".to_string(),
+        "--guest".to_string(),
+        guest.to_string(),
+        "--out".to_string(),
+        out.display().to_string(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let cmd = db.command(&[], &[]);
+    let envs: Vec<(String, String)> = cmd
+        .get_envs()
+        .filter_map(|(k, v)| Some((k.to_str()?.to_string(), v?.to_str()?.to_string())))
+        .collect();
+    std::process::Command::new("sh")
+        .args(&args)
+        .env_clear()
+        .envs(envs)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_export_is_private_to_its_owner_even_under_umask_022() {
+    let db = TestDb::migrated().await;
+    let c = db.client().await;
+    let (_, g) = guest(&c).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("guest.zip");
+    expect_code(&export(&db, g, &out, &[]), 0);
+    let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "mode {mode:o}");
+    let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(files.len(), 1, "no temporary file is left");
+}
+
+#[tokio::test]
+async fn an_export_never_replaces_a_file_that_appears_while_it_runs() {
+    let db = TestDb::migrated().await;
+    let c = db.client().await;
+    let (_, g) = guest(&c).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("guest.zip");
+    // the export waits on its snapshot; meanwhile somebody writes the target
+    let holder = db.client().await;
+    holder
+        .batch_execute("BEGIN; LOCK TABLE public.invoices IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    let child = db
+        .command(
+            &[
+                "export",
+                "--guest",
+                &g.to_string(),
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            &[],
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    std::fs::write(&out, "somebody else's file").unwrap();
+    holder.batch_execute("ROLLBACK").await.unwrap();
+    let result = child.wait_with_output().unwrap();
+    expect_code(&result, 2);
+    assert!(
+        stderr(&result).contains("exists already"),
+        "{}",
+        stderr(&result)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "somebody else's file"
+    );
+    assert_eq!(
+        fx::count(
+            &c,
+            "SELECT count(*) FROM retention.action_protocol WHERE action = 'export_created'"
+        )
+        .await,
+        0,
+        "nothing was handed out"
+    );
+}
+
+#[tokio::test]
+async fn an_export_follows_no_planted_symlink_and_cleans_up_after_a_killed_one() {
+    let db = TestDb::migrated().await;
+    let c = db.client().await;
+    let (_, g) = guest(&c).await;
+    let dir = tempfile::tempdir().unwrap();
+    let victim = dir.path().join("victim.txt");
+    std::fs::write(&victim, "keep me").unwrap();
+    let out = dir.path().join("guest.zip");
+    std::os::unix::fs::symlink(&victim, &out).unwrap();
+    // a temporary file of an export whose process is gone
+    let stale = dir.path().join(".guest.zip.999999999.abc.retentiond-tmp");
+    std::fs::write(&stale, "half an export").unwrap();
+    let refused = export(&db, g, &out, &[]);
+    expect_code(&refused, 2);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
+    // with --force the link itself is replaced, atomically, not its target
+    expect_code(&export(&db, g, &out, &["--force"]), 0);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
+    assert!(!std::fs::symlink_metadata(&out)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert!(
+        !stale.exists(),
+        "the killed export's temporary file is removed"
+    );
+    assert_eq!(
+        fx::count(
+            &c,
+            "SELECT count(*) FROM retention.action_protocol WHERE action = 'export_created'"
+        )
+        .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_database_error_is_recorded_without_the_row_it_quotes() {
+    let db = TestDb::migrated().await;
+    let c = db.client().await;
+    let (b, g) = guest(&c).await;
+    c.execute(
+        "UPDATE guests SET city = 'Wolkenkuckucksheim', notes = 'Allergie' WHERE id = $1",
+        &[&g],
+    )
+    .await
+    .unwrap();
+    fx::branch_settings_auto_delete(&c, b).await;
+    c.execute(
+        "UPDATE retention.branch_settings SET notify_addresses = ARRAY['manager@example.org']
+         WHERE branch_id = $1",
+        &[&b],
+    )
+    .await
+    .unwrap();
+    // the POS refuses anonymized names: its error quotes the whole row
+    c.batch_execute(
+        "ALTER TABLE guests ADD CONSTRAINT pos_names CHECK (last_name <> 'DSGVO') NOT VALID",
+    )
+    .await
+    .unwrap();
+    let out = db.cli_env(&["run", "--yes"], &[("RETENTIOND__MAIL__TRANSPORT", "log")]);
+    expect_code(&out, 1);
+    // the full error goes to the log only
+    assert!(stderr(&out).contains("pos_names"), "{}", stderr(&out));
+    let error: String = c
+        .query_one("SELECT error FROM retention.runs", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(error.contains("SQLSTATE 23514"), "{error}");
+    let details: serde_json::Value = c
+        .query_one(
+            "SELECT details FROM retention.action_protocol WHERE action = 'run_finished'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let mail: String = c
+        .query_one("SELECT body_text FROM retention.mail_outbox", &[])
+        .await
+        .unwrap()
+        .get(0);
+    for (what, text) in [
+        ("runs.error", error.clone()),
+        ("protocol", details.to_string()),
+        ("mail", mail),
+        ("stdout", stdout(&out)),
+    ] {
+        assert!(!text.contains("Failing row"), "{what}: {text}");
+        assert!(!text.contains("Wolkenkuckucksheim"), "{what}: {text}");
+        assert!(!text.contains("Allergie"), "{what}: {text}");
+    }
+}
+
+#[tokio::test]
+async fn an_erasure_requests_reason_is_blanked_once_decided() {
+    let db = TestDb::migrated().await;
+    let c = db.client().await;
+    let (_, g) = guest(&c).await;
+    let (_, h) = guest(&c).await;
+    for (guest, decide) in [(g, "approve"), (h, "reject")] {
+        expect_code(
+            &db.cli(&[
+                "erasure",
+                "request",
+                "--guest",
+                &guest.to_string(),
+                "--reason",
+                "Brief von Erika Mustermann",
+                "--actor",
+                "alice",
+            ]),
+            0,
+        );
+        let id: i64 = c
+            .query_one(
+                "SELECT id FROM retention.erasure_requests WHERE guest_id = $1",
+                &[&guest],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        let mut args = vec![
+            "erasure".to_string(),
+            decide.to_string(),
+            "--request".to_string(),
+            id.to_string(),
+            "--actor".to_string(),
+            "bob".to_string(),
+        ];
+        if decide == "reject" {
+            args.extend(["--reason".to_string(), "no identity shown".to_string()]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        expect_code(&db.cli(&args), 0);
+        let reason: Option<String> = c
+            .query_one(
+                "SELECT reason FROM retention.erasure_requests WHERE id = $1",
+                &[&id],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(reason, None, "{decide}");
+        let given = fx::count(
+            &c,
+            &format!(
+                "SELECT count(*) FROM retention.action_protocol
+                 WHERE details->>'request_id' = '{id}' AND (details->>'reason_given')::boolean"
+            ),
+        )
+        .await;
+        assert_eq!(
+            given, 1,
+            "{decide}: the protocol keeps that a reason was given"
+        );
+    }
+}
+
+#[tokio::test]
+async fn no_form_of_the_database_password_is_ever_printed() {
+    let db = TestDb::migrated().await;
+    for url in [
+        "host=127.0.0.1 user=app password = s3cret dbname=guests",
+        "host=127.0.0.1 user=app password='s3cret with spaces' dbname=guests",
+        "postgres://app:s3%63ret@127.0.0.1/guests",
+        "postgres://127.0.0.1/guests?user=app&password=s3cret",
+    ] {
+        let out = db.cli_env(&["check-config"], &[("RETENTIOND__DATABASE__URL", url)]);
+        let shown = expect_code(&out, 0);
+        assert!(!shown.contains("s3c"), "{url}: {shown}");
+        assert!(shown.contains("***"), "{url}: {shown}");
+    }
+    // a string the driver cannot read is not quoted back at all
+    let out = db.cli_env(
+        &["check-config"],
+        &[(
+            "RETENTIOND__DATABASE__URL",
+            "host=db password='s3cret unterminated",
+        )],
+    );
+    expect_code(&out, 2);
+    assert!(!stderr(&out).contains("s3c"), "{}", stderr(&out));
+}
+
+#[tokio::test]
+async fn the_database_password_can_come_from_a_file_that_is_never_printed() {
+    let db = TestDb::migrated().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("db-password");
+    std::fs::write(&file, "s3cret\n").unwrap();
+    let out = db.cli_env(
+        &["check-config"],
+        &[(
+            "RETENTIOND__DATABASE__PASSWORD_FILE",
+            file.to_str().unwrap(),
+        )],
+    );
+    let shown = expect_code(&out, 0);
+    assert!(shown.contains(file.to_str().unwrap()), "{shown}");
+    assert!(!shown.contains("s3c"), "{shown}");
+    // commands work with it (the test cluster trusts, but reads the file)
+    expect_code(
+        &db.cli_env(
+            &["status"],
+            &[(
+                "RETENTIOND__DATABASE__PASSWORD_FILE",
+                file.to_str().unwrap(),
+            )],
+        ),
+        0,
+    );
+    let missing = dir.path().join("nope");
+    let out = db.cli_env(
+        &["check-config"],
+        &[(
+            "RETENTIOND__DATABASE__PASSWORD_FILE",
+            missing.to_str().unwrap(),
+        )],
+    );
+    expect_code(&out, 2);
+    assert!(
+        stderr(&out).contains("database.password_file"),
+        "{}",
+        stderr(&out)
+    );
+}
