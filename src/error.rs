@@ -67,8 +67,10 @@ pub enum Refusal {
     NoPeriod(i64),
     /// The guest already has an open erasure request.
     OpenRequest(i64),
-    /// The requester of an erasure tried to decide it.
+    /// The login that requested an erasure tried to decide it.
     FourEyes(String),
+    /// A login tried to withdraw an erasure request it did not make.
+    NotRequester(String),
 }
 
 impl fmt::Display for Refusal {
@@ -85,10 +87,14 @@ impl fmt::Display for Refusal {
             Refusal::OpenRequest(id) => {
                 write!(f, "guest {id} has an open erasure request already")
             }
-            Refusal::FourEyes(actor) => write!(
+            Refusal::FourEyes(login) => write!(
                 f,
-                "four-eyes principle: {actor} requested this erasure and cannot approve it; \
-                 a second person must"
+                "four-eyes principle: the database login {login} requested this erasure and \
+                 cannot decide it; a second person must"
+            ),
+            Refusal::NotRequester(login) => write!(
+                f,
+                "the database login {login} did not request this erasure and cannot withdraw it"
             ),
         }
     }

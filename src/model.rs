@@ -113,6 +113,8 @@ named_enum! {
         ErasureApproved => "erasure_approved",
         /// An erasure request was rejected.
         ErasureRejected => "erasure_rejected",
+        /// The requester withdrew an erasure request.
+        ErasureWithdrawn => "erasure_withdrawn",
     }
 }
 
@@ -197,6 +199,8 @@ named_enum! {
         Approved => "approved",
         /// Rejected: no guest data changed.
         Rejected => "rejected",
+        /// Withdrawn by its requester: no decision.
+        Withdrawn => "withdrawn",
     }
 }
 

@@ -24,6 +24,27 @@ pub async fn migrate(cx: &Context) -> Result<()> {
     Ok(())
 }
 
+pub async fn grant(cx: &Context, role: &str) -> Result<()> {
+    let client = cx.client().await?;
+    match db::roles::grant_runtime(&client, role).await {
+        Ok(()) => {
+            println!(
+                "role {role} may now run the daemon and the commands: it owns nothing, may only \
+                 add to and read the protocol, and update only the guest columns anonymization \
+                 writes"
+            );
+            Ok(())
+        }
+        Err(e) if e.sql_state() == Some(&tokio_postgres::error::SqlState::UNDEFINED_OBJECT) => {
+            Err(invalid(format!(
+                "role {role} does not exist: create it first (CREATE ROLE {role} LOGIN), then \
+                 grant again"
+            )))
+        }
+        Err(e) => Err(e),
+    }
+}
+
 pub async fn policy(cx: &Context, cmd: PolicyCommand) -> Result<()> {
     let mut client = cx.client().await?;
     match cmd {

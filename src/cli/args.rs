@@ -41,8 +41,16 @@ pub struct Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Create or upgrade the guest and retention schemas.
+    /// Create or upgrade the guest and retention schemas (as the owner role).
     Migrate,
+    /// Give an existing login role what the daemon and the commands need, and
+    /// no ownership (run as the owner role, after migrate).
+    #[command(after_help = "Example:\n  retentiond grant --role retentiond")]
+    Grant {
+        /// The login role the daemon and the admins connect as.
+        #[arg(long, value_name = "NAME")]
+        role: String,
+    },
     /// Validate the settings and print them with secrets redacted.
     CheckConfig,
     /// Fill an empty guest database with reproducible demo data.
@@ -114,7 +122,8 @@ pub enum Format {
 /// Who is acting, for the protocol.
 #[derive(Debug, Args)]
 pub struct ActorArg {
-    /// Name recorded in the action protocol (default: the OS user).
+    /// Label recorded in the action protocol beside the database login
+    /// (default: SUDO_USER, then the OS user).
     #[arg(long, value_name = "NAME")]
     pub actor: Option<String>,
 }
@@ -125,6 +134,7 @@ impl ActorArg {
         self.actor
             .clone()
             .filter(|a| !a.trim().is_empty())
+            .or_else(|| std::env::var("SUDO_USER").ok().filter(|u| !u.is_empty()))
             .or_else(|| std::env::var("USER").ok())
             .or_else(|| std::env::var("LOGNAME").ok())
             .unwrap_or_else(|| "unknown".to_string())
@@ -366,7 +376,15 @@ pub enum ErasureCommand {
         #[command(flatten)]
         actor: ActorArg,
     },
-    /// Reject a request; no guest data changes.
+    /// Take back one's own request (the login that made it only); no decision.
+    Withdraw {
+        /// Request id.
+        #[arg(long)]
+        request: i64,
+        #[command(flatten)]
+        actor: ActorArg,
+    },
+    /// Reject a request (not by its requester); no guest data changes.
     Reject {
         /// Request id.
         #[arg(long)]

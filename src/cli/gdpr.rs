@@ -108,6 +108,10 @@ pub async fn erasure(cx: &Context, cmd: &ErasureCommand) -> Result<()> {
                 println!("  its fiscal data (company, VAT id, invoice PDFs) stays until its fiscal deadline");
             }
         }
+        ErasureCommand::Withdraw { request, actor } => {
+            erasure::withdraw(&mut client, *request, &actor.resolve(), now).await?;
+            println!("erasure request {request} withdrawn; no guest data was changed");
+        }
         ErasureCommand::Reject {
             request,
             reason,

@@ -60,6 +60,7 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<()> {
             Ok(())
         }
         Command::Migrate => admin::migrate(&cx).await,
+        Command::Grant { role } => admin::grant(&cx, &role).await,
         Command::DemoData(args) => demo::demo_data(&cx, &args).await,
         Command::Policy(cmd) => admin::policy(&cx, cmd).await,
         Command::Settings(cmd) => admin::branch_settings(&cx, cmd).await,
@@ -100,7 +101,11 @@ pub fn describe(e: &Error) -> String {
         Error::Refused(Refusal::NoPeriod(b)) => format!(
             ": set one with `retentiond policy set --branch {b} --type TYPE --period '3 years'`"
         ),
-        Error::Refused(Refusal::FourEyes(_)) => " (--actor NAME)".to_string(),
+        Error::Refused(Refusal::FourEyes(_)) => {
+            " (logged in as another database role; `retentiond erasure withdraw` takes back \
+             one's own request)"
+                .to_string()
+        }
         _ => String::new(),
     };
     format!("{e}{hint}")

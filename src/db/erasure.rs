@@ -51,10 +51,14 @@ pub struct Locked {
     pub guest_id: i64,
     /// Its branch.
     pub branch_id: i64,
-    /// Who asked.
+    /// Who asked (the label given).
     pub requested_by: String,
-    /// `open`, `approved` or `rejected`.
+    /// `open`, `approved`, `rejected` or `withdrawn`.
     pub status: String,
+    /// The database login that asked.
+    pub requested_login: String,
+    /// The database login of this session.
+    pub login: String,
 }
 
 /// Locks a request; `None` when it does not exist.
@@ -67,7 +71,22 @@ pub async fn lock(client: &impl GenericClient, id: i64) -> Result<Option<Locked>
             branch_id: r.get("branch_id"),
             requested_by: r.get("requested_by"),
             status: r.get("status"),
+            requested_login: r.get("requested_login"),
+            login: r.get("login"),
         }))
+}
+
+/// The requester withdraws an open request.
+pub async fn withdraw(
+    client: &impl GenericClient,
+    id: i64,
+    by: &str,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    client
+        .execute(query!("erasure_request_withdraw"), &[&id, &by, &at])
+        .await?;
+    Ok(())
 }
 
 /// Records a decision: `approved` or `rejected` (with its reason).
@@ -108,14 +127,18 @@ pub struct RequestRow {
     pub branch_id: i64,
     /// Why (the requester's note); blanked when the request is decided.
     pub reason: Option<String>,
-    /// Who asked.
+    /// Who asked (the label given).
     pub requested_by: String,
+    /// The database login that asked.
+    pub requested_login: String,
     /// When.
     pub requested_at: DateTime<Utc>,
     /// `open`, `approved` or `rejected`.
     pub status: String,
-    /// Who decided.
+    /// Who decided (the label given).
     pub decided_by: Option<String>,
+    /// The database login that decided.
+    pub decided_login: Option<String>,
     /// When.
     pub decided_at: Option<DateTime<Utc>>,
 }
@@ -132,9 +155,11 @@ pub async fn list(client: &impl GenericClient, all: bool) -> Result<Vec<RequestR
             branch_id: r.get("branch_id"),
             reason: r.get("reason"),
             requested_by: r.get("requested_by"),
+            requested_login: r.get("requested_login"),
             requested_at: r.get("requested_at"),
             status: r.get("status"),
             decided_by: r.get("decided_by"),
+            decided_login: r.get("decided_login"),
             decided_at: r.get("decided_at"),
         })
         .collect())

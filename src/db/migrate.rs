@@ -46,6 +46,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(8, "rule_functions"),
     migration!(9, "two_access_paths"),
     migration!(10, "erasure_reason_blanked"),
+    migration!(11, "roles_and_four_eyes"),
 ];
 
 /// Arbitrary but fixed key of the advisory lock that serialises migrators

@@ -27,6 +27,7 @@ pub mod migrate;
 pub mod outbox;
 pub mod policies;
 pub mod protocol;
+pub mod roles;
 pub mod runs;
 
 use std::time::Duration;

@@ -66,7 +66,7 @@ pub async fn list(
 /// Applies a change and writes `settings_changed` with old and new values
 /// (addresses masked) in the same transaction. Returns the new settings and
 /// whether anything changed.
-#[tracing::instrument(skip_all, err, fields(branch.id = branch_id))]
+#[tracing::instrument(skip_all, fields(branch.id = branch_id))]
 pub async fn update(
     client: &mut db::Object,
     branch_id: i64,

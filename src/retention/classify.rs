@@ -79,7 +79,7 @@ impl Status {
 }
 
 /// Classifies one guest as seen at `at`.
-#[tracing::instrument(skip_all, err, fields(guest.id = guest_id))]
+#[tracing::instrument(skip_all, fields(guest.id = guest_id))]
 pub async fn classify_guest(
     client: &impl GenericClient,
     guest_id: i64,

@@ -67,7 +67,7 @@ async fn blockers_of(
 
 /// Records a request and ends the guest's newsletter subscription, in one
 /// transaction. Returns the request id.
-#[tracing::instrument(skip_all, err, fields(guest.id = guest_id))]
+#[tracing::instrument(skip_all, fields(guest.id = guest_id))]
 pub async fn request(
     client: &mut db::Object,
     guest_id: i64,
@@ -121,8 +121,8 @@ pub async fn request(
     Ok(id)
 }
 
-/// Locks an open request: (guest, branch, requester).
-async fn open_request(client: &impl GenericClient, id: i64) -> Result<(i64, i64, String)> {
+/// Locks an open request.
+async fn open_request(client: &impl GenericClient, id: i64) -> Result<requests::Locked> {
     let row = requests::lock(client, id)
         .await?
         .ok_or(Error::Refused(Refusal::UnknownRequest(id)))?;
@@ -132,7 +132,15 @@ async fn open_request(client: &impl GenericClient, id: i64) -> Result<(i64, i64,
             row.status
         )));
     }
-    Ok((row.guest_id, row.branch_id, row.requested_by))
+    Ok(row)
+}
+
+/// Four eyes, by database login (the database enforces it too).
+fn second_login(row: &requests::Locked) -> Result<()> {
+    if row.login == row.requested_login {
+        return Err(Error::Refused(Refusal::FourEyes(row.login.clone())));
+    }
+    Ok(())
 }
 
 /// What an approval did.
@@ -148,7 +156,7 @@ pub struct Approved {
 
 /// Approves a request: refused for the requester (four eyes) and while a
 /// blocker stands; otherwise anonymizes the guest now.
-#[tracing::instrument(skip_all, err, fields(request.id = id))]
+#[tracing::instrument(skip_all, fields(request.id = id))]
 pub async fn approve(
     client: &mut db::Object,
     id: i64,
@@ -156,10 +164,9 @@ pub async fn approve(
     now: DateTime<Utc>,
 ) -> Result<Approved> {
     let tx = client.transaction().await?;
-    let (guest_id, branch_id, requested_by) = open_request(&tx, id).await?;
-    if requested_by == actor {
-        return Err(Error::Refused(Refusal::FourEyes(actor.to_string())));
-    }
+    let row = open_request(&tx, id).await?;
+    second_login(&row)?;
+    let (guest_id, branch_id, requested_by) = (row.guest_id, row.branch_id, row.requested_by);
     // lock the guest as a batch does, then check what blocks
     let locked = db::guests::lock(&tx, &[guest_id]).await?;
     if locked.is_empty() {
@@ -206,6 +213,7 @@ pub async fn approve(
             branch_id: Some(branch_id),
             guest_id: Some(guest_id),
             details: json!({"request_id": id, "requested_by": requested_by, "approved_by": actor,
+                            "requested_login": row.requested_login, "approved_login": row.login,
                             "reason_given": true}),
             ..Entry::new(actor, Action::ErasureApproved)
         },
@@ -220,7 +228,7 @@ pub async fn approve(
 }
 
 /// Rejects a request; the guest's data stays as it is.
-#[tracing::instrument(skip_all, err, fields(request.id = id))]
+#[tracing::instrument(skip_all, fields(request.id = id))]
 pub async fn reject(
     client: &mut db::Object,
     id: i64,
@@ -234,7 +242,9 @@ pub async fn reject(
         ));
     }
     let tx = client.transaction().await?;
-    let (guest_id, branch_id, requested_by) = open_request(&tx, id).await?;
+    let row = open_request(&tx, id).await?;
+    second_login(&row)?;
+    let (guest_id, branch_id, requested_by) = (row.guest_id, row.branch_id, row.requested_by);
     requests::decide(&tx, id, RequestStatus::Rejected, actor, now, Some(reason)).await?;
     protocol::append(
         &tx,
@@ -242,8 +252,39 @@ pub async fn reject(
             branch_id: Some(branch_id),
             guest_id: Some(guest_id),
             details: json!({"request_id": id, "requested_by": requested_by, "rejected_by": actor,
+                            "requested_login": row.requested_login, "rejected_login": row.login,
                             "reason_given": true}),
             ..Entry::new(actor, Action::ErasureRejected)
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The requester takes back its own open request: no decision, so four
+/// eyes do not apply; only the login that asked may.
+#[tracing::instrument(skip_all, fields(request.id = id))]
+pub async fn withdraw(
+    client: &mut db::Object,
+    id: i64,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let tx = client.transaction().await?;
+    let row = open_request(&tx, id).await?;
+    if row.login != row.requested_login {
+        return Err(Error::Refused(Refusal::NotRequester(row.login)));
+    }
+    requests::withdraw(&tx, id, actor, now).await?;
+    protocol::append(
+        &tx,
+        &Entry {
+            branch_id: Some(row.branch_id),
+            guest_id: Some(row.guest_id),
+            details: json!({"request_id": id, "requested_by": row.requested_by,
+                            "requested_login": row.requested_login, "reason_given": true}),
+            ..Entry::new(actor, Action::ErasureWithdrawn)
         },
     )
     .await?;

@@ -40,7 +40,7 @@ pub struct ExportReport {
 }
 
 /// Writes the export of `guest_id` to `out`.
-#[tracing::instrument(skip_all, err, fields(guest.id = guest_id))]
+#[tracing::instrument(skip_all, fields(guest.id = guest_id))]
 pub async fn export(
     client: &mut db::Object,
     guest_id: i64,

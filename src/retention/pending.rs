@@ -88,7 +88,7 @@ impl BranchPending {
 }
 
 /// Builds the report at `at` for the window up to `until`.
-#[tracing::instrument(skip_all, err, fields(branch.id = branch_id))]
+#[tracing::instrument(skip_all, fields(branch.id = branch_id))]
 pub async fn report(
     client: &impl GenericClient,
     at: DateTime<Utc>,

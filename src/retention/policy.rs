@@ -60,7 +60,7 @@ pub async fn normalize_period(client: &impl GenericClient, period: &str) -> Resu
 }
 
 /// Sets a branch's own period for a type, writing `policy_changed` in the same transaction.
-#[tracing::instrument(skip_all, err, fields(branch.id = branch_id, guest.type = %guest_type))]
+#[tracing::instrument(skip_all, fields(branch.id = branch_id, guest.type = %guest_type))]
 pub async fn set(
     client: &mut db::Object,
     branch_id: i64,
@@ -93,7 +93,7 @@ pub async fn set(
 }
 
 /// Removes a branch's own period for a type (it then inherits, or is not configured).
-#[tracing::instrument(skip_all, err, fields(branch.id = branch_id, guest.type = %guest_type))]
+#[tracing::instrument(skip_all, fields(branch.id = branch_id, guest.type = %guest_type))]
 pub async fn unset(
     client: &mut db::Object,
     branch_id: i64,

@@ -130,6 +130,20 @@ impl Drop for TestDb {
                 let _ = admin
                     .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
                     .await;
+                // the test's own login roles go with it
+                let roles: Vec<String> = admin
+                    .query(
+                        "SELECT rolname::text FROM pg_roles WHERE rolname LIKE $1 || '\\_%'",
+                        &[&name],
+                    )
+                    .await
+                    .map(|rows| rows.iter().map(|r| r.get(0)).collect())
+                    .unwrap_or_default();
+                for role in roles {
+                    let _ = admin
+                        .batch_execute(&format!("DROP ROLE IF EXISTS \"{role}\""))
+                        .await;
+                }
             });
         })
         .join();
@@ -297,6 +311,25 @@ pub fn expect_code(o: &Output, code: i32) -> String {
 }
 
 impl TestDb {
+    /// A login role of this test's own (dropped with the database), granted
+    /// what retentiond needs by `retentiond grant`; returns its URL.
+    pub async fn login(&self, name: &str) -> String {
+        let role = format!("{}_{name}", self.name);
+        let admin = connect(&server_url()).await;
+        admin
+            .batch_execute(&format!("CREATE ROLE \"{role}\" LOGIN"))
+            .await
+            .unwrap();
+        let out = self.cli(&["grant", "--role", &role]);
+        assert_eq!(out.status.code(), Some(0), "grant: {}", stderr(&out));
+        self.url.replace("user=postgres", &format!("user={role}"))
+    }
+
+    /// Runs the binary against this database as the login of `url`.
+    pub fn cli_as(&self, url: &str, args: &[&str]) -> Output {
+        self.cli_env(args, &[("RETENTIOND__DATABASE__URL", url)])
+    }
+
     /// A pool on this database, for calling the library directly.
     pub fn pool(&self) -> retentiond::db::DbPool {
         let settings = retentiond::settings::DatabaseSettings {
