@@ -117,6 +117,19 @@ fn night_began_a_minute_ago() -> String {
         .to_string()
 }
 
+/// Options of an admin's manual run.
+fn manual(s: &Settings) -> RunOptions {
+    RunOptions {
+        kind: RunKind::Manual,
+        actor: "alice".into(),
+        night: None,
+        window: None,
+        guard: None,
+        batch: s.batch.clone(),
+        notify: None,
+    }
+}
+
 // --- 1. dead clients lose their locks at once ------------------------------
 
 #[tokio::test]
@@ -395,15 +408,7 @@ async fn a_run_whose_record_was_taken_from_it_reports_an_error() {
     )
     .await
     .unwrap();
-    let opts = RunOptions {
-        kind: RunKind::Manual,
-        actor: "alice".into(),
-        night: None,
-        window: None,
-        guard: None,
-        batch: s.batch.clone(),
-        notify: None,
-    };
+    let opts = manual(&s);
     let result = prepared
         .execute(
             &pool,
@@ -708,15 +713,7 @@ async fn a_guest_moved_to_another_branch_after_listing_is_kept() {
     )
     .await
     .unwrap();
-    let opts = RunOptions {
-        kind: RunKind::Manual,
-        actor: "alice".into(),
-        night: None,
-        window: None,
-        guard: None,
-        batch: s.batch.clone(),
-        notify: None,
-    };
+    let opts = manual(&s);
     let report = prepared
         .execute(
             &pool,
@@ -762,15 +759,7 @@ async fn a_reservation_rescheduled_while_the_batch_runs_keeps_its_guest() {
     )
     .await
     .unwrap();
-    let opts = RunOptions {
-        kind: RunKind::Manual,
-        actor: "alice".into(),
-        night: None,
-        window: None,
-        guard: None,
-        batch: s.batch.clone(),
-        notify: None,
-    };
+    let opts = manual(&s);
     let clock = FixedClock(at);
     let cancel = CancellationToken::new();
     let run = prepared.execute(&pool, &opts, &clock, &Silent, &cancel);

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
+use super::parse::{duration, int, non_empty, secret_file};
 use super::raw::{RawBatch, RawDatabase, RawGdpr, RawLog, RawMail, RawSchedule, RawSettings};
 use super::redact::redact_url;
 use super::{
@@ -96,19 +97,6 @@ fn pool_size(raw: Option<&str>) -> Result<u64, String> {
         ),
         n => Ok(n),
     }
-}
-
-/// The secret in a file (a trailing newline is not part of it); the
-/// message names the file, never its content.
-fn secret_file(key: &str, path: &std::path::Path) -> Result<String, String> {
-    std::fs::read_to_string(path)
-        .map(|s| s.trim_end_matches(['\r', '\n']).to_string())
-        .map_err(|e| {
-            format!(
-                "{key} = {:?} cannot be read ({e}): expected a file that holds the password",
-                path.display()
-            )
-        })
 }
 
 fn database_url(url: &str) -> Result<tokio_postgres::Config, String> {
@@ -204,10 +192,6 @@ fn mail(raw: RawMail, p: &mut Problems) -> MailSettings {
         max_attempts: max_attempts as u32,
         retry_base,
     }
-}
-
-fn non_empty(value: Option<String>) -> Option<String> {
-    value.filter(|s| !s.trim().is_empty())
 }
 
 fn mail_transport(raw: Option<&str>) -> Result<MailTransport, String> {
@@ -474,34 +458,5 @@ fn export_field(i: usize, field: &str) -> Result<String, String> {
             i + 1,
             EXPORT_FIELDS.join(", ")
         ))
-    }
-}
-
-fn int(key: &str, raw: Option<&str>, default: u64, min: u64, max: u64) -> Result<u64, String> {
-    let Some(raw) = raw else { return Ok(default) };
-    match raw.trim().parse::<u64>() {
-        Ok(v) if (min..=max).contains(&v) => Ok(v),
-        _ => Err(format!(
-            "{key} = {raw:?} is not valid: expected a whole number from {min} to {max}"
-        )),
-    }
-}
-
-/// Parses `200ms`, `0s`, `5m`, `1h 30m`; `allow_zero` says whether `0s` is meaningful.
-fn duration(
-    key: &str,
-    raw: Option<&str>,
-    default: &str,
-    allow_zero: bool,
-) -> Result<Duration, String> {
-    let raw = raw.unwrap_or(default);
-    match humantime::parse_duration(raw.trim()) {
-        Ok(d) if allow_zero || !d.is_zero() => Ok(d),
-        Ok(_) => Err(format!(
-            "{key} = {raw:?} is not valid: expected a duration greater than zero, such as 10s or 500ms"
-        )),
-        Err(_) => Err(format!(
-            "{key} = {raw:?} is not a duration: expected a number with a unit, such as 200ms, 5s, 10m or 1h"
-        )),
     }
 }

@@ -1,0 +1,56 @@
+//! Turning one raw settings value into a typed one, with a message that
+//! names the key, the value and what is expected.
+
+use std::time::Duration;
+
+pub(super) fn non_empty(value: Option<String>) -> Option<String> {
+    value.filter(|s| !s.trim().is_empty())
+}
+
+/// The secret in a file (a trailing newline is not part of it); the
+/// message names the file, never its content.
+pub(super) fn secret_file(key: &str, path: &std::path::Path) -> Result<String, String> {
+    std::fs::read_to_string(path)
+        .map(|s| s.trim_end_matches(['\r', '\n']).to_string())
+        .map_err(|e| {
+            format!(
+                "{key} = {:?} cannot be read ({e}): expected a file that holds the password",
+                path.display()
+            )
+        })
+}
+
+pub(super) fn int(
+    key: &str,
+    raw: Option<&str>,
+    default: u64,
+    min: u64,
+    max: u64,
+) -> Result<u64, String> {
+    let Some(raw) = raw else { return Ok(default) };
+    match raw.trim().parse::<u64>() {
+        Ok(v) if (min..=max).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "{key} = {raw:?} is not valid: expected a whole number from {min} to {max}"
+        )),
+    }
+}
+
+/// Parses `200ms`, `0s`, `5m`, `1h 30m`; `allow_zero` says whether `0s` is meaningful.
+pub(super) fn duration(
+    key: &str,
+    raw: Option<&str>,
+    default: &str,
+    allow_zero: bool,
+) -> Result<Duration, String> {
+    let raw = raw.unwrap_or(default);
+    match humantime::parse_duration(raw.trim()) {
+        Ok(d) if allow_zero || !d.is_zero() => Ok(d),
+        Ok(_) => Err(format!(
+            "{key} = {raw:?} is not valid: expected a duration greater than zero, such as 10s or 500ms"
+        )),
+        Err(_) => Err(format!(
+            "{key} = {raw:?} is not a duration: expected a number with a unit, such as 200ms, 5s, 10m or 1h"
+        )),
+    }
+}
