@@ -441,15 +441,33 @@ pub struct ProtocolArgs {
     /// Only rows at or after this instant (RFC 3339 or YYYY-MM-DD, UTC).
     #[arg(long, value_parser = parse_instant)]
     pub since: Option<DateTime<Utc>>,
+    /// Only rows before this instant (RFC 3339 or YYYY-MM-DD, UTC).
+    #[arg(long, value_parser = parse_instant)]
+    pub until: Option<DateTime<Utc>>,
     /// Only this action, e.g. guest_anonymized.
     #[arg(long)]
     pub action: Option<String>,
-    /// At most this many rows (the newest).
-    #[arg(long, default_value_t = 1000)]
-    pub limit: i64,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    /// At most this many rows, the newest. Without --since or --until the
+    /// newest 1000; with them, every row. A cut is always said (stderr, and
+    /// `truncated` in JSON).
+    #[arg(long, value_parser = clap::value_parser!(i64).range(1..))]
+    pub limit: Option<i64>,
+    /// Output format: ndjson and csv stream any number of rows.
+    #[arg(long, value_enum, default_value_t = ProtocolFormat::Table)]
+    pub format: ProtocolFormat,
+}
+
+/// Output formats of `protocol`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProtocolFormat {
+    /// Aligned columns for people.
+    Table,
+    /// One JSON document: `rows`, `truncated`, `limit`.
+    Json,
+    /// One JSON object per line, streamed.
+    Ndjson,
+    /// RFC 4180 CSV with a header, streamed.
+    Csv,
 }
 
 /// Parses RFC 3339 (`2026-11-25T02:30:00+01:00`) or a date (midnight UTC).

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::output::{print_json, time, Table};
-use super::{ClassifyArgs, Context, Format, PendingArgs, ProtocolArgs};
+use super::{ClassifyArgs, Context, Format, PendingArgs, ProtocolArgs, ProtocolFormat};
 use crate::db::protocol;
 use crate::error::{Error, Result};
 use crate::retention::classify::{classify_guest, Classification, Status};
@@ -261,39 +261,140 @@ pub async fn pending(cx: &Context, args: &PendingArgs, at: DateTime<Utc>) -> Res
     Ok(())
 }
 
+/// Rows `protocol` shows without `--since`, `--until` or `--limit`.
+const DEFAULT_PROTOCOL_ROWS: i64 = 1000;
+
 pub async fn protocol(cx: &Context, args: &ProtocolArgs) -> Result<()> {
     let client = cx.client().await?;
-    let rows = protocol::list(
-        &client,
-        &protocol::Filter {
-            branch_id: args.branch,
-            guest_id: args.guest,
-            since: args.since,
-            action: args.action.clone(),
-            limit: args.limit.max(1),
-        },
-    )
-    .await?;
-    if args.format == Format::Json {
-        return print_json(&rows);
-    }
-    let opt = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_else(|| "-".to_string());
-    let mut t = Table::new(&[
+    let bounded = args.since.is_some() || args.until.is_some();
+    let limit = args.limit.or((!bounded).then_some(DEFAULT_PROTOCOL_ROWS));
+    let filter = protocol::Filter {
+        branch_id: args.branch,
+        guest_id: args.guest,
+        since: args.since,
+        until: args.until,
+        action: args.action.clone(),
+        limit,
+    };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let io = |e| Error::io("cannot write to stdout", e);
+    let mut table = Table::new(&[
         "ID", "AT", "ACTOR", "ACTION", "BRANCH", "GUEST", "TYPE", "RUN", "DETAILS",
     ]);
-    for r in rows {
-        t.row(vec![
-            r.id.to_string(),
-            time(Some(r.at)),
-            r.actor,
-            r.action,
-            opt(r.branch_id),
-            opt(r.guest_id),
-            r.guest_type.unwrap_or_else(|| "-".to_string()),
-            opt(r.run_id),
-            r.details.to_string(),
-        ]);
+    // csv goes straight to stdout through its own buffer: memory stays flat
+    let mut csv = (args.format == ProtocolFormat::Csv).then(|| {
+        csv::WriterBuilder::new()
+            .terminator(csv::Terminator::CRLF)
+            .from_writer(std::io::stdout())
+    });
+    if args.format == ProtocolFormat::Json {
+        out.write_all(b"{\"rows\": [").map_err(io)?;
     }
-    print!("{}", t.render());
+    if let Some(w) = csv.as_mut() {
+        w.write_record(CSV_COLUMNS)
+            .map_err(|e| Error::cause("cannot write the CSV", e))?;
+    }
+    let mut n = 0u64;
+    let truncated = protocol::stream(&client, &filter, |r| {
+        n += 1;
+        match args.format {
+            ProtocolFormat::Table => {
+                table.row(table_row(&r));
+                Ok(())
+            }
+            ProtocolFormat::Json | ProtocolFormat::Ndjson => {
+                let text =
+                    serde_json::to_string(&r).map_err(|e| Error::cause("cannot encode JSON", e))?;
+                let sep = match (args.format, n) {
+                    (ProtocolFormat::Json, 1) => "\n  ",
+                    (ProtocolFormat::Json, _) => ",\n  ",
+                    _ => "",
+                };
+                out.write_all(sep.as_bytes()).map_err(io)?;
+                out.write_all(text.as_bytes()).map_err(io)?;
+                if args.format == ProtocolFormat::Ndjson {
+                    out.write_all(b"\n").map_err(io)?;
+                }
+                Ok(())
+            }
+            ProtocolFormat::Csv => {
+                let w = csv.as_mut().expect("csv writer");
+                w.write_record(csv_row(&r))
+                    .map_err(|e| Error::cause("cannot write the CSV", e))
+            }
+        }
+    })
+    .await?;
+    match args.format {
+        ProtocolFormat::Table => out.write_all(table.render().as_bytes()).map_err(io)?,
+        ProtocolFormat::Json => {
+            let tail = serde_json::json!({"truncated": truncated, "limit": limit});
+            out.write_all(
+                format!(
+                    "\n], \"truncated\": {}, \"limit\": {}}}\n",
+                    tail["truncated"], tail["limit"]
+                )
+                .as_bytes(),
+            )
+            .map_err(io)?;
+        }
+        ProtocolFormat::Csv => {
+            csv.as_mut().expect("csv writer").flush().map_err(io)?;
+        }
+        ProtocolFormat::Ndjson => {}
+    }
+    out.flush().map_err(io)?;
+    if truncated {
+        eprintln!(
+            "note: showing the newest {} row(s); older ones were left out (give --since, or a \
+             larger --limit)",
+            limit.unwrap_or_default()
+        );
+    }
     Ok(())
+}
+
+const CSV_COLUMNS: [&str; 9] = [
+    "id",
+    "at",
+    "actor",
+    "action",
+    "branch_id",
+    "guest_id",
+    "guest_type",
+    "run_id",
+    "details",
+];
+
+fn opt(v: Option<i64>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_default()
+}
+
+fn csv_row(r: &protocol::Row) -> [String; 9] {
+    [
+        r.id.to_string(),
+        r.at.to_rfc3339(),
+        r.actor.clone(),
+        r.action.clone(),
+        opt(r.branch_id),
+        opt(r.guest_id),
+        r.guest_type.clone().unwrap_or_default(),
+        opt(r.run_id),
+        r.details.to_string(),
+    ]
+}
+
+fn table_row(r: &protocol::Row) -> Vec<String> {
+    let dash = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_else(|| "-".to_string());
+    vec![
+        r.id.to_string(),
+        time(Some(r.at)),
+        r.actor.clone(),
+        r.action.clone(),
+        dash(r.branch_id),
+        dash(r.guest_id),
+        r.guest_type.clone().unwrap_or_else(|| "-".to_string()),
+        dash(r.run_id),
+        r.details.to_string(),
+    ]
 }

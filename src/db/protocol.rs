@@ -101,36 +101,63 @@ pub struct Filter {
     pub since: Option<DateTime<Utc>>,
     /// Only this action.
     pub action: Option<String>,
-    /// At most this many rows (newest last).
-    pub limit: i64,
+    /// Only rows before this instant.
+    pub until: Option<DateTime<Utc>>,
+    /// At most this many rows, the newest (`None`: all).
+    pub limit: Option<i64>,
 }
 
-/// Lists protocol rows, oldest first, at most `filter.limit` of the newest.
-pub async fn list(client: &impl GenericClient, filter: &Filter) -> Result<Vec<Row>> {
-    let rows = client
-        .query(
-            query!("list_protocol_entries"),
-            &[
-                &filter.branch_id,
-                &filter.guest_id,
-                &filter.since,
-                &filter.action,
-                &filter.limit,
-            ],
-        )
+/// Streams protocol rows to `sink`, oldest first, one at a time; with a
+/// limit, the newest `limit`. Returns whether older rows were left out.
+pub async fn stream(
+    client: &impl GenericClient,
+    filter: &Filter,
+    mut sink: impl FnMut(Row) -> Result<()>,
+) -> Result<bool> {
+    // one row more than asked for tells whether the limit cut anything
+    let fetch = filter.limit.map(|l| l.saturating_add(1));
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 6] = [
+        &filter.branch_id,
+        &filter.guest_id,
+        &filter.since,
+        &filter.action,
+        &fetch,
+        &filter.until,
+    ];
+    let stream = client
+        .query_raw(query!("list_protocol_entries"), params)
         .await?;
-    Ok(rows
-        .iter()
-        .map(|r| Row {
-            id: r.get("id"),
-            at: r.get("at"),
-            actor: r.get("actor"),
-            action: r.get("action"),
-            branch_id: r.get("branch_id"),
-            guest_id: r.get("guest_id"),
-            guest_type: r.get("guest_type"),
-            run_id: r.get("run_id"),
-            details: r.get("details"),
-        })
-        .collect())
+    let mut truncated = false;
+    let mut first = true;
+    super::drain(
+        stream,
+        |r| (r.get::<_, i64>("total"), read_row(r)),
+        |(total, row)| {
+            // the oldest of limit + 1 rows is the one beyond the limit
+            let beyond = first && filter.limit.is_some_and(|l| total > l);
+            first = false;
+            truncated |= beyond;
+            if beyond {
+                Ok(())
+            } else {
+                sink(row)
+            }
+        },
+    )
+    .await?;
+    Ok(truncated)
+}
+
+fn read_row(r: &tokio_postgres::Row) -> Row {
+    Row {
+        id: r.get("id"),
+        at: r.get("at"),
+        actor: r.get("actor"),
+        action: r.get("action"),
+        branch_id: r.get("branch_id"),
+        guest_id: r.get("guest_id"),
+        guest_type: r.get("guest_type"),
+        run_id: r.get("run_id"),
+        details: r.get("details"),
+    }
 }
