@@ -50,6 +50,11 @@ async fn run_at(db: &TestDb, branches: &[i64], at: DateTime<Utc>) -> RunReport {
     )
     .await
     .unwrap();
+    // a run that found its branch busy would do nothing and prove nothing
+    assert!(
+        prepared.locked_elsewhere.is_empty(),
+        "the branches are free: an earlier run released them when it ended"
+    );
     prepared
         .execute(
             &pool,
@@ -238,6 +243,27 @@ async fn anonymizes_personal_data_exactly_as_the_rules_say() {
             .unwrap()
             .get(0);
         assert_eq!(n, 1, "{action}");
+    }
+}
+
+#[tokio::test]
+async fn a_finished_run_holds_no_branch_lock_when_it_returns() {
+    let w = world().await;
+    old_guest(&w).await;
+    for n in 0..10 {
+        let at = day("2026-11-25") + chrono::Duration::days(n);
+        run_at(&w.db, &[w.branch], at).await;
+        // asked at once, not after the server noticed a closed connection
+        let held = fx::count(
+            &w.c,
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
+               AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        )
+        .await;
+        assert_eq!(
+            held, 0,
+            "the run released its branch locks before returning"
+        );
     }
 }
 

@@ -134,6 +134,13 @@ pub async fn plan_counts(
         .collect()
 }
 
+/// Releases the branch locks this session holds, at once rather than when
+/// the server notices the connection is gone.
+pub async fn unlock_branches(client: &impl GenericClient) -> Result<()> {
+    client.execute(query!("branch_unlock_all"), &[]).await?;
+    Ok(())
+}
+
 /// Removes candidate lists.
 pub async fn delete_plans(client: &impl GenericClient, plan_ids: &[i64]) -> Result<()> {
     client

@@ -158,8 +158,12 @@ impl Prepared {
     pub(super) async fn release(&mut self) -> Result<()> {
         if let Some(client) = self.client.take() {
             let ids: Vec<i64> = self.plans.iter().map(|p| p.plan_id).collect();
-            let result = db::runs::delete_plans(&client, &ids).await;
-            // The session's advisory locks end with the connection.
+            let result = match db::runs::delete_plans(&client, &ids).await {
+                Ok(()) => db::runs::unlock_branches(&client).await,
+                Err(e) => Err(e),
+            };
+            // The connection is not reused; should the unlock have failed,
+            // the locks end with it.
             drop(Object::take(client));
             result?;
         }
