@@ -12,11 +12,13 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use common::{assert_anonymized, assert_untouched, day, expect_code, fx, stderr, stdout, TestDb};
+use common::{
+    assert_anonymized, assert_untouched, day, expect_code, fx, manual, stderr, stdout, TestDb,
+};
 use retentiond::clock::FixedClock;
 use retentiond::db::runs::branch_lock_key;
-use retentiond::model::{Action, RunKind, RunStatus};
-use retentiond::retention::run::{self, RunOptions, Silent};
+use retentiond::model::{Action, RunStatus};
+use retentiond::retention::run::{self, RunReport, Silent};
 use retentiond::schedule::{nightly, pending};
 use retentiond::settings::Settings;
 use tokio_postgres::Client;
@@ -24,6 +26,20 @@ use tokio_util::sync::CancellationToken;
 
 fn utc(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+/// One tick of the daemon's scheduler at `at`, with [`settings`].
+async fn tick_at(db: &TestDb, at: &str) -> Vec<RunReport> {
+    nightly::tick(
+        &db.pool(),
+        &settings(db),
+        None,
+        &FixedClock(utc(at)),
+        &Silent,
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap()
 }
 
 /// Settings for runs of the library; the guard lets one overdue guest go.
@@ -115,19 +131,6 @@ fn night_began_a_minute_ago() -> String {
     (Utc::now() - chrono::Duration::minutes(1))
         .format("%H:%M")
         .to_string()
-}
-
-/// Options of an admin's manual run.
-fn manual(s: &Settings) -> RunOptions {
-    RunOptions {
-        kind: RunKind::Manual,
-        actor: "alice".into(),
-        night: None,
-        window: None,
-        guard: None,
-        batch: s.batch.clone(),
-        notify: None,
-    }
 }
 
 // --- 1. dead clients lose their locks at once ------------------------------
@@ -232,19 +235,7 @@ async fn the_daemon_retries_a_busy_branch_at_a_later_tick_of_the_same_night() {
     let db = TestDb::migrated().await;
     let c = db.client().await;
     let (b, g) = branch_with_overdue(&c, "Köln", "Europe/Berlin").await;
-    let s = settings(&db);
-    let tick = async |at: &str| {
-        nightly::tick(
-            &db.pool(),
-            &s,
-            None,
-            &FixedClock(utc(at)),
-            &Silent,
-            &CancellationToken::new(),
-        )
-        .await
-        .unwrap()
-    };
+    let tick = async |at: &str| tick_at(&db, at).await;
     let holder = db.client().await;
     holder
         .execute("SELECT pg_advisory_lock($1)", &[&branch_lock_key(b)])
@@ -282,16 +273,7 @@ async fn a_crashed_night_is_marked_interrupted_and_retried_the_same_night() {
     let c = db.client().await;
     let (b, g) = branch_with_overdue(&c, "Köln", "Europe/Berlin").await;
     let dead = crashed_night(&c, b, "2026-11-25").await;
-    let reports = nightly::tick(
-        &db.pool(),
-        &settings(&db),
-        None,
-        &FixedClock(utc("2026-11-25T02:00:00Z")),
-        &Silent,
-        &CancellationToken::new(),
-    )
-    .await
-    .unwrap();
+    let reports = tick_at(&db, "2026-11-25T02:00:00Z").await;
     assert_eq!(reports.len(), 1, "the night runs again");
     assert_anonymized(&c, g).await;
     let status: String = c
@@ -781,19 +763,7 @@ async fn a_daemon_back_by_day_deletes_nothing_until_the_next_night() {
     let db = TestDb::migrated().await;
     let c = db.client().await;
     let (b, g) = branch_with_overdue(&c, "Köln", "Europe/Berlin").await;
-    let s = settings(&db);
-    let tick = async |at: &str| {
-        nightly::tick(
-            &db.pool(),
-            &s,
-            None,
-            &FixedClock(utc(at)),
-            &Silent,
-            &CancellationToken::new(),
-        )
-        .await
-        .unwrap()
-    };
+    let tick = async |at: &str| tick_at(&db, at).await;
     // 13:00 in Köln, after the night of the 24th ran
     c.execute(
         "INSERT INTO retention.runs (kind, actor, branches, night_branch_id, night, cutoff,
@@ -807,9 +777,13 @@ async fn a_daemon_back_by_day_deletes_nothing_until_the_next_night() {
     assert!(tick("2026-11-25T12:00:00Z").await.is_empty());
     assert_untouched(&c, g).await;
     // the window of the night of the 25th (02:30 to 05:30 CET) was missed
-    let missed = nightly::missed_nights(&db.pool(), &s, &FixedClock(utc("2026-11-25T12:00:00Z")))
-        .await
-        .unwrap();
+    let missed = nightly::missed_nights(
+        &db.pool(),
+        &settings(&db),
+        &FixedClock(utc("2026-11-25T12:00:00Z")),
+    )
+    .await
+    .unwrap();
     assert_eq!(missed.len(), 1);
     assert_eq!(missed[0].night.to_string(), "2026-11-25");
     // the next night's window: the catch-up
@@ -879,16 +853,7 @@ async fn a_branch_with_an_unknown_time_zone_is_skipped_and_reported_the_others_g
     let c = db.client().await;
     let (good, g) = branch_with_overdue(&c, "Köln", "Europe/Berlin").await;
     let (bad, h) = branch_with_overdue(&c, "Bonn", "Europe/Berlin ").await;
-    let reports = nightly::tick(
-        &db.pool(),
-        &settings(&db),
-        None,
-        &FixedClock(utc("2026-11-25T01:35:00Z")),
-        &Silent,
-        &CancellationToken::new(),
-    )
-    .await
-    .unwrap();
+    let reports = tick_at(&db, "2026-11-25T01:35:00Z").await;
     assert_eq!(reports.len(), 1);
     assert_eq!(reports[0].branches, [good]);
     assert_anonymized(&c, g).await;

@@ -8,10 +8,12 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use common::{assert_anonymized, assert_untouched, day, expect_code, fx, terminate, TestDb};
+use common::{
+    assert_anonymized, assert_untouched, day, expect_code, fx, manual, terminate, TestDb,
+};
 use retentiond::clock::FixedClock;
-use retentiond::model::{Action, GuestType, RunKind, RunStatus};
-use retentiond::retention::run::{self, RunOptions, RunReport, Silent};
+use retentiond::model::{Action, GuestType, RunStatus};
+use retentiond::retention::run::{self, RunReport, Silent};
 use retentiond::settings::Settings;
 use tokio_postgres::Client;
 use tokio_util::sync::CancellationToken;
@@ -22,18 +24,6 @@ fn settings(db: &TestDb, extra: &str) -> Settings {
         db.url
     ))
     .unwrap()
-}
-
-fn manual(s: &Settings) -> RunOptions {
-    RunOptions {
-        kind: RunKind::Manual,
-        actor: "alice".into(),
-        night: None,
-        window: None,
-        guard: None,
-        batch: s.batch.clone(),
-        notify: None,
-    }
 }
 
 /// A manual run over `branches` with the clock at `at`.

@@ -2,8 +2,11 @@
 
 use std::path::PathBuf;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub use super::values::parse_instant;
+use super::values::{parse_duration, parse_wait, parse_window};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -313,18 +316,6 @@ pub struct RunArgs {
     pub actor: ActorArg,
 }
 
-fn parse_wait(s: &str) -> std::result::Result<std::time::Duration, String> {
-    humantime::parse_duration(s)
-        .map_err(|_| format!("{s:?} is not a duration: expected e.g. 0s, 60s or 5m"))
-}
-
-fn parse_duration(s: &str) -> std::result::Result<std::time::Duration, String> {
-    humantime::parse_duration(s)
-        .ok()
-        .filter(|d| !d.is_zero())
-        .ok_or_else(|| format!("{s:?} is not a duration: expected e.g. 30m or 2h"))
-}
-
 /// `export` arguments.
 #[derive(Debug, Args)]
 pub struct ExportArgs {
@@ -468,36 +459,4 @@ pub enum ProtocolFormat {
     Ndjson,
     /// RFC 4180 CSV with a header, streamed.
     Csv,
-}
-
-/// Parses RFC 3339 (`2026-11-25T02:30:00+01:00`) or a date (midnight UTC).
-pub fn parse_instant(s: &str) -> std::result::Result<DateTime<Utc>, String> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        return Ok(d.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc());
-    }
-    Err(format!(
-        "{s:?} is not a time: expected YYYY-MM-DD or RFC 3339 such as 2026-11-25T02:30:00+01:00"
-    ))
-}
-
-fn parse_window(s: &str) -> std::result::Result<chrono::Duration, String> {
-    // a report window beyond a century is a typo, and would overflow dates
-    const MAX_DAYS: i64 = 36_500;
-    humantime::parse_duration(s)
-        .ok()
-        .and_then(|d| chrono::Duration::from_std(d).ok())
-        .filter(|d| *d > chrono::Duration::zero())
-        .ok_or_else(|| format!("{s:?} is not a window: expected e.g. 14d, 30d or 48h"))
-        .and_then(|d| {
-            if d > chrono::Duration::days(MAX_DAYS) {
-                Err(format!(
-                    "{s:?} is too long a window: expected at most {MAX_DAYS}d"
-                ))
-            } else {
-                Ok(d)
-            }
-        })
 }

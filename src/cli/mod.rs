@@ -12,6 +12,7 @@ mod output;
 mod report;
 mod run;
 mod status;
+mod values;
 
 use std::sync::Arc;
 

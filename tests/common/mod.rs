@@ -491,6 +491,19 @@ pub fn day(s: &str) -> chrono::DateTime<chrono::Utc> {
         .and_utc()
 }
 
+/// Options of an admin's manual run ("alice") with the batch settings of `s`.
+pub fn manual(s: &retentiond::settings::Settings) -> retentiond::retention::run::RunOptions {
+    retentiond::retention::run::RunOptions {
+        kind: retentiond::model::RunKind::Manual,
+        actor: "alice".into(),
+        night: None,
+        window: None,
+        guard: None,
+        batch: s.batch.clone(),
+        notify: None,
+    }
+}
+
 /// A real SMTP server on loopback (aiosmtpd, see tests/smtp_sink.py) that
 /// stores every message it accepts.
 pub struct SmtpSink {
