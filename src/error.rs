@@ -52,6 +52,10 @@ pub enum Error {
     /// `status` found things that need attention (already printed).
     #[error("{0} thing(s) need attention")]
     Attention(usize),
+    /// `protocol verify` found the protocol changed; the message names the
+    /// first row that was changed, removed or inserted.
+    #[error("the action protocol was tampered with: {0}")]
+    Tampered(String),
 }
 
 /// What the rules refuse, with the ids the command line needs for its advice.
@@ -102,11 +106,12 @@ impl fmt::Display for Refusal {
 
 impl Error {
     /// The process exit code for this error: 2 for bad usage or settings, 3 when
-    /// `status` found something that needs attention, 1 otherwise.
+    /// `status` found something that needs attention or `protocol verify` a
+    /// tampered protocol, 1 otherwise.
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Settings(_) | Error::Invalid(_) | Error::Refused(_) => 2,
-            Error::Attention(_) => 3,
+            Error::Attention(_) | Error::Tampered(_) => 3,
             _ => 1,
         }
     }

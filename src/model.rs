@@ -204,6 +204,64 @@ named_enum! {
     }
 }
 
+/// A seal of the protocol's hash chain (migration 12), named by the
+/// highest protocol row id it covers: `ROW:SHA256-HEX`. Published in the
+/// completed-run mails and log lines; `protocol verify --seal` checks one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Seal {
+    /// The highest protocol row id the seal covers.
+    pub row_id: i64,
+    /// The chain's SHA-256 after that row.
+    pub hash: [u8; 32],
+}
+
+impl fmt::Display for Seal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:", self.row_id)?;
+        self.hash.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
+}
+
+impl Serialize for Seal {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl FromStr for Seal {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Error> {
+        let bad = || {
+            Error::Invalid(format!(
+                "{s:?} is not a seal: expected ROW:HASH as printed in a completed-run mail, \
+                 e.g. 4711:{}",
+                "0f".repeat(32)
+            ))
+        };
+        let (row, hex) = s.trim().split_once(':').ok_or_else(bad)?;
+        let row_id = row.parse::<i64>().map_err(|_| bad())?;
+        if hex.len() != 64 || !hex.is_ascii() {
+            return Err(bad());
+        }
+        let mut hash = [0u8; 32];
+        for (i, byte) in hash.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
+        }
+        Ok(Seal { row_id, hash })
+    }
+}
+
+impl Seal {
+    /// A seal from a row id and the hash as the database stores it.
+    pub fn new(row_id: i64, hash: &[u8]) -> Option<Seal> {
+        Some(Seal {
+            row_id,
+            hash: hash.try_into().ok()?,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,5 +295,25 @@ mod tests {
             serde_json::to_string(&counts).unwrap(),
             r#"{"guest_anonymized":1}"#
         );
+    }
+
+    #[test]
+    fn a_seal_prints_and_parses_back() {
+        let seal = Seal {
+            row_id: 4711,
+            hash: [0xab; 32],
+        };
+        let text = seal.to_string();
+        assert_eq!(text, format!("4711:{}", "ab".repeat(32)));
+        assert_eq!(text.parse::<Seal>().unwrap(), seal);
+        for bad in [
+            "4711",
+            "x:ab",
+            "4711:abc",
+            &format!("4711:{}", "zz".repeat(32)),
+        ] {
+            let e = bad.parse::<Seal>().unwrap_err().to_string();
+            assert!(e.contains("is not a seal"), "{e}");
+        }
     }
 }

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{day, expect_code, fx, stderr, SmtpSink, TestDb};
+use common::{day, expect_code, fx, stderr, stdout, SmtpSink, TestDb};
 use mail_parser::MessageParser;
 use retentiond::clock::FixedClock;
 use retentiond::notify::Notifier;
@@ -198,6 +198,28 @@ async fn completed_summaries_arrive_per_branch_in_their_language() {
         "{}",
         english.text
     );
+    // both carry the protocol's seal after the run, which verifies
+    let seal = stdout(&out)
+        .lines()
+        .find_map(|l| l.strip_prefix("protocol seal: "))
+        .expect("the run prints the protocol's seal")
+        .to_string();
+    assert!(
+        german
+            .text
+            .contains(&format!("Protokoll-Siegel nach diesem Lauf: {seal}")),
+        "{}",
+        german.text
+    );
+    assert!(
+        english
+            .text
+            .contains(&format!("Protocol seal after this run: {seal}")),
+        "{}",
+        english.text
+    );
+    assert!(english.html.contains(&seal), "{}", english.html);
+    expect_code(&db.cli(&["protocol", "verify", "--seal", &seal]), 0);
     // the outbox knows them as sent, with the Message-ID the server saw
     let ids: Vec<String> = c
         .query(

@@ -227,6 +227,24 @@ fn spawn_serve_env(db: &TestDb, env: &[(&str, &str)]) -> Child {
         .expect("start retentiond serve")
 }
 
+/// Waits up to 30 s for a daemon's run to complete.
+async fn wait_for_a_completed_run(c: &Client) {
+    let start = Instant::now();
+    while fx::count(
+        c,
+        "SELECT count(*) FROM retention.runs WHERE status = 'completed'",
+    )
+    .await
+        < 1
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no scheduled run"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// SIGTERM: the daemon exits 0 within 5 s.
 fn stop(child: &mut Child) {
     let status = terminate(child, Duration::from_secs(5));
@@ -240,20 +258,7 @@ async fn two_daemons_run_a_night_once_and_stop_on_sigterm() {
     let b = branch(&c, "Köln", "UTC", 1).await;
     let mut first = spawn_serve(&db);
     let mut second = spawn_serve(&db);
-    let start = Instant::now();
-    while fx::count(
-        &c,
-        "SELECT count(*) FROM retention.runs WHERE status = 'completed'",
-    )
-    .await
-        < 1
-    {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "no scheduled run"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_for_a_completed_run(&c).await;
     // let both daemons tick a few more times
     tokio::time::sleep(Duration::from_secs(3)).await;
     stop(&mut first);
@@ -267,6 +272,52 @@ async fn two_daemons_run_a_night_once_and_stop_on_sigterm() {
         .await,
         1
     );
+}
+
+#[tokio::test]
+async fn the_daemon_runs_its_night_as_the_runtime_role_and_logs_the_protocol_seal() {
+    let db = TestDb::migrated().await;
+    let c = db.client().await;
+    let b = branch(&c, "Köln", "UTC", 2).await;
+    let runtime = db.login("daemon").await;
+    let mut daemon = spawn_serve_env(&db, &[("RETENTIOND__DATABASE__URL", runtime.as_str())]);
+    wait_for_a_completed_run(&c).await;
+    stop(&mut daemon);
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut daemon.stderr.take().unwrap(), &mut log).unwrap();
+    assert_eq!(nights(&c, b).await.len(), 1);
+    // the daemon's login: no superuser, owner of nothing it works on
+    let role = runtime
+        .split("user=")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap();
+    let privileged = fx::count(
+        &c,
+        &format!(
+            "SELECT (SELECT count(*) FROM pg_roles WHERE rolname = '{role}' AND rolsuper)
+                  + (SELECT count(*) FROM pg_tables
+                     WHERE tableowner = '{role}' AND schemaname IN ('public', 'retention'))"
+        ),
+    )
+    .await;
+    assert_eq!(privileged, 0);
+    let seal = log
+        .lines()
+        .filter(|l| l.contains("run finished"))
+        .find_map(|l| l.split("seal=").nth(1))
+        .map(|s| {
+            s.split_whitespace()
+                .next()
+                .unwrap()
+                .trim_matches('"')
+                .to_string()
+        })
+        .unwrap_or_else(|| panic!("the run's log line carries the seal:\n{log}"));
+    let out = db.cli_as(&runtime, &["protocol", "verify", "--seal", &seal]);
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
 }
 
 #[tokio::test]

@@ -394,6 +394,7 @@ async fn the_runtime_role_runs_every_command_and_owns_nothing() {
         (vec!["notify", "pending", "--branch", &bs], 0),
         (vec!["outbox", "list"], 0),
         (vec!["protocol", "--guest", &gs], 0),
+        (vec!["protocol", "verify"], 0),
         (vec!["status"], 0),
     ] {
         let out = db.cli_as(&runtime, &args);
@@ -438,6 +439,14 @@ async fn the_runtime_role_cannot_change_remove_or_unprotect_the_protocol() {
         "DROP TABLE retention.action_protocol",
         "CREATE OR REPLACE FUNCTION retention.valid_time_zone(name text) RETURNS boolean
          LANGUAGE sql AS $$ SELECT true $$",
+        // the hash chain is the database's to write
+        "ALTER TABLE retention.action_protocol DISABLE TRIGGER action_protocol_sealed",
+        "INSERT INTO retention.protocol_seals VALUES (99, '{}', '{}', decode(repeat('00', 32), 'hex'))",
+        "UPDATE retention.protocol_seals SET seal = seal",
+        "DELETE FROM retention.protocol_seals",
+        "UPDATE retention.protocol_seal_head SET pos = 0",
+        "CREATE OR REPLACE FUNCTION retention.seal_protocol_rows() RETURNS trigger
+         LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$",
     ] {
         let e = as_runtime.batch_execute(sql).await.expect_err(sql);
         let code = e.code().map(|c| c.code().to_string()).unwrap_or_default();
@@ -450,6 +459,8 @@ async fn the_runtime_role_cannot_change_remove_or_unprotect_the_protocol() {
         fx::count(&c, "SELECT count(*) FROM retention.action_protocol").await,
         rows
     );
+    // what the role did write is sealed, and it can check the chain
+    expect_code(&db.cli_as(&runtime, &["protocol", "verify"]), 0);
     let _ = b;
 }
 

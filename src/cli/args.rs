@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub use super::values::parse_instant;
 use super::values::{parse_duration, parse_wait, parse_window};
+use crate::model::Seal;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -422,7 +423,11 @@ pub enum OutboxCommand {
 
 /// `protocol` arguments.
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct ProtocolArgs {
+    /// Check instead of list.
+    #[command(subcommand)]
+    pub command: Option<ProtocolCommand>,
     /// Only this branch.
     #[arg(long)]
     pub branch: Option<i64>,
@@ -446,6 +451,26 @@ pub struct ProtocolArgs {
     /// Output format: ndjson and csv stream any number of rows.
     #[arg(long, value_enum, default_value_t = ProtocolFormat::Table)]
     pub format: ProtocolFormat,
+}
+
+/// `protocol` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ProtocolCommand {
+    /// Check the protocol's hash chain: exit 0 when it holds, 3 naming the
+    /// first row that was changed, removed or inserted outside the chain.
+    #[command(
+        after_help = "Example:\n  retentiond protocol verify --seal 4711:9f86d0…  \
+                            (the seal from a completed-run mail)"
+    )]
+    Verify {
+        /// A seal published earlier (ROW:HASH, from a completed-run mail or
+        /// log line): the chain must still carry it.
+        #[arg(long, value_name = "ROW:HASH")]
+        seal: Option<Seal>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
 }
 
 /// Output formats of `protocol`.

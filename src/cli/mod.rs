@@ -13,6 +13,7 @@ mod report;
 mod run;
 mod status;
 mod values;
+mod verify;
 
 use std::sync::Arc;
 
@@ -67,6 +68,10 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<()> {
         Command::Settings(cmd) => admin::branch_settings(&cx, cmd).await,
         Command::Classify(args) => report::classify(&cx, &args, args.at.unwrap_or(now)).await,
         Command::Pending(args) => report::pending(&cx, &args, args.at.unwrap_or(now)).await,
+        Command::Protocol(ProtocolArgs {
+            command: Some(ProtocolCommand::Verify { seal, format }),
+            ..
+        }) => verify::verify(&cx, seal.as_ref(), format).await,
         Command::Protocol(args) => report::protocol(&cx, &args).await,
         Command::Run(args) => run::run(&cx, &args).await,
         Command::Export(args) => gdpr::export(&cx, &args).await,
@@ -105,6 +110,13 @@ pub fn describe(e: &Error) -> String {
         Error::Refused(Refusal::FourEyes(_)) => {
             " (logged in as another database role; `retentiond erasure withdraw` takes back \
              one's own request)"
+                .to_string()
+        }
+        Error::Tampered(_) => {
+            ". Rows before it are intact. Keep the database as it is for the audit; the \
+             database server's log and its backups show who changed what, and seals from \
+             earlier completed-run mails (`protocol verify --seal`) show up to where the \
+             protocol can be trusted"
                 .to_string()
         }
         _ => String::new(),

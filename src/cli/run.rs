@@ -295,6 +295,9 @@ fn print_summary(report: &RunReport) {
     if let Some(e) = &report.error {
         println!("error: {e}");
     }
+    if let Some(seal) = &report.seal {
+        println!("protocol seal: {seal}");
+    }
 }
 
 /// A progress bar on the terminal: guests done of total, rate, ETA.

@@ -47,6 +47,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(9, "two_access_paths"),
     migration!(10, "erasure_reason_blanked"),
     migration!(11, "roles_and_four_eyes"),
+    migration!(12, "protocol_seals"),
 ];
 
 /// Arbitrary but fixed key of the advisory lock that serialises migrators

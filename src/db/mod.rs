@@ -90,6 +90,17 @@ pub async fn connect_checked(pool: &DbPool) -> Result<Object> {
     Ok(client)
 }
 
+/// A read-only transaction that sees one snapshot throughout (exports,
+/// `protocol verify`).
+pub async fn snapshot(client: &mut Object) -> Result<deadpool_postgres::Transaction<'_>> {
+    Ok(client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await?)
+}
+
 /// How long a statement may go on after a stop was asked before it is
 /// cancelled: a batch usually finishes in milliseconds.
 const STOP_GRACE: Duration = Duration::from_secs(2);

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::GenericClient;
 use crate::error::Result;
-use crate::model::{Action, GuestType};
+use crate::model::{Action, GuestType, Seal};
 
 /// One protocol row to write.
 #[derive(Debug)]
@@ -160,4 +160,71 @@ fn read_row(r: &tokio_postgres::Row) -> Row {
         run_id: r.get("run_id"),
         details: r.get("details"),
     }
+}
+
+/// One row of the chain walk (`protocol_seal_walk.sql`).
+#[derive(Debug)]
+pub struct SealedRow {
+    /// The seal's position in the chain.
+    pub pos: i64,
+    /// The seal as stored.
+    pub seal: Vec<u8>,
+    /// How many rows the seal lists.
+    pub rows: i32,
+    /// This row's place among them, from 1.
+    pub n: i32,
+    /// The protocol row id listed.
+    pub id: i64,
+    /// The row's fingerprint when it was sealed.
+    pub fingerprint: Option<i64>,
+    /// The row's canonical form now; `None` when the row is gone.
+    pub canonical: Option<String>,
+    /// The fingerprint of the canonical form now.
+    pub fingerprint_now: Option<i64>,
+}
+
+/// Streams the hash chain, seal by seal, each seal's rows in id order.
+pub async fn walk_seals(
+    client: &impl GenericClient,
+    sink: impl FnMut(SealedRow) -> Result<()>,
+) -> Result<u64> {
+    let none: [&(dyn tokio_postgres::types::ToSql + Sync); 0] = [];
+    let stream = client.query_raw(query!("protocol_seal_walk"), none).await?;
+    super::drain(
+        stream,
+        |r| SealedRow {
+            pos: r.get("pos"),
+            seal: r.get("seal"),
+            rows: r.get("rows"),
+            n: r.get("n"),
+            id: r.get("id"),
+            fingerprint: r.get("fingerprint"),
+            canonical: r.get("canonical"),
+            fingerprint_now: r.get("fingerprint_now"),
+        },
+        sink,
+    )
+    .await
+}
+
+/// The first protocol row no seal lists, and how many there are.
+pub async fn unsealed(client: &impl GenericClient) -> Result<Option<(i64, i64)>> {
+    let row = client.query_one(query!("protocol_unsealed"), &[]).await?;
+    Ok(row
+        .get::<_, Option<i64>>("first_id")
+        .map(|first| (first, row.get("rows"))))
+}
+
+/// The chain's head: the newest seal's position and hash.
+pub async fn seal_head(client: &impl GenericClient) -> Result<(i64, Vec<u8>)> {
+    let row = client.query_one(query!("protocol_seal_head"), &[]).await?;
+    Ok((row.get("pos"), row.get("seal")))
+}
+
+/// The newest seal; in a transaction that just appended a row, its seal.
+pub async fn latest_seal(client: &impl GenericClient) -> Result<Option<Seal>> {
+    let row = client
+        .query_opt(query!("protocol_seal_latest"), &[])
+        .await?;
+    Ok(row.and_then(|r| Seal::new(r.get("row_id"), r.get::<_, &[u8]>("seal"))))
 }

@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde_json::{json, Value};
 
-use crate::model::{GuestType, RunKind, RunStatus};
+use crate::model::{GuestType, RunKind, RunStatus, Seal};
 
 /// Where and how a branch's mails go.
 #[derive(Clone, Debug)]
@@ -79,6 +79,8 @@ pub struct CompletedSummary {
     pub held: Option<HeldSummary>,
     /// The error that ended the run.
     pub error: Option<String>,
+    /// The protocol's newest seal after the run's `run_finished` row.
+    pub seal: Option<Seal>,
 }
 
 /// Overdue and due-soon personal data of one guest type.
@@ -240,5 +242,6 @@ pub(super) fn completed_data(c: &CompletedSummary, tz: Tz, locale: &str) -> Valu
             "guard_percent": (h.guard * 100.0).round() as i64,
         })),
         "error": c.error.as_deref().map(crate::address::mask_in_text),
+        "seal": c.seal.as_ref().map(Seal::to_string),
     })
 }

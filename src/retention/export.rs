@@ -178,12 +178,7 @@ async fn write_zip(
     let io_err = |e: std::io::Error| Error::io("cannot write the ZIP", e);
 
     // one consistent snapshot of everything
-    let tx = client
-        .build_transaction()
-        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .await?;
+    let tx = db::snapshot(client).await?;
     db::export::use_utc(&tx).await?;
     let branch_id = db::guests::branch_of(&tx, guest_id)
         .await?

@@ -12,6 +12,7 @@ pub mod health;
 pub mod pending;
 pub mod policy;
 pub mod run;
+pub mod seals;
 
 pub use crate::model::GuestType;
 

@@ -11,7 +11,7 @@ use crate::clock::Clock;
 use crate::db::protocol::{self, Entry};
 use crate::db::{self, DbPool, GenericClient};
 use crate::error::{Error, Result};
-use crate::model::{Action, GuestType, RunStatus};
+use crate::model::{Action, GuestType, RunStatus, Seal};
 use crate::notify::{CompletedSummary, HeldSummary, TypeActions};
 use crate::retention::branch_settings;
 
@@ -75,7 +75,10 @@ impl Prepared {
             }
         };
         match recorded {
-            Ok(mails) => report.mails = mails,
+            Ok((mails, seal)) => {
+                report.mails = mails;
+                report.seal = seal;
+            }
             Err(e) if outcome.is_err() => {
                 tracing::warn!(run.id = run_id, error = %e, "cannot record the failed run's end; the next run marks it interrupted");
             }
@@ -92,6 +95,7 @@ impl Prepared {
             duration_ms = report.duration_ms,
             batches = report.lock_holds.batches(),
             lock_hold_p99_ms = report.lock_holds.p99_ms(),
+            seal = report.seal.as_ref().map(tracing::field::display),
             "run finished"
         );
         outcome.map(|_| Some(report))
@@ -99,14 +103,15 @@ impl Prepared {
 }
 
 /// Records the run's end, its `run_finished` row and its completed
-/// summaries in one transaction; returns the queued outbox ids.
+/// summaries in one transaction; returns the queued outbox ids and the
+/// protocol's seal after the `run_finished` row.
 #[tracing::instrument(skip_all, fields(run.id = report.run_id))]
 async fn finish_run(
     client: &mut db::Object,
     opts: &RunOptions,
     report: &RunReport,
     at: DateTime<Utc>,
-) -> Result<Vec<i64>> {
+) -> Result<(Vec<i64>, Option<Seal>)> {
     let mut tx = client.transaction().await?;
     let counts = json!(super::named(&report.counts));
     let held = serde_json::to_value(&report.held).unwrap_or(Value::Null);
@@ -159,11 +164,13 @@ async fn finish_run(
         },
     )
     .await?;
+    // this transaction holds the chain's head: the seal is the run_finished row's
+    let seal = protocol::latest_seal(&tx).await?;
     // A mail that cannot be queued must not cost the run its record.
     let mut mails = Vec::new();
     if let Some(notifier) = &opts.notify {
         let savepoint = tx.transaction().await?;
-        let queued = match completed_summaries(&savepoint, report).await {
+        let queued = match completed_summaries(&savepoint, report, seal.as_ref()).await {
             Ok(summaries) => notifier.queue_completed(&savepoint, &summaries, at).await,
             Err(e) => Err(e),
         };
@@ -179,7 +186,7 @@ async fn finish_run(
         }
     }
     tx.commit().await?;
-    Ok(mails)
+    Ok((mails, seal))
 }
 
 /// The completed summary of every branch of the run that changed
@@ -188,6 +195,7 @@ async fn finish_run(
 async fn completed_summaries(
     client: &impl GenericClient,
     report: &RunReport,
+    seal: Option<&Seal>,
 ) -> Result<Vec<CompletedSummary>> {
     let mut summaries = Vec::new();
     for branch in branch_settings::list(client, None).await? {
@@ -239,6 +247,7 @@ async fn completed_summaries(
                 guard: h.guard,
             }),
             error: report.error.clone(),
+            seal: seal.cloned(),
         });
     }
     Ok(summaries)

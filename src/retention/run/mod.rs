@@ -21,7 +21,7 @@ use serde::Serialize;
 
 use crate::db::{self, GenericClient};
 use crate::error::{Error, Refusal, Result};
-use crate::model::{Action, GuestType, RunKind, RunStatus};
+use crate::model::{Action, GuestType, RunKind, RunStatus, Seal};
 use crate::notify::Notifier;
 use crate::settings::BatchSettings;
 
@@ -120,6 +120,8 @@ pub struct RunReport {
     pub mails: Vec<i64>,
     /// How long the batches held their row locks.
     pub lock_holds: LockHolds,
+    /// The protocol's newest seal once the end is recorded.
+    pub seal: Option<Seal>,
 }
 
 /// How long batches held their row locks, in a fixed histogram of
@@ -198,6 +200,7 @@ impl RunReport {
             error: None,
             mails: Vec::new(),
             lock_holds: LockHolds::default(),
+            seal: None,
         }
     }
 
