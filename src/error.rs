@@ -28,7 +28,7 @@ pub enum Error {
     #[error("database error: {}", describe_db_error(.0))]
     Db(#[from] tokio_postgres::Error),
     /// No connection could be taken from the pool.
-    #[error("database unavailable: {0}")]
+    #[error("database unavailable: {}", with_causes(.0))]
     Pool(#[from] deadpool_postgres::PoolError),
     /// A file could not be read or written.
     #[error("{context}: {source}")]
@@ -166,11 +166,24 @@ fn describe_db_error(e: &tokio_postgres::Error) -> String {
             Some(detail) => format!("{} ({detail})", db.message()),
             None => db.message().to_string(),
         },
-        None => match std::error::Error::source(e) {
-            Some(source) => format!("{e}: {source}"),
-            None => e.to_string(),
-        },
+        None => with_causes(e),
     }
+}
+
+/// An error and the causes it wraps (a refused certificate under "error
+/// performing TLS handshake"), each said once.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let said = c.to_string();
+        if !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        cause = c.source();
+    }
+    text
 }
 
 /// One or more problems found while validating settings.

@@ -1,10 +1,13 @@
 """A real SMTP server on loopback for the mail tests (aiosmtpd).
 
 Writes every accepted message to DIR as one .eml file, preceded by an
-X-Envelope-To header with the RCPT TO addresses.
-    python smtp_sink.py PORT DIR
+X-Envelope-To header with the RCPT TO addresses. With CERT and KEY (PEM)
+it requires STARTTLS before anything is sent.
+    python smtp_sink.py PORT DIR [CERT KEY]
 """
+import logging
 import os
+import ssl
 import sys
 import time
 
@@ -27,8 +30,15 @@ class Sink:
 
 
 def main():
+    # a client that refuses our certificate is what some tests want
+    logging.getLogger("mail.log").setLevel(logging.CRITICAL)
     port, directory = int(sys.argv[1]), sys.argv[2]
-    controller = Controller(Sink(directory), hostname="127.0.0.1", port=port)
+    tls = {}
+    if len(sys.argv) > 4:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(sys.argv[3], sys.argv[4])
+        tls = {"tls_context": context, "require_starttls": True}
+    controller = Controller(Sink(directory), hostname="127.0.0.1", port=port, **tls)
     controller.start()
     print("ready", flush=True)
     try:

@@ -29,11 +29,12 @@ pub mod policies;
 pub mod protocol;
 pub mod roles;
 pub mod runs;
+pub mod tls;
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
-use tokio_postgres::NoTls;
 
 use crate::error::{Error, Result};
 use crate::settings::DatabaseSettings;
@@ -43,8 +44,15 @@ pub use deadpool_postgres::{GenericClient, Object};
 /// A pool of connections to the guest database.
 pub type DbPool = Pool;
 
-/// Builds the pool. No connection is opened until one is needed.
+/// The TLS connector of the process's first pool, for cancel requests
+/// (which open a connection of their own).
+static CANCEL_TLS: OnceLock<tls::Connector> = OnceLock::new();
+
+/// Builds the pool. No connection is opened until one is needed; the root
+/// certificates are read here, so that a bad `sslrootcert` fails at start.
 pub fn connect_pool(settings: &DatabaseSettings) -> Result<DbPool> {
+    let connector = tls::connector(&settings.tls)?;
+    let _ = CANCEL_TLS.set(connector.clone());
     let mut config = settings.config.clone();
     config.application_name("retentiond");
     config.connect_timeout(settings.connect_timeout);
@@ -68,7 +76,7 @@ pub fn connect_pool(settings: &DatabaseSettings) -> Result<DbPool> {
         .tcp_user_timeout(Duration::from_secs(60));
     let manager = Manager::from_config(
         config,
-        NoTls,
+        connector,
         ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         },
@@ -123,7 +131,11 @@ pub async fn stoppable<T>(
         return result;
     }
     tracing::info!("stop requested: cancelling the running statement");
-    if let Err(e) = token.cancel_query(NoTls).await {
+    let cancelled = match CANCEL_TLS.get() {
+        Some(connector) => token.cancel_query(connector.clone()).await,
+        None => token.cancel_query(tokio_postgres::NoTls).await,
+    };
+    if let Err(e) = cancelled {
         tracing::warn!(error = %e, "cannot cancel the running statement; leaving it");
         return Err(Error::Failed("stopped before the statement ended".into()));
     }

@@ -6,6 +6,7 @@
 mod parse;
 mod raw;
 mod redact;
+mod tls;
 mod validate;
 
 use std::path::{Path, PathBuf};
@@ -15,6 +16,7 @@ use crate::error::{Error, Result, SettingsErrors};
 use raw::RawSettings;
 
 pub use redact::redact_url;
+pub use tls::{split_tls, RootCerts, SslMode, TlsSettings};
 
 /// Where the settings file is looked for when `--config` is not given.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/retentiond/retentiond.toml";
@@ -45,6 +47,8 @@ pub struct DatabaseSettings {
     pub url: String,
     /// Parsed form of `url`, with the password of `password_file` if set.
     pub config: tokio_postgres::Config,
+    /// `sslmode` and `sslrootcert` of `url`.
+    pub tls: TlsSettings,
     /// File holding the database password (for systemd `LoadCredential=`).
     pub password_file: Option<PathBuf>,
     /// Connections the daemon keeps at most.

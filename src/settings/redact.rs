@@ -114,9 +114,13 @@ pub fn redact_database_url(url: &str) -> String {
     // the driver fills in the default port; shown only when it differs
     const DEFAULT_PORT: u16 = 5432;
     use std::str::FromStr;
-    use tokio_postgres::config::{Host, SslMode};
-    let Ok(c) = tokio_postgres::Config::from_str(url) else {
-        return "(not a valid connection string; not shown)".to_string();
+    use tokio_postgres::config::Host;
+    let not_shown = || "(not a valid connection string; not shown)".to_string();
+    let Ok((rest, tls)) = super::split_tls(url) else {
+        return not_shown();
+    };
+    let Ok(c) = tokio_postgres::Config::from_str(&rest) else {
+        return not_shown();
     };
     let mut out = String::from("postgres://");
     let password = if c.get_password().is_some() {
@@ -152,13 +156,13 @@ pub fn redact_database_url(url: &str) -> String {
     if let Some(name) = c.get_application_name() {
         params.push(format!("application_name={name}"));
     }
-    let sslmode = match c.get_ssl_mode() {
-        SslMode::Disable => Some("disable"),
-        SslMode::Require => Some("require"),
-        _ => None,
-    };
-    if let Some(mode) = sslmode {
-        params.push(format!("sslmode={mode}"));
+    if tls.mode != super::SslMode::Prefer {
+        params.push(format!("sslmode={}", tls.mode.as_str()));
+    }
+    match &tls.roots {
+        super::RootCerts::File(path) => params.push(format!("sslrootcert={}", path.display())),
+        super::RootCerts::System if tls.roots_given => params.push("sslrootcert=system".into()),
+        super::RootCerts::System => {}
     }
     if !params.is_empty() {
         out.push('?');

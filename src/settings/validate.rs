@@ -9,6 +9,7 @@ use std::time::Duration;
 use super::parse::{duration, int, non_empty, secret_file};
 use super::raw::{RawBatch, RawDatabase, RawGdpr, RawLog, RawMail, RawSchedule, RawSettings};
 use super::redact::redact_url;
+use super::{split_tls, RootCerts, SslMode, TlsSettings};
 use super::{
     BatchSettings, DatabaseSettings, GdprSettings, LogFormat, LogSettings, MailSettings,
     MailTransport, ScheduleSettings, Settings, EXPORT_FIELDS,
@@ -59,7 +60,10 @@ pub(super) fn settings(raw: RawSettings) -> Result<Settings, SettingsErrors> {
 
 fn database(raw: RawDatabase, p: &mut Problems) -> Option<DatabaseSettings> {
     let url = raw.url.unwrap_or_default();
-    let mut config = p.take(database_url(&url).map(Some), None);
+    let (mut config, tls) = match p.take(database_url(&url).map(Some), None) {
+        Some((config, tls)) => (Some(config), tls),
+        None => (None, TlsSettings::default()),
+    };
     let password_file = non_empty(raw.password_file).map(PathBuf::from);
     if let Some(path) = &password_file {
         if let Some(password) = p.take(secret_file("database.password_file", path).map(Some), None)
@@ -81,6 +85,7 @@ fn database(raw: RawDatabase, p: &mut Problems) -> Option<DatabaseSettings> {
     );
     Some(DatabaseSettings {
         config: config?,
+        tls,
         password_file,
         url,
         pool_size: pool_size as usize,
@@ -99,7 +104,7 @@ fn pool_size(raw: Option<&str>) -> Result<u64, String> {
     }
 }
 
-fn database_url(url: &str) -> Result<tokio_postgres::Config, String> {
+fn database_url(url: &str) -> Result<(tokio_postgres::Config, TlsSettings), String> {
     if url.trim().is_empty() {
         return Err(
             "database.url is not set: expected a PostgreSQL URL such as \
@@ -109,12 +114,24 @@ fn database_url(url: &str) -> Result<tokio_postgres::Config, String> {
         );
     }
     // the string may hold a password: it is never quoted back
-    tokio_postgres::Config::from_str(url).map_err(|e| {
+    let (rest, tls) = split_tls(url)?;
+    let mut config = tokio_postgres::Config::from_str(&rest).map_err(|e| {
         format!(
             "database.url is not a valid PostgreSQL connection string ({e}): expected e.g. \
              postgres://user@host:5432/dbname"
         )
-    })
+    })?;
+    config.ssl_mode(tls.driver_mode());
+    if let RootCerts::File(path) = &tls.roots {
+        if tls.mode != SslMode::Disable && !path.is_file() {
+            return Err(format!(
+                "database.url has sslrootcert={}, which is not a readable file: give the PEM \
+                 file of the CA that signed the server's certificate, or sslrootcert=system",
+                path.display()
+            ));
+        }
+    }
+    Ok((config, tls))
 }
 
 fn log(raw: RawLog, p: &mut Problems) -> LogSettings {

@@ -335,6 +335,7 @@ impl TestDb {
         let settings = retentiond::settings::DatabaseSettings {
             url: self.url.clone(),
             config: tokio_postgres::Config::from_str(&self.url).unwrap(),
+            tls: Default::default(),
             password_file: None,
             pool_size: 4,
             connect_timeout: std::time::Duration::from_secs(10),
@@ -510,6 +511,8 @@ pub struct SmtpSink {
     child: Option<std::process::Child>,
     pub port: u16,
     pub dir: tempfile::TempDir,
+    /// Certificate and key (PEM): STARTTLS is required.
+    pub tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
 }
 
 /// A port nobody listens on right now.
@@ -527,6 +530,19 @@ impl SmtpSink {
             child: None,
             port: free_port(),
             dir: tempfile::tempdir().unwrap(),
+            tls: None,
+        };
+        sink.restart();
+        sink
+    }
+
+    /// A sink that requires STARTTLS with this certificate and key.
+    pub fn start_tls(cert: &std::path::Path, key: &std::path::Path) -> SmtpSink {
+        let mut sink = SmtpSink {
+            child: None,
+            port: free_port(),
+            dir: tempfile::tempdir().unwrap(),
+            tls: Some((cert.to_path_buf(), key.to_path_buf())),
         };
         sink.restart();
         sink
@@ -538,6 +554,7 @@ impl SmtpSink {
             child: None,
             port: free_port(),
             dir: tempfile::tempdir().unwrap(),
+            tls: None,
         }
     }
 
@@ -556,6 +573,7 @@ impl SmtpSink {
             .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/smtp_sink.py"))
             .arg(self.port.to_string())
             .arg(self.dir.path())
+            .args(self.tls.iter().flat_map(|(c, k)| [c, k]))
             .stdout(std::process::Stdio::piped())
             .spawn()
             .expect("start the SMTP sink");
