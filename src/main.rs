@@ -10,6 +10,15 @@ use retentiond::telemetry;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(done) = retentiond::cli::without_settings(&cli.command) {
+        return match done {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(e.exit_code())
+            }
+        };
+    }
     let settings = match Settings::load(cli.config.as_deref()) {
         Ok(s) => s,
         Err(e) => {

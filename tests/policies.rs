@@ -151,7 +151,7 @@ async fn invalid_policy_input_is_refused_and_nothing_is_saved() {
         ),
         (
             &["--branch", &h, "--type", "vip", "--period", "3 years"],
-            "unknown guest type",
+            "invalid value 'vip' for '--type <TYPE>'",
         ),
         (
             &["--branch", &h, "--type", "guest", "--period", "soon"],

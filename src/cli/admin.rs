@@ -6,7 +6,6 @@ use crate::db;
 use crate::error::Result;
 use crate::retention::branch_settings::{self, Update};
 use crate::retention::policy::{self, Change, Source};
-use crate::retention::GuestType;
 
 pub async fn migrate(cx: &Context) -> Result<()> {
     let mut client = cx.pool.get().await?;
@@ -53,35 +52,29 @@ pub async fn policy(cx: &Context, cmd: PolicyCommand) -> Result<()> {
             guest_type,
             period,
             actor,
-        } => {
-            let guest_type: GuestType = guest_type.parse()?;
-            match policy::set(&mut client, branch, guest_type, &period, &actor.resolve()).await? {
-                Change::Set {
-                    old: Some(old),
-                    new,
-                } => {
-                    println!("branch {branch}, {guest_type}: period changed from {old} to {new}")
-                }
-                Change::Set { old: None, new } => {
-                    println!("branch {branch}, {guest_type}: period set to {new}")
-                }
-                _ => println!("branch {branch}, {guest_type}: period unchanged"),
+        } => match policy::set(&mut client, branch, guest_type, &period, &actor.resolve()).await? {
+            Change::Set {
+                old: Some(old),
+                new,
+            } => {
+                println!("branch {branch}, {guest_type}: period changed from {old} to {new}")
             }
-        }
+            Change::Set { old: None, new } => {
+                println!("branch {branch}, {guest_type}: period set to {new}")
+            }
+            _ => println!("branch {branch}, {guest_type}: period unchanged"),
+        },
         PolicyCommand::Unset {
             branch,
             guest_type,
             actor,
-        } => {
-            let guest_type: GuestType = guest_type.parse()?;
-            match policy::unset(&mut client, branch, guest_type, &actor.resolve()).await? {
-                Change::Unset { old } => println!(
-                    "branch {branch}, {guest_type}: own period {old} removed \
+        } => match policy::unset(&mut client, branch, guest_type, &actor.resolve()).await? {
+            Change::Unset { old } => println!(
+                "branch {branch}, {guest_type}: own period {old} removed \
                      (`retentiond policy show --branch {branch}` shows what is in force now)"
-                ),
-                _ => println!("branch {branch}, {guest_type}: had no own period, nothing changed"),
-            }
-        }
+            ),
+            _ => println!("branch {branch}, {guest_type}: had no own period, nothing changed"),
+        },
         PolicyCommand::Show(ShowArgs { branch, format }) => {
             let policies = policy::effective(&client, branch).await?;
             if format == super::Format::Json {

@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub use super::values::parse_instant;
 use super::values::{parse_duration, parse_wait, parse_window};
+use crate::model::GuestType;
 use crate::model::Seal;
 
 const EXAMPLES: &str = "\
@@ -57,6 +58,23 @@ pub enum Command {
     },
     /// Validate the settings and print them with secrets redacted.
     CheckConfig,
+    /// Print the manual page (roff), or write one page per command into a
+    /// directory (retentiond.1, retentiond-policy-set.1, …).
+    #[command(after_help = "Example:\n  retentiond man --dir /usr/share/man/man1")]
+    Man {
+        /// Write every page into this directory instead.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+    /// Print the shell completion script.
+    #[command(
+        after_help = "Example:\n  retentiond completions bash > /usr/share/bash-completion/completions/retentiond"
+    )]
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// Fill an empty guest database with reproducible demo data.
     #[command(after_help = "Example:\n  retentiond demo-data --guests 100000 --branches 4")]
     DemoData(DemoDataArgs),
@@ -173,9 +191,9 @@ pub enum PolicyCommand {
         /// Branch id.
         #[arg(long)]
         branch: i64,
-        /// newsletter_subscriber, guest_without_sale, guest, regular_guest or company_guest.
-        #[arg(long = "type", value_name = "TYPE")]
-        guest_type: String,
+        /// Guest type.
+        #[arg(long = "type", value_name = "TYPE", value_parser = super::values::guest_type())]
+        guest_type: GuestType,
         /// A PostgreSQL interval: '3 years', '18 months', '400 days'.
         #[arg(long, allow_hyphen_values = true)]
         period: String,
@@ -188,8 +206,8 @@ pub enum PolicyCommand {
         #[arg(long)]
         branch: i64,
         /// Guest type.
-        #[arg(long = "type", value_name = "TYPE")]
-        guest_type: String,
+        #[arg(long = "type", value_name = "TYPE", value_parser = super::values::guest_type())]
+        guest_type: GuestType,
         #[command(flatten)]
         actor: ActorArg,
     },
@@ -247,8 +265,8 @@ pub enum SettingsCommand {
         /// Send the completed summary.
         #[arg(long, value_enum)]
         notify_completed: Option<OnOff>,
-        /// Mail language for this branch: de or en ("" for the global setting).
-        #[arg(long)]
+        /// Mail language for this branch (default: the global mail.locale).
+        #[arg(long, value_parser = super::values::locale())]
         locale: Option<String>,
         #[command(flatten)]
         actor: ActorArg,
@@ -440,8 +458,8 @@ pub struct ProtocolArgs {
     /// Only rows before this instant (RFC 3339 or YYYY-MM-DD, UTC).
     #[arg(long, value_parser = parse_instant)]
     pub until: Option<DateTime<Utc>>,
-    /// Only this action, e.g. guest_anonymized.
-    #[arg(long)]
+    /// Only this action.
+    #[arg(long, value_parser = super::values::action())]
     pub action: Option<String>,
     /// At most this many rows, the newest. Without --since or --until the
     /// newest 1000; with them, every row. A cut is always said (stderr, and

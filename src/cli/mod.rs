@@ -6,6 +6,7 @@
 mod admin;
 mod args;
 mod demo;
+mod docs;
 mod gdpr;
 mod mail;
 mod output;
@@ -18,6 +19,7 @@ mod verify;
 use std::sync::Arc;
 
 pub use args::*;
+pub use docs::without_settings;
 
 use crate::clock::{Clock, SystemClock};
 use crate::db::{self, DbPool};
@@ -60,6 +62,9 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<()> {
         Command::CheckConfig => {
             print!("{}", cx.settings.to_redacted_toml());
             Ok(())
+        }
+        Command::Man { .. } | Command::Completions { .. } => {
+            docs::without_settings(&cli.command).unwrap_or(Ok(()))
         }
         Command::Migrate => admin::migrate(&cx).await,
         Command::Grant { role } => admin::grant(&cx, &role).await,

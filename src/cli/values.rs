@@ -2,6 +2,31 @@
 //! numbers: each error names the value and an example that works.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+
+use crate::model::{Action, GuestType};
+
+/// `--type`: the guest types, listed in `--help` and completions.
+pub fn guest_type() -> impl TypedValueParser<Value = GuestType> {
+    PossibleValuesParser::new(GuestType::ALL.iter().map(|t| t.as_str()))
+        .map(|s| s.parse::<GuestType>().expect("one of the listed names"))
+}
+
+/// `--action` of `protocol`: the protocol's actions.
+pub fn action() -> PossibleValuesParser {
+    PossibleValuesParser::new(Action::ALL.iter().map(|a| a.as_str()))
+}
+
+/// `--locale`: `de`, `en`, or `default` (also `""`) for the global setting.
+pub fn locale() -> impl TypedValueParser<Value = String> {
+    PossibleValuesParser::new([
+        PossibleValue::new("de"),
+        PossibleValue::new("en"),
+        PossibleValue::new("default").help("the global mail.locale"),
+        PossibleValue::new("").hide(true),
+    ])
+    .map(|s| if s == "default" { String::new() } else { s })
+}
 
 /// Parses RFC 3339 (`2026-11-25T02:30:00+01:00`) or a date (midnight UTC).
 pub fn parse_instant(s: &str) -> std::result::Result<DateTime<Utc>, String> {
