@@ -1,8 +1,11 @@
-//! Logging with tracing: compact lines for the journal, human lines on a
-//! terminal, JSON on request. All logs go to stderr; stdout is for results.
+//! Logging with tracing: the journal's own protocol under systemd (a
+//! priority per level, fields such as RUN_ID and BRANCH_ID), human lines on
+//! a terminal, JSON on request. Lines go to stderr; stdout is for results.
 
 use std::io::IsTerminal;
 
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::EnvFilter;
 
 use crate::settings::{LogFormat, LogSettings};
@@ -18,6 +21,15 @@ pub fn init(log: &LogSettings) {
         LogFormat::Auto if std::io::stderr().is_terminal() => LogFormat::Pretty,
         other => other,
     };
+    if format == LogFormat::Journal {
+        if let Some(journald) = journald() {
+            let _ = tracing_subscriber::registry()
+                .with(filter)
+                .with(journald)
+                .try_init();
+            return;
+        }
+    }
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -37,6 +49,24 @@ pub fn init(log: &LogSettings) {
     };
     // A second init (tests, reload) keeps the first subscriber.
     let _ = result;
+}
+
+/// The journal's native protocol when its socket answers: `journalctl -p
+/// err` shows the errors, `journalctl RUN_ID=42` a run (span and event
+/// fields, `run.id` as `RUN_ID`).
+fn journald() -> Option<tracing_journald::Layer> {
+    use tracing_journald::{Priority, PriorityMappings};
+    let layer = tracing_journald::layer().ok()?;
+    Some(
+        layer
+            .with_field_prefix(None)
+            .with_syslog_identifier("retentiond".to_string())
+            .with_priority_mappings(PriorityMappings {
+                info: Priority::Informational,
+                debug: Priority::Debug,
+                ..PriorityMappings::new()
+            }),
+    )
 }
 
 /// Early errors (bad settings) are printed before the subscriber exists.

@@ -71,7 +71,8 @@ pub struct LogSettings {
 pub enum LogFormat {
     /// Journal under systemd, pretty on a terminal, compact with timestamps otherwise.
     Auto,
-    /// Compact lines without timestamps (the journal adds them).
+    /// The journal's native protocol (priorities, fields); compact lines
+    /// without timestamps on stderr when its socket does not answer.
     Journal,
     /// Human-readable lines with timestamps.
     Pretty,

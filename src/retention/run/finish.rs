@@ -41,7 +41,12 @@ impl Prepared {
         report.status = match &outcome {
             Err(e) => {
                 // the full error to the log, only what names no data to the records
-                tracing::error!(run.id = report.run_id, error = %e, "run failed");
+                tracing::error!(
+                    run.id = report.run_id,
+                    branch.id = single_branch(&report),
+                    error = %e,
+                    "run failed"
+                );
                 report.error = Some(e.for_records());
                 RunStatus::Failed
             }
@@ -86,6 +91,7 @@ impl Prepared {
         }
         tracing::info!(
             run.id = run_id,
+            branch.id = single_branch(&report),
             status = report.status.as_str(),
             anonymized = report.total(Action::GuestAnonymized),
             unsubscribed = report.total(Action::NewsletterUnsubscribed),
@@ -99,6 +105,14 @@ impl Prepared {
             "run finished"
         );
         outcome.map(|_| Some(report))
+    }
+}
+
+/// The branch of a one-branch run (every nightly run), for the log.
+fn single_branch(report: &RunReport) -> Option<i64> {
+    match report.branches.as_slice() {
+        [b] => Some(*b),
+        _ => None,
     }
 }
 
@@ -144,10 +158,7 @@ async fn finish_run(
     protocol::append(
         &tx,
         &Entry {
-            branch_id: match report.branches.as_slice() {
-                [b] => Some(*b),
-                _ => None,
-            },
+            branch_id: single_branch(report),
             run_id: Some(report.run_id),
             details: json!({
                 "status": report.status.as_str(),
