@@ -9,22 +9,35 @@ use retentiond::settings::Settings;
 use retentiond::telemetry;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // with --format json, errors are one JSON object on stderr too
+    let json = retentiond::cli::wants_json(std::env::args_os());
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if json && e.use_stderr() => {
+            eprintln!("{}", retentiond::cli::usage_json(&e));
+            return ExitCode::from(2);
+        }
+        Err(e) => e.exit(),
+    };
+    let fail = |e: &retentiond::Error| {
+        if json {
+            eprintln!("{}", retentiond::cli::error_json(e));
+        } else {
+            eprintln!("error: {}", retentiond::cli::describe(e));
+        }
+        ExitCode::from(e.exit_code())
+    };
     if let Some(done) = retentiond::cli::without_settings(&cli.command) {
         return match done {
             Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::from(e.exit_code())
-            }
+            Err(e) => fail(&e),
         };
     }
     let settings = match Settings::load(cli.config.as_deref()) {
         Ok(s) => s,
         Err(e) => {
             telemetry::init_fallback();
-            eprintln!("error: {e}");
-            return ExitCode::from(e.exit_code());
+            return fail(&e);
         }
     };
     telemetry::init(&settings.log);
@@ -42,9 +55,6 @@ fn main() -> ExitCode {
     match runtime.block_on(retentiond::cli::run(cli, settings)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e @ retentiond::Error::Attention(_)) => ExitCode::from(e.exit_code()),
-        Err(e) => {
-            eprintln!("error: {}", retentiond::cli::describe(&e));
-            ExitCode::from(e.exit_code())
-        }
+        Err(e) => fail(&e),
     }
 }

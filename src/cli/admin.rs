@@ -1,39 +1,60 @@
 //! `migrate`, `policy` and `settings`: the commands that change configuration.
 
-use super::output::{print_json, Table};
-use super::{invalid, Context, PolicyCommand, SettingsCommand, ShowArgs};
+use serde_json::json;
+
+use super::output::{emit, print_json, Table};
+use super::{invalid, Context, Format, PolicyCommand, SettingsCommand, ShowArgs};
 use crate::db;
 use crate::error::Result;
 use crate::retention::branch_settings::{self, Update};
 use crate::retention::policy::{self, Change, Source};
 
-pub async fn migrate(cx: &Context) -> Result<()> {
-    let mut client = cx.pool.get().await?;
-    let report = db::migrate::run(&mut client).await?;
-    if report.applied.is_empty() {
-        println!("schema is up to date (version {})", report.to);
-    } else {
-        println!(
-            "schema migrated from version {} to {} ({} migration(s) applied)",
-            report.from,
-            report.to,
-            report.applied.len()
-        );
+/// `check-config`: the effective settings with secrets redacted.
+pub fn check_config(cx: &Context, format: Format) -> Result<()> {
+    let toml = cx.settings.to_redacted_toml();
+    if format == Format::Table {
+        print!("{toml}");
+        return Ok(());
     }
-    Ok(())
+    let doc: serde_json::Value = config::Config::builder()
+        .add_source(config::File::from_str(&toml, config::FileFormat::Toml))
+        .build()
+        .and_then(|c| c.try_deserialize())
+        .map_err(|e| crate::error::Error::cause("cannot render the settings as JSON", e))?;
+    print_json(&doc)
 }
 
-pub async fn grant(cx: &Context, role: &str) -> Result<()> {
+pub async fn migrate(cx: &Context, format: Format) -> Result<()> {
+    let mut client = cx.pool.get().await?;
+    let report = db::migrate::run(&mut client).await?;
+    emit(
+        format,
+        json!({"from": report.from, "to": report.to, "applied": report.applied}),
+        || {
+            if report.applied.is_empty() {
+                format!("schema is up to date (version {})", report.to)
+            } else {
+                format!(
+                    "schema migrated from version {} to {} ({} migration(s) applied)",
+                    report.from,
+                    report.to,
+                    report.applied.len()
+                )
+            }
+        },
+    )
+}
+
+pub async fn grant(cx: &Context, role: &str, format: Format) -> Result<()> {
     let client = cx.client().await?;
     match db::roles::grant_runtime(&client, role).await {
-        Ok(()) => {
-            println!(
+        Ok(()) => emit(format, json!({"role": role, "granted": true}), || {
+            format!(
                 "role {role} may now run the daemon and the commands: it owns nothing, may only \
                  add to and read the protocol, and update only the guest columns anonymization \
                  writes"
-            );
-            Ok(())
-        }
+            )
+        }),
         Err(e) if e.sql_state() == Some(&tokio_postgres::error::SqlState::UNDEFINED_OBJECT) => {
             Err(invalid(format!(
                 "role {role} does not exist: create it first (CREATE ROLE {role} LOGIN), then \
@@ -52,32 +73,59 @@ pub async fn policy(cx: &Context, cmd: PolicyCommand) -> Result<()> {
             guest_type,
             period,
             actor,
-        } => match policy::set(&mut client, branch, guest_type, &period, &actor.resolve()).await? {
-            Change::Set {
-                old: Some(old),
-                new,
-            } => {
-                println!("branch {branch}, {guest_type}: period changed from {old} to {new}")
-            }
-            Change::Set { old: None, new } => {
-                println!("branch {branch}, {guest_type}: period set to {new}")
-            }
-            _ => println!("branch {branch}, {guest_type}: period unchanged"),
-        },
+            out,
+        } => {
+            let change =
+                policy::set(&mut client, branch, guest_type, &period, &actor.resolve()).await?;
+            let (old, new) = match &change {
+                Change::Set { old, new } => (old.clone(), Some(new.clone())),
+                _ => (None, None),
+            };
+            let changed = matches!(change, Change::Set { .. });
+            emit(
+                out.format,
+                json!({"branch_id": branch, "guest_type": guest_type, "changed": changed,
+                       "old": old, "new": new}),
+                || match (old, new) {
+                    (Some(old), Some(new)) => {
+                        format!("branch {branch}, {guest_type}: period changed from {old} to {new}")
+                    }
+                    (None, Some(new)) => {
+                        format!("branch {branch}, {guest_type}: period set to {new}")
+                    }
+                    _ => format!("branch {branch}, {guest_type}: period unchanged"),
+                },
+            )?;
+        }
         PolicyCommand::Unset {
             branch,
             guest_type,
             actor,
-        } => match policy::unset(&mut client, branch, guest_type, &actor.resolve()).await? {
-            Change::Unset { old } => println!(
-                "branch {branch}, {guest_type}: own period {old} removed \
-                     (`retentiond policy show --branch {branch}` shows what is in force now)"
-            ),
-            _ => println!("branch {branch}, {guest_type}: had no own period, nothing changed"),
-        },
+            out,
+        } => {
+            let old = match policy::unset(&mut client, branch, guest_type, &actor.resolve()).await?
+            {
+                Change::Unset { old } => Some(old),
+                _ => None,
+            };
+            emit(
+                out.format,
+                json!({"branch_id": branch, "guest_type": guest_type, "changed": old.is_some(),
+                       "old": old}),
+                || match &old {
+                    Some(old) => format!(
+                        "branch {branch}, {guest_type}: own period {old} removed \
+                         (`retentiond policy show --branch {branch}` shows what is in force now)"
+                    ),
+                    None => {
+                        format!("branch {branch}, {guest_type}: had no own period, nothing changed")
+                    }
+                },
+            )?;
+        }
         PolicyCommand::Show(ShowArgs { branch, format }) => {
             let policies = policy::effective(&client, branch).await?;
-            if format == super::Format::Json {
+            if format == Format::Json {
                 return print_json(&policies);
             }
             let mut table = Table::new(&["BRANCH", "NAME", "TYPE", "PERIOD", "SOURCE"]);
@@ -118,6 +166,7 @@ pub async fn branch_settings(cx: &Context, cmd: SettingsCommand) -> Result<()> {
             notify_completed,
             locale,
             actor,
+            out,
         } => {
             let update = Update {
                 auto_delete: auto_delete.map(|v| v.as_bool()),
@@ -134,6 +183,11 @@ pub async fn branch_settings(cx: &Context, cmd: SettingsCommand) -> Result<()> {
             }
             let (new, changed) =
                 branch_settings::update(&mut client, branch, &update, &actor.resolve()).await?;
+            if out.format == Format::Json {
+                return print_json(
+                    &json!({"branch_id": branch, "changed": changed, "settings": new}),
+                );
+            }
             println!(
                 "branch {branch}: settings {}",
                 if changed { "changed" } else { "unchanged" }
@@ -145,7 +199,7 @@ pub async fn branch_settings(cx: &Context, cmd: SettingsCommand) -> Result<()> {
                 Some(id) => vec![branch_settings::get(&client, id).await?],
                 None => branch_settings::list(&client, None).await?,
             };
-            if format == super::Format::Json {
+            if format == Format::Json {
                 return print_json(&all);
             }
             print_settings(&all);

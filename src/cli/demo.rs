@@ -3,6 +3,9 @@
 
 use std::time::Instant;
 
+use serde_json::json;
+
+use super::output::emit;
 use super::{invalid, Context, DemoDataArgs};
 use crate::db::demo::{self, Params, STEPS};
 use crate::error::Result;
@@ -50,13 +53,19 @@ pub async fn demo_data(cx: &Context, args: &DemoDataArgs) -> Result<()> {
     }
     tx.commit().await?;
     demo::analyze(&client).await?;
-    println!(
-        "demo data: {} guests in {} branches (seed {}, anchor {}) loaded in {:.1}s",
-        args.guests,
-        args.branches,
-        args.seed,
-        anchor.format("%Y-%m-%d"),
-        started.elapsed().as_secs_f64()
-    );
-    Ok(())
+    let seconds = started.elapsed().as_secs_f64();
+    emit(
+        args.out.format,
+        json!({"guests": args.guests, "branches": args.branches, "seed": args.seed,
+               "anchor": anchor.format("%Y-%m-%d").to_string(), "seconds": seconds}),
+        || {
+            format!(
+                "demo data: {} guests in {} branches (seed {}, anchor {}) loaded in {seconds:.1}s",
+                args.guests,
+                args.branches,
+                args.seed,
+                anchor.format("%Y-%m-%d"),
+            )
+        },
+    )
 }

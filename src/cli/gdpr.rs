@@ -1,6 +1,8 @@
 //! `export` and `erasure`: answers to data subject requests.
 
-use super::output::{print_json, time, Table};
+use serde_json::json;
+
+use super::output::{emit, print_json, time, Table};
 use super::{Context, ErasureCommand, ExportArgs, Format};
 use crate::db;
 use crate::error::Result;
@@ -23,22 +25,31 @@ pub async fn export(cx: &Context, args: &ExportArgs) -> Result<()> {
         &actor,
     );
     let report = db::stoppable(token, shutdown.token(), work).await?;
-    println!(
-        "export of guest {} written to {}",
-        args.guest,
-        report.path.display()
-    );
-    for (file, rows) in &report.rows {
-        println!("  {file}: {rows} row(s)");
-    }
-    println!("  invoice PDFs: {}", report.pdfs);
-    if !report.withheld.is_empty() {
-        println!(
-            "  withheld as trade secrets: {}",
-            report.withheld.join(", ")
+    let doc = json!({
+        "guest_id": args.guest,
+        "path": report.path,
+        "rows": report.rows.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
+        "invoice_pdfs": report.pdfs,
+        "withheld": report.withheld,
+    });
+    emit(args.out_format.format, doc, || {
+        let mut text = format!(
+            "export of guest {} written to {}",
+            args.guest,
+            report.path.display()
         );
-    }
-    Ok(())
+        for (file, rows) in &report.rows {
+            text.push_str(&format!("\n  {file}: {rows} row(s)"));
+        }
+        text.push_str(&format!("\n  invoice PDFs: {}", report.pdfs));
+        if !report.withheld.is_empty() {
+            text.push_str(&format!(
+                "\n  withheld as trade secrets: {}",
+                report.withheld.join(", ")
+            ));
+        }
+        text
+    })
 }
 
 pub async fn erasure(cx: &Context, cmd: &ErasureCommand) -> Result<()> {
@@ -49,13 +60,20 @@ pub async fn erasure(cx: &Context, cmd: &ErasureCommand) -> Result<()> {
             guest,
             reason,
             actor,
+            out,
         } => {
             let id = erasure::request(&mut client, *guest, reason, &actor.resolve(), now).await?;
-            println!(
-                "erasure request {id} recorded for guest {guest}; its newsletter has ended. \
-                 A second person approves it with: retentiond erasure approve --request {id} \
-                 --actor NAME"
-            );
+            emit(
+                out.format,
+                json!({"request_id": id, "guest_id": guest, "status": "open"}),
+                || {
+                    format!(
+                        "erasure request {id} recorded for guest {guest}; its newsletter has \
+                         ended. A second person approves it with: retentiond erasure approve \
+                         --request {id} --actor NAME"
+                    )
+                },
+            )?;
         }
         ErasureCommand::List { all, format } => {
             let requests = erasure::list(&client, *all, now).await?;
@@ -96,29 +114,57 @@ pub async fn erasure(cx: &Context, cmd: &ErasureCommand) -> Result<()> {
                 }
             }
         }
-        ErasureCommand::Approve { request, actor } => {
+        ErasureCommand::Approve {
+            request,
+            actor,
+            out,
+        } => {
             let a = erasure::approve(&mut client, *request, &actor.resolve(), now).await?;
-            println!(
-                "erasure request {request} approved: guest {} anonymized",
-                a.guest_id
-            );
-            if a.fiscal_erased {
-                println!("  its fiscal data was erased as well (fiscal deadline passed)");
-            } else if a.fiscal_kept {
-                println!("  its fiscal data (company, VAT id, invoice PDFs) stays until its fiscal deadline");
-            }
+            let doc = json!({"request_id": request, "status": "approved", "guest_id": a.guest_id,
+                             "anonymized": true, "fiscal_erased": a.fiscal_erased,
+                             "fiscal_kept": a.fiscal_kept});
+            emit(out.format, doc, || {
+                let mut text = format!(
+                    "erasure request {request} approved: guest {} anonymized",
+                    a.guest_id
+                );
+                if a.fiscal_erased {
+                    text.push_str(
+                        "\n  its fiscal data was erased as well (fiscal deadline passed)",
+                    );
+                } else if a.fiscal_kept {
+                    text.push_str(
+                        "\n  its fiscal data (company, VAT id, invoice PDFs) stays until its \
+                         fiscal deadline",
+                    );
+                }
+                text
+            })?;
         }
-        ErasureCommand::Withdraw { request, actor } => {
+        ErasureCommand::Withdraw {
+            request,
+            actor,
+            out,
+        } => {
             erasure::withdraw(&mut client, *request, &actor.resolve(), now).await?;
-            println!("erasure request {request} withdrawn; no guest data was changed");
+            emit(
+                out.format,
+                json!({"request_id": request, "status": "withdrawn"}),
+                || format!("erasure request {request} withdrawn; no guest data was changed"),
+            )?;
         }
         ErasureCommand::Reject {
             request,
             reason,
             actor,
+            out,
         } => {
             erasure::reject(&mut client, *request, reason, &actor.resolve(), now).await?;
-            println!("erasure request {request} rejected; no guest data was changed");
+            emit(
+                out.format,
+                json!({"request_id": request, "status": "rejected"}),
+                || format!("erasure request {request} rejected; no guest data was changed"),
+            )?;
         }
     }
     Ok(())

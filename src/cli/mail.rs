@@ -4,7 +4,7 @@ use lettre::message::{Mailbox, MultiPart};
 use lettre::Message;
 use serde_json::json;
 
-use super::output::{print_json, time, Table};
+use super::output::{emit, print_json, time, Table};
 use super::{Context, Format, NotifyCommand, OutboxCommand};
 use crate::error::{Error, Result};
 use crate::notify::sender::{self, FlushReport, FlushScope};
@@ -15,7 +15,7 @@ use crate::schedule::pending;
 use crate::shutdown::Shutdown;
 
 pub async fn notify(cx: &Context, cmd: &NotifyCommand) -> Result<()> {
-    let NotifyCommand::Pending { branch } = cmd;
+    let NotifyCommand::Pending { branch, out } = cmd;
     let notifier = Notifier::from_settings(&cx.settings)?;
     let transport = Transport::from_settings(&cx.settings.mail)?;
     let mut client = cx.client().await?;
@@ -58,8 +58,11 @@ pub async fn notify(cx: &Context, cmd: &NotifyCommand) -> Result<()> {
         tx.commit().await?;
     }
     if ids.is_empty() {
-        println!("no pending summary to send");
-        return Ok(());
+        return emit(
+            out.format,
+            json!({"queued": 0, "delivered": 0, "still_queued": 0, "given_up": 0}),
+            || "no pending summary to send".to_string(),
+        );
     }
     let shutdown = Shutdown::on_signals();
     let scope = FlushScope {
@@ -69,7 +72,7 @@ pub async fn notify(cx: &Context, cmd: &NotifyCommand) -> Result<()> {
         progress: None,
     };
     let report = flush(cx, &transport, &scope).await?;
-    print_flush(&report);
+    print_flush(out.format, &report, Some(ids.len()))?;
     if report.sent as usize == ids.len() {
         Ok(())
     } else {
@@ -124,7 +127,7 @@ pub async fn outbox(cx: &Context, cmd: &OutboxCommand) -> Result<()> {
             }
             Ok(())
         }
-        OutboxCommand::Flush => {
+        OutboxCommand::Flush { out } => {
             let transport = Transport::from_settings(&cx.settings.mail)?;
             let shutdown = Shutdown::on_signals();
             let scope = FlushScope {
@@ -134,14 +137,13 @@ pub async fn outbox(cx: &Context, cmd: &OutboxCommand) -> Result<()> {
                 progress: None,
             };
             let report = flush(cx, &transport, &scope).await?;
+            print_flush(out.format, &report, None)?;
             if shutdown.token().is_cancelled() {
-                print_flush(&report);
                 return Err(Error::Failed(
                     "stopped: the mails not yet delivered stay queued (see `retentiond outbox list`)"
                         .into(),
                 ));
             }
-            print_flush(&report);
             if report.retrying + report.failed > 0 {
                 return Err(Error::Failed(
                     "not every mail was delivered (see `retentiond outbox list`)".into(),
@@ -168,16 +170,22 @@ pub(super) async fn flush(
     .await
 }
 
-fn print_flush(r: &FlushReport) {
-    println!(
-        "delivered: {}, still queued: {}, given up: {}",
-        r.sent, r.retrying, r.failed
-    );
+fn print_flush(format: Format, r: &FlushReport, queued: Option<usize>) -> Result<()> {
+    let mut doc = json!({"delivered": r.sent, "still_queued": r.retrying, "given_up": r.failed});
+    if let Some(n) = queued {
+        doc["queued"] = json!(n);
+    }
+    emit(format, doc, || {
+        format!(
+            "delivered: {}, still queued: {}, given up: {}",
+            r.sent, r.retrying, r.failed
+        )
+    })
 }
 
 /// Sends a test message directly (not through the outbox) and prints the
 /// server's answer.
-pub async fn mail_test(cx: &Context, to: &str) -> Result<()> {
+pub async fn mail_test(cx: &Context, to: &str, format: Format) -> Result<()> {
     let settings = &cx.settings;
     let to: Mailbox = to.parse().map_err(|e| {
         Error::Invalid(format!(
@@ -209,10 +217,11 @@ pub async fn mail_test(cx: &Context, to: &str) -> Result<()> {
         .map_err(|e| Error::cause("cannot build the test mail", e))?;
     let recipient = vec![to.email.to_string()];
     match transport.send(&message, "mail-test", &recipient).await {
-        Ok(answer) => {
-            println!("test mail accepted ({}): {answer}", transport.name());
-            Ok(())
-        }
+        Ok(answer) => emit(
+            format,
+            json!({"accepted": true, "transport": transport.name(), "answer": answer}),
+            || format!("test mail accepted ({}): {answer}", transport.name()),
+        ),
         Err(e) => Err(Error::Failed(format!(
             "test mail not delivered ({}{}): {}",
             transport.name(),

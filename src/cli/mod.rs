@@ -7,6 +7,7 @@ mod admin;
 mod args;
 mod demo;
 mod docs;
+mod errors;
 mod gdpr;
 mod mail;
 mod output;
@@ -20,6 +21,7 @@ use std::sync::Arc;
 
 pub use args::*;
 pub use docs::without_settings;
+pub use errors::{error_json, usage_json, wants_json};
 
 use crate::clock::{Clock, SystemClock};
 use crate::db::{self, DbPool};
@@ -59,15 +61,12 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<()> {
     let cx = Context::new(settings, Arc::new(SystemClock))?;
     let now = cx.clock.now();
     match cli.command {
-        Command::CheckConfig => {
-            print!("{}", cx.settings.to_redacted_toml());
-            Ok(())
-        }
+        Command::CheckConfig { out } => admin::check_config(&cx, out.format),
         Command::Man { .. } | Command::Completions { .. } => {
             docs::without_settings(&cli.command).unwrap_or(Ok(()))
         }
-        Command::Migrate => admin::migrate(&cx).await,
-        Command::Grant { role } => admin::grant(&cx, &role).await,
+        Command::Migrate { out } => admin::migrate(&cx, out.format).await,
+        Command::Grant { role, out } => admin::grant(&cx, &role, out.format).await,
         Command::DemoData(args) => demo::demo_data(&cx, &args).await,
         Command::Policy(cmd) => admin::policy(&cx, cmd).await,
         Command::Settings(cmd) => admin::branch_settings(&cx, cmd).await,
@@ -84,7 +83,7 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<()> {
         Command::Status { format } => status::status(&cx, format).await,
         Command::Notify(cmd) => mail::notify(&cx, &cmd).await,
         Command::Outbox(cmd) => mail::outbox(&cx, &cmd).await,
-        Command::MailTest { to } => mail::mail_test(&cx, &to).await,
+        Command::MailTest { to, out } => mail::mail_test(&cx, &to, out.format).await,
         Command::Serve => {
             let shutdown = Shutdown::on_signals();
             crate::schedule::serve(

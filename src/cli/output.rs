@@ -65,6 +65,25 @@ pub fn time(t: Option<DateTime<Utc>>) -> String {
         .unwrap_or_else(|| "-".to_string())
 }
 
+/// Prints one command's result: `text` for people, or `doc` as one JSON
+/// document.
+pub fn emit(
+    format: super::Format,
+    doc: serde_json::Value,
+    text: impl FnOnce() -> String,
+) -> crate::error::Result<()> {
+    match format {
+        super::Format::Json => print_json(&doc),
+        super::Format::Table => {
+            let text = text();
+            if !text.is_empty() {
+                println!("{text}");
+            }
+            Ok(())
+        }
+    }
+}
+
 /// Prints a value as pretty JSON on stdout.
 pub fn print_json<T: serde::Serialize>(value: &T) -> crate::error::Result<()> {
     let text = serde_json::to_string_pretty(value)

@@ -8,7 +8,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use std::sync::Arc;
 
-use super::output::{print_json, Table};
+use serde_json::json;
+
+use super::output::{emit, print_json, Table};
 use super::{Context, Format, RunArgs};
 use crate::error::{Error, Result};
 use crate::model::{Action, RunKind, RunStatus};
@@ -37,11 +39,15 @@ pub async fn run(cx: &Context, args: &RunArgs) -> Result<()> {
     let pool = &cx.pool;
     let branches = run::configured_branches(&cx.client().await?, args.branch).await?;
     if branches.is_empty() {
-        println!(
-            "no branch has a retention period configured: nothing to do \
-             (set periods with `retentiond policy set`)"
+        return emit(
+            args.format,
+            json!({"outcome": "nothing_configured", "changed": false}),
+            || {
+                "no branch has a retention period configured: nothing to do \
+                 (set periods with `retentiond policy set`)"
+                    .to_string()
+            },
         );
-        return Ok(());
     }
     // Ctrl-C and SIGTERM from here on: the running statement is cancelled
     // after a short grace, the current batch rolls back, the run is
@@ -83,13 +89,21 @@ pub async fn run(cx: &Context, args: &RunArgs) -> Result<()> {
     if prepared.total_guests() == 0 {
         let skipped = prepared.locked_elsewhere.clone();
         prepared.abandon().await?;
-        println!("nothing is due: no guest was changed");
+        emit(
+            args.format,
+            json!({"outcome": "nothing_due", "changed": false, "cutoff": cutoff,
+                   "locked_elsewhere": skipped}),
+            || "nothing is due: no guest was changed".to_string(),
+        )?;
         return skipped_error(&skipped);
     }
     if !args.yes && !confirm(&prepared, shutdown.token()).await? {
         prepared.abandon().await?;
-        println!("cancelled: nothing was changed");
-        return Ok(());
+        return emit(
+            args.format,
+            json!({"outcome": "cancelled", "changed": false}),
+            || "cancelled: nothing was changed".to_string(),
+        );
     }
 
     let opts = RunOptions {

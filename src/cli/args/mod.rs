@@ -5,10 +5,12 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod data;
+
 pub use super::values::parse_instant;
 use super::values::{parse_duration, parse_wait, parse_window};
 use crate::model::GuestType;
-use crate::model::Seal;
+pub use data::*;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -47,7 +49,10 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create or upgrade the guest and retention schemas (as the owner role).
-    Migrate,
+    Migrate {
+        #[command(flatten)]
+        out: FormatArg,
+    },
     /// Give an existing login role what the daemon and the commands need, and
     /// no ownership (run as the owner role, after migrate).
     #[command(after_help = "Example:\n  retentiond grant --role retentiond")]
@@ -55,9 +60,14 @@ pub enum Command {
         /// The login role the daemon and the admins connect as.
         #[arg(long, value_name = "NAME")]
         role: String,
+        #[command(flatten)]
+        out: FormatArg,
     },
     /// Validate the settings and print them with secrets redacted.
-    CheckConfig,
+    CheckConfig {
+        #[command(flatten)]
+        out: FormatArg,
+    },
     /// Print the manual page (roff), or write one page per command into a
     /// directory (retentiond.1, retentiond-policy-set.1, …).
     #[command(after_help = "Example:\n  retentiond man --dir /usr/share/man/man1")]
@@ -126,6 +136,8 @@ pub enum Command {
         /// Recipient.
         #[arg(long, value_name = "ADDRESS")]
         to: String,
+        #[command(flatten)]
+        out: FormatArg,
     },
     /// List action protocol rows.
     #[command(after_help = "Example:\n  retentiond protocol --guest 4711")]
@@ -139,6 +151,14 @@ pub enum Format {
     Table,
     /// JSON for programs.
     Json,
+}
+
+/// `--format` of a command that prints one result.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct FormatArg {
+    /// Output format: text for people, or one JSON document.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
 }
 
 /// Who is acting, for the protocol.
@@ -178,6 +198,8 @@ pub struct DemoDataArgs {
     /// The "today" the data is built around (YYYY-MM-DD; default: today, UTC).
     #[arg(long, value_parser = parse_instant)]
     pub anchor: Option<DateTime<Utc>>,
+    #[command(flatten)]
+    pub out: FormatArg,
 }
 
 /// `policy` subcommands.
@@ -199,6 +221,8 @@ pub enum PolicyCommand {
         period: String,
         #[command(flatten)]
         actor: ActorArg,
+        #[command(flatten)]
+        out: FormatArg,
     },
     /// Remove a branch's own period (it then inherits the head office's, if any).
     Unset {
@@ -210,6 +234,8 @@ pub enum PolicyCommand {
         guest_type: GuestType,
         #[command(flatten)]
         actor: ActorArg,
+        #[command(flatten)]
+        out: FormatArg,
     },
     /// Show the periods in force: own, inherited or not configured.
     Show(ShowArgs),
@@ -270,6 +296,8 @@ pub enum SettingsCommand {
         locale: Option<String>,
         #[command(flatten)]
         actor: ActorArg,
+        #[command(flatten)]
+        out: FormatArg,
     },
     /// Show branch settings.
     Show(ShowArgs),
@@ -333,173 +361,4 @@ pub struct RunArgs {
     pub format: Format,
     #[command(flatten)]
     pub actor: ActorArg,
-}
-
-/// `export` arguments.
-#[derive(Debug, Args)]
-pub struct ExportArgs {
-    /// Guest id.
-    #[arg(long)]
-    pub guest: i64,
-    /// The ZIP file to write.
-    #[arg(long, value_name = "FILE.zip")]
-    pub out: PathBuf,
-    /// Replace an existing file.
-    #[arg(long)]
-    pub force: bool,
-    #[command(flatten)]
-    pub actor: ActorArg,
-}
-
-/// `erasure` subcommands.
-#[derive(Debug, Subcommand)]
-pub enum ErasureCommand {
-    /// Record a guest's request to be erased; ends its newsletter at once.
-    #[command(
-        after_help = "Example:\n  retentiond erasure request --guest 4711 --reason 'e-mail of 2026-11-20' --actor alice"
-    )]
-    Request {
-        /// Guest id.
-        #[arg(long)]
-        guest: i64,
-        /// Why (kept with the request, not in the protocol).
-        #[arg(long)]
-        reason: String,
-        #[command(flatten)]
-        actor: ActorArg,
-    },
-    /// Open requests with what blocks them (with --all also decided ones).
-    List {
-        /// Also approved and rejected requests.
-        #[arg(long)]
-        all: bool,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
-    },
-    /// Approve a request (not by its requester): the guest is anonymized now.
-    #[command(after_help = "Example:\n  retentiond erasure approve --request 3 --actor bob")]
-    Approve {
-        /// Request id.
-        #[arg(long)]
-        request: i64,
-        #[command(flatten)]
-        actor: ActorArg,
-    },
-    /// Take back one's own request (the login that made it only); no decision.
-    Withdraw {
-        /// Request id.
-        #[arg(long)]
-        request: i64,
-        #[command(flatten)]
-        actor: ActorArg,
-    },
-    /// Reject a request (not by its requester); no guest data changes.
-    Reject {
-        /// Request id.
-        #[arg(long)]
-        request: i64,
-        /// Why.
-        #[arg(long)]
-        reason: String,
-        #[command(flatten)]
-        actor: ActorArg,
-    },
-}
-
-/// `notify` subcommands.
-#[derive(Debug, Subcommand)]
-pub enum NotifyCommand {
-    /// Send the pending summary now (to branches with addresses and the
-    /// pending toggle on, or to the one branch given).
-    #[command(after_help = "Example:\n  retentiond notify pending --branch 2")]
-    Pending {
-        /// Only this branch.
-        #[arg(long)]
-        branch: Option<i64>,
-    },
-}
-
-/// `outbox` subcommands.
-#[derive(Debug, Subcommand)]
-pub enum OutboxCommand {
-    /// Queued and failed mails (with --all also the sent ones).
-    List {
-        /// Also list sent mails.
-        #[arg(long)]
-        all: bool,
-        /// At most this many (the newest).
-        #[arg(long, default_value_t = 100)]
-        limit: i64,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
-    },
-    /// Deliver every queued mail now, ignoring the retry backoff.
-    Flush,
-}
-
-/// `protocol` arguments.
-#[derive(Debug, Args)]
-#[command(args_conflicts_with_subcommands = true)]
-pub struct ProtocolArgs {
-    /// Check instead of list.
-    #[command(subcommand)]
-    pub command: Option<ProtocolCommand>,
-    /// Only this branch.
-    #[arg(long)]
-    pub branch: Option<i64>,
-    /// Only this guest.
-    #[arg(long)]
-    pub guest: Option<i64>,
-    /// Only rows at or after this instant (RFC 3339 or YYYY-MM-DD, UTC).
-    #[arg(long, value_parser = parse_instant)]
-    pub since: Option<DateTime<Utc>>,
-    /// Only rows before this instant (RFC 3339 or YYYY-MM-DD, UTC).
-    #[arg(long, value_parser = parse_instant)]
-    pub until: Option<DateTime<Utc>>,
-    /// Only this action.
-    #[arg(long, value_parser = super::values::action())]
-    pub action: Option<String>,
-    /// At most this many rows, the newest. Without --since or --until the
-    /// newest 1000; with them, every row. A cut is always said (stderr, and
-    /// `truncated` in JSON).
-    #[arg(long, value_parser = clap::value_parser!(i64).range(1..))]
-    pub limit: Option<i64>,
-    /// Output format: ndjson and csv stream any number of rows.
-    #[arg(long, value_enum, default_value_t = ProtocolFormat::Table)]
-    pub format: ProtocolFormat,
-}
-
-/// `protocol` subcommands.
-#[derive(Debug, Subcommand)]
-pub enum ProtocolCommand {
-    /// Check the protocol's hash chain: exit 0 when it holds, 3 naming the
-    /// first row that was changed, removed or inserted outside the chain.
-    #[command(
-        after_help = "Example:\n  retentiond protocol verify --seal 4711:9f86d0…  \
-                            (the seal from a completed-run mail)"
-    )]
-    Verify {
-        /// A seal published earlier (ROW:HASH, from a completed-run mail or
-        /// log line): the chain must still carry it.
-        #[arg(long, value_name = "ROW:HASH")]
-        seal: Option<Seal>,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
-    },
-}
-
-/// Output formats of `protocol`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ProtocolFormat {
-    /// Aligned columns for people.
-    Table,
-    /// One JSON document: `rows`, `truncated`, `limit`.
-    Json,
-    /// One JSON object per line, streamed.
-    Ndjson,
-    /// RFC 4180 CSV with a header, streamed.
-    Csv,
 }

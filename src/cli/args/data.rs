@@ -1,0 +1,194 @@
+//! The arguments of the commands about guests' data and its records:
+//! `export`, `erasure`, `notify`, `outbox` and `protocol`.
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use clap::{Args, Subcommand, ValueEnum};
+
+use super::{parse_instant, ActorArg, Format, FormatArg};
+use crate::model::Seal;
+
+/// `export` arguments.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Guest id.
+    #[arg(long)]
+    pub guest: i64,
+    /// The ZIP file to write.
+    #[arg(long, value_name = "FILE.zip")]
+    pub out: PathBuf,
+    /// Replace an existing file.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub actor: ActorArg,
+    #[command(flatten)]
+    pub out_format: FormatArg,
+}
+
+/// `erasure` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ErasureCommand {
+    /// Record a guest's request to be erased; ends its newsletter at once.
+    #[command(
+        after_help = "Example:\n  retentiond erasure request --guest 4711 --reason 'e-mail of 2026-11-20' --actor alice"
+    )]
+    Request {
+        /// Guest id.
+        #[arg(long)]
+        guest: i64,
+        /// Why (kept with the request, not in the protocol).
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        actor: ActorArg,
+        #[command(flatten)]
+        out: FormatArg,
+    },
+    /// Open requests with what blocks them (with --all also decided ones).
+    List {
+        /// Also approved and rejected requests.
+        #[arg(long)]
+        all: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Approve a request (not by its requester): the guest is anonymized now.
+    #[command(after_help = "Example:\n  retentiond erasure approve --request 3 --actor bob")]
+    Approve {
+        /// Request id.
+        #[arg(long)]
+        request: i64,
+        #[command(flatten)]
+        actor: ActorArg,
+        #[command(flatten)]
+        out: FormatArg,
+    },
+    /// Take back one's own request (the login that made it only); no decision.
+    Withdraw {
+        /// Request id.
+        #[arg(long)]
+        request: i64,
+        #[command(flatten)]
+        actor: ActorArg,
+        #[command(flatten)]
+        out: FormatArg,
+    },
+    /// Reject a request (not by its requester); no guest data changes.
+    Reject {
+        /// Request id.
+        #[arg(long)]
+        request: i64,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        actor: ActorArg,
+        #[command(flatten)]
+        out: FormatArg,
+    },
+}
+
+/// `notify` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum NotifyCommand {
+    /// Send the pending summary now (to branches with addresses and the
+    /// pending toggle on, or to the one branch given).
+    #[command(after_help = "Example:\n  retentiond notify pending --branch 2")]
+    Pending {
+        /// Only this branch.
+        #[arg(long)]
+        branch: Option<i64>,
+        #[command(flatten)]
+        out: FormatArg,
+    },
+}
+
+/// `outbox` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// Queued and failed mails (with --all also the sent ones).
+    List {
+        /// Also list sent mails.
+        #[arg(long)]
+        all: bool,
+        /// At most this many (the newest).
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Deliver every queued mail now, ignoring the retry backoff.
+    Flush {
+        #[command(flatten)]
+        out: FormatArg,
+    },
+}
+
+/// `protocol` arguments.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ProtocolArgs {
+    /// Check instead of list.
+    #[command(subcommand)]
+    pub command: Option<ProtocolCommand>,
+    /// Only this branch.
+    #[arg(long)]
+    pub branch: Option<i64>,
+    /// Only this guest.
+    #[arg(long)]
+    pub guest: Option<i64>,
+    /// Only rows at or after this instant (RFC 3339 or YYYY-MM-DD, UTC).
+    #[arg(long, value_parser = parse_instant)]
+    pub since: Option<DateTime<Utc>>,
+    /// Only rows before this instant (RFC 3339 or YYYY-MM-DD, UTC).
+    #[arg(long, value_parser = parse_instant)]
+    pub until: Option<DateTime<Utc>>,
+    /// Only this action.
+    #[arg(long, value_parser = crate::cli::values::action())]
+    pub action: Option<String>,
+    /// At most this many rows, the newest. Without --since or --until the
+    /// newest 1000; with them, every row. A cut is always said (stderr, and
+    /// `truncated` in JSON).
+    #[arg(long, value_parser = clap::value_parser!(i64).range(1..))]
+    pub limit: Option<i64>,
+    /// Output format: ndjson and csv stream any number of rows.
+    #[arg(long, value_enum, default_value_t = ProtocolFormat::Table)]
+    pub format: ProtocolFormat,
+}
+
+/// `protocol` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ProtocolCommand {
+    /// Check the protocol's hash chain: exit 0 when it holds, 3 naming the
+    /// first row that was changed, removed or inserted outside the chain.
+    #[command(
+        after_help = "Example:\n  retentiond protocol verify --seal 4711:9f86d0…  \
+                            (the seal from a completed-run mail)"
+    )]
+    Verify {
+        /// A seal published earlier (ROW:HASH, from a completed-run mail or
+        /// log line): the chain must still carry it.
+        #[arg(long, value_name = "ROW:HASH")]
+        seal: Option<Seal>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
+
+/// Output formats of `protocol`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProtocolFormat {
+    /// Aligned columns for people.
+    Table,
+    /// One JSON document: `rows`, `truncated`, `limit`.
+    Json,
+    /// One JSON object per line, streamed.
+    Ndjson,
+    /// RFC 4180 CSV with a header, streamed.
+    Csv,
+}
