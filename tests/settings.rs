@@ -234,7 +234,14 @@ fn the_shipped_example_settings_are_valid() {
         "/systemd/retentiond.toml"
     ))
     .unwrap();
+    // the package installs the (empty) password file it names
+    let dir = tempfile::tempdir().unwrap();
+    let password = dir.path().join("db-password");
+    std::fs::write(&password, "").unwrap();
+    assert!(text.contains("\"/etc/retentiond/db-password\""));
+    let text = text.replace("/etc/retentiond/db-password", password.to_str().unwrap());
     let s = retentiond::settings::Settings::from_toml(&text).expect("example settings validate");
+    assert_eq!(s.database.config.get_password(), None, "empty: no password");
     assert_eq!(s.schedule.nightly_at.format("%H:%M").to_string(), "02:30");
     assert_eq!(s.batch.size, 1000);
 }

@@ -61,7 +61,8 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<()> {
     let cx = Context::new(settings, Arc::new(SystemClock))?;
     let now = cx.clock.now();
     match cli.command {
-        Command::CheckConfig { out } => admin::check_config(&cx, out.format),
+        Command::CheckConfig { quiet: true, .. } => Ok(()),
+        Command::CheckConfig { out, .. } => admin::check_config(&cx, out.format),
         Command::Man { .. } | Command::Completions { .. } => {
             docs::without_settings(&cli.command).unwrap_or(Ok(()))
         }

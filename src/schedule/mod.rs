@@ -64,7 +64,7 @@ pub async fn serve(
         signal(SignalKind::hangup()).map_err(|e| Error::io("cannot listen for SIGHUP", e))?;
     let mut state = State::new(settings)?;
     systemd.status("waiting for the database");
-    if !wait_for_database(&state.pool, &cancel).await? {
+    if !wait_for_database(&state.pool, &systemd, &cancel).await? {
         systemd.stopping();
         return Ok(());
     }
@@ -299,16 +299,27 @@ async fn status_line(state: &State, clock: &dyn Clock) -> String {
     }
 }
 
-/// Waits until the database is reachable and its schema matches. A schema
-/// mismatch is fatal (run `retentiond migrate`); an outage is waited out.
-async fn wait_for_database(pool: &DbPool, cancel: &CancellationToken) -> Result<bool> {
+/// Waits until the database is reachable and its schema matches this
+/// binary, saying why in systemd's STATUS line: an outage is waited out,
+/// and so is a schema that `retentiond migrate` has yet to upgrade (after a
+/// package upgrade), instead of exiting into a restart loop. systemd's
+/// start timeout bounds the wait.
+async fn wait_for_database(
+    pool: &DbPool,
+    systemd: &sd_notify::Notifier,
+    cancel: &CancellationToken,
+) -> Result<bool> {
     let mut delay = Duration::from_secs(1);
     loop {
         match db::connect_checked(pool).await {
             Ok(_) => return Ok(true),
-            Err(e @ Error::Schema(_)) => return Err(e),
+            Err(e @ Error::Schema(_)) => {
+                tracing::error!(error = %e, retry_in = ?delay, "schema does not match; waiting for `retentiond migrate`");
+                systemd.status(&format!("waiting for `retentiond migrate`: {e}"));
+            }
             Err(e) => {
                 tracing::warn!(error = %e, retry_in = ?delay, "database not reachable; waiting");
+                systemd.status(&format!("waiting for the database: {e}"));
             }
         }
         tokio::select! {

@@ -199,6 +199,15 @@ impl Settings {
                 file.display()
             )])));
         }
+        if exists {
+            if let Err(e) = std::fs::File::open(&file) {
+                return Err(Error::Settings(SettingsErrors(vec![format!(
+                    "config file {} cannot be read ({e}){}",
+                    file.display(),
+                    parse::permission_hint(&e)
+                )])));
+            }
+        }
         let mut builder = config::Config::builder();
         if exists {
             builder = builder.add_source(

@@ -14,10 +14,23 @@ pub(super) fn secret_file(key: &str, path: &std::path::Path) -> Result<String, S
         .map(|s| s.trim_end_matches(['\r', '\n']).to_string())
         .map_err(|e| {
             format!(
-                "{key} = {:?} cannot be read ({e}): expected a file that holds the password",
-                path.display()
+                "{key} = {:?} cannot be read ({e}): expected a file that holds the password{}",
+                path.display(),
+                permission_hint(&e)
             )
         })
+}
+
+/// What to do when a settings file is not ours to read: on a packaged
+/// install the settings and the database password belong to the group
+/// `retentiond`.
+pub(super) fn permission_hint(e: &std::io::Error) -> &'static str {
+    if e.kind() == std::io::ErrorKind::PermissionDenied {
+        ". Run as root, or as a member of the file's group: on a packaged install \
+         `sudo adduser $USER retentiond`, then log in again"
+    } else {
+        ""
+    }
 }
 
 pub(super) fn int(

@@ -66,7 +66,10 @@ fn database(raw: RawDatabase, p: &mut Problems) -> Option<DatabaseSettings> {
     };
     let password_file = non_empty(raw.password_file).map(PathBuf::from);
     if let Some(path) = &password_file {
-        if let Some(password) = p.take(secret_file("database.password_file", path).map(Some), None)
+        // the package ships an empty file: no password then (peer or trust auth)
+        if let Some(password) = p
+            .take(secret_file("database.password_file", path).map(Some), None)
+            .filter(|p| !p.is_empty())
         {
             if let Some(c) = config.as_mut() {
                 c.password(password);

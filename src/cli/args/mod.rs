@@ -65,6 +65,9 @@ pub enum Command {
     },
     /// Validate the settings and print them with secrets redacted.
     CheckConfig {
+        /// Print nothing: only the exit code (systemd's ExecReload).
+        #[arg(long)]
+        quiet: bool,
         #[command(flatten)]
         out: FormatArg,
     },
