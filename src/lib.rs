@@ -23,6 +23,7 @@ pub mod cli;
 pub mod clock;
 pub mod db;
 pub mod error;
+pub mod metrics;
 pub mod model;
 pub mod notify;
 pub mod retention;

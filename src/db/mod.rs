@@ -23,6 +23,7 @@ pub mod erasure;
 pub mod export;
 pub mod guests;
 pub mod health;
+pub mod metrics;
 pub mod migrate;
 pub mod outbox;
 pub mod policies;

@@ -5,6 +5,7 @@
 //! SIGTERM/SIGINT: the current batch commits, no new one starts, the run is
 //! recorded as interrupted, the process exits.
 
+mod endpoint;
 pub mod nightly;
 pub mod pending;
 
@@ -63,11 +64,23 @@ pub async fn serve(
     let mut hup =
         signal(SignalKind::hangup()).map_err(|e| Error::io("cannot listen for SIGHUP", e))?;
     let mut state = State::new(settings)?;
+    // the endpoint answers from the start: a scrape sees retentiond_ready 0
+    // while the daemon waits for the database
+    if let Some(addr) = state.settings.metrics.listen {
+        let listener = endpoint::bind(addr).await?;
+        tokio::spawn(endpoint::serve(
+            listener,
+            state.pool.clone(),
+            clock.clone(),
+            cancel.clone(),
+        ));
+    }
     systemd.status("waiting for the database");
     if !wait_for_database(&state.pool, &systemd, &cancel).await? {
         systemd.stopping();
         return Ok(());
     }
+    crate::metrics::global().set_ready(true);
     let status = status_line(&state, clock.as_ref()).await;
     systemd.ready(&status);
     log_next_runs(&state, clock.as_ref()).await;
@@ -143,6 +156,7 @@ pub async fn serve(
             }
         }
     }
+    crate::metrics::global().set_ready(false);
     systemd.stopping();
     let _ = tokio::time::timeout(Duration::from_secs(1), scheduler.shutdown()).await;
     tracing::info!("daemon stopped");
@@ -276,6 +290,9 @@ fn reload(state: &mut State, config: Option<&Path>) {
         || new.settings.log.format != state.settings.log.format
     {
         tracing::warn!("log settings take effect at the next restart");
+    }
+    if new.settings.metrics.listen != state.settings.metrics.listen {
+        tracing::warn!("metrics.listen takes effect at the next restart");
     }
     *state = new;
     tracing::info!("settings reloaded");

@@ -36,8 +36,17 @@ pub struct Settings {
     pub schedule: ScheduleSettings,
     /// `[gdpr]`
     pub gdpr: GdprSettings,
+    /// `[metrics]`
+    pub metrics: MetricsSettings,
     /// Where the settings were read from, if a file was found.
     pub source: Option<PathBuf>,
+}
+
+/// `[metrics]`: the Prometheus endpoint of the daemon.
+#[derive(Clone, Debug, Default)]
+pub struct MetricsSettings {
+    /// Where `serve` answers `GET /metrics`; off when not set.
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 /// `[database]`: how to reach the guest database.

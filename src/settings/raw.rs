@@ -19,6 +19,13 @@ pub(super) struct RawSettings {
     pub(super) batch: RawBatch,
     pub(super) schedule: RawSchedule,
     pub(super) gdpr: RawGdpr,
+    pub(super) metrics: RawMetrics,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct RawMetrics {
+    pub(super) listen: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

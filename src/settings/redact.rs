@@ -35,7 +35,8 @@ impl Settings {
              [batch]\nsize = {size}\npause = {pause:?}\nlock_timeout = {lt:?}\nstatement_timeout = {st:?}\n\n\
              [schedule]\nnightly_at = {na:?}\ntime_zone = {tz:?}\ntick = {tick:?}\nwindow = {window:?}\n\
              guard = {guard}\nmax_attempts = {ma}\npending_at = {pa:?}\n\n\
-             [gdpr]\ntrade_secrets = {ts:?}\nanswer_within = {aw:?}\n",
+             [gdpr]\ntrade_secrets = {ts:?}\nanswer_within = {aw:?}\n\n\
+             [metrics]\nlisten = {ml}\n",
             source = self
                 .source
                 .as_ref()
@@ -77,6 +78,7 @@ impl Settings {
             rb = d(self.mail.retry_base),
             ts = self.gdpr.trade_secrets.join(","),
             aw = d(self.gdpr.answer_within),
+            ml = opt(self.metrics.listen.map(|a| a.to_string())),
         )
     }
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use super::parse::{duration, int, non_empty, secret_file};
 use super::raw::{RawBatch, RawDatabase, RawGdpr, RawLog, RawMail, RawSchedule, RawSettings};
 use super::redact::redact_url;
+use super::MetricsSettings;
 use super::{split_tls, RootCerts, SslMode, TlsSettings};
 use super::{
     BatchSettings, DatabaseSettings, GdprSettings, LogFormat, LogSettings, MailSettings,
@@ -44,6 +45,9 @@ pub(super) fn settings(raw: RawSettings) -> Result<Settings, SettingsErrors> {
     let batch = batch(raw.batch, &mut p);
     let schedule = schedule(raw.schedule, &mut p);
     let gdpr = gdpr(raw.gdpr, &mut p);
+    let metrics = MetricsSettings {
+        listen: p.take(metrics_listen(raw.metrics.listen.as_deref()), None),
+    };
     match (database, p.0.is_empty()) {
         (Some(database), true) => Ok(Settings {
             database,
@@ -52,9 +56,22 @@ pub(super) fn settings(raw: RawSettings) -> Result<Settings, SettingsErrors> {
             batch,
             schedule,
             gdpr,
+            metrics,
             source: None,
         }),
         _ => Err(SettingsErrors(p.0)),
+    }
+}
+
+fn metrics_listen(raw: Option<&str>) -> Result<Option<std::net::SocketAddr>, String> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(text) => text.parse().map(Some).map_err(|_| {
+            format!(
+                "metrics.listen = {text:?} is not an address to listen on: expected IP:PORT \
+                 such as 127.0.0.1:9464 (or leave it empty: no metrics endpoint)"
+            )
+        }),
     }
 }
 

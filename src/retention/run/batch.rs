@@ -178,6 +178,7 @@ impl Prepared {
         let Some(run_id) = self.create_run(opts, &branches, started_at).await? else {
             return Ok(None);
         };
+        let _in_progress = crate::metrics::InProgress::start();
         tracing::info!(
             run.id = run_id,
             kind = opts.kind.as_str(),
@@ -381,10 +382,14 @@ impl Prepared {
             // a stop cancels a statement that runs on; its batch rolls back
             let token = self.client().cancel_token();
             let batch = self.batch(&ids, plan.branch_id, opts, clock, report.run_id);
+            let batch_started = Instant::now();
             match db::stoppable(token, cancel, batch).await {
                 Ok(result) => {
                     report.lock_holds.record(result.lock_hold);
+                    let metrics = crate::metrics::global();
+                    metrics.batch(batch_started.elapsed(), result.lock_hold);
                     for (action, guest_type, n) in result.actions {
+                        metrics.changed(plan.branch_id, action, n);
                         report.record(plan.branch_id, action, guest_type, n);
                     }
                     report.kept += result.kept;
