@@ -1,7 +1,10 @@
 //! Turning one raw settings value into a typed one, with a message that
 //! names the key, the value and what is expected.
 
+use std::str::FromStr;
 use std::time::Duration;
+
+use super::{split_tls, RootCerts, SslMode, TlsSettings};
 
 pub(super) fn non_empty(value: Option<String>) -> Option<String> {
     value.filter(|s| !s.trim().is_empty())
@@ -65,5 +68,47 @@ pub(super) fn duration(
         Err(_) => Err(format!(
             "{key} = {raw:?} is not a duration: expected a number with a unit, such as 200ms, 5s, 10m or 1h"
         )),
+    }
+}
+
+pub(super) fn database_url(url: &str) -> Result<(tokio_postgres::Config, TlsSettings), String> {
+    if url.trim().is_empty() {
+        return Err(
+            "database.url is not set: expected a PostgreSQL URL such as \
+                    postgres://retentiond@localhost/guests, in the config file or as \
+                    RETENTIOND__DATABASE__URL"
+                .to_string(),
+        );
+    }
+    // the string may hold a password: it is never quoted back
+    let (rest, tls) = split_tls(url)?;
+    let mut config = tokio_postgres::Config::from_str(&rest).map_err(|e| {
+        format!(
+            "database.url is not a valid PostgreSQL connection string ({e}): expected e.g. \
+             postgres://user@host:5432/dbname"
+        )
+    })?;
+    config.ssl_mode(tls.driver_mode());
+    if let RootCerts::File(path) = &tls.roots {
+        if tls.mode != SslMode::Disable && !path.is_file() {
+            return Err(format!(
+                "database.url has sslrootcert={}, which is not a readable file: give the PEM \
+                 file of the CA that signed the server's certificate, or sslrootcert=system",
+                path.display()
+            ));
+        }
+    }
+    Ok((config, tls))
+}
+
+pub(super) fn metrics_listen(raw: Option<&str>) -> Result<Option<std::net::SocketAddr>, String> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(text) => text.parse().map(Some).map_err(|_| {
+            format!(
+                "metrics.listen = {text:?} is not an address to listen on: expected IP:PORT \
+                 such as 127.0.0.1:9464 (or leave it empty: no metrics endpoint)"
+            )
+        }),
     }
 }

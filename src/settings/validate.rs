@@ -3,14 +3,13 @@
 //! expected. Every problem is collected, so one start-up reports them all.
 
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::time::Duration;
 
-use super::parse::{duration, int, non_empty, secret_file};
+use super::parse::{database_url, duration, int, metrics_listen, non_empty, secret_file};
 use super::raw::{RawBatch, RawDatabase, RawGdpr, RawLog, RawMail, RawSchedule, RawSettings};
 use super::redact::redact_url;
 use super::MetricsSettings;
-use super::{split_tls, RootCerts, SslMode, TlsSettings};
+use super::TlsSettings;
 use super::{
     BatchSettings, DatabaseSettings, GdprSettings, LogFormat, LogSettings, MailSettings,
     MailTransport, ScheduleSettings, Settings, EXPORT_FIELDS,
@@ -63,18 +62,6 @@ pub(super) fn settings(raw: RawSettings) -> Result<Settings, SettingsErrors> {
     }
 }
 
-fn metrics_listen(raw: Option<&str>) -> Result<Option<std::net::SocketAddr>, String> {
-    match raw.map(str::trim).filter(|s| !s.is_empty()) {
-        None => Ok(None),
-        Some(text) => text.parse().map(Some).map_err(|_| {
-            format!(
-                "metrics.listen = {text:?} is not an address to listen on: expected IP:PORT \
-                 such as 127.0.0.1:9464 (or leave it empty: no metrics endpoint)"
-            )
-        }),
-    }
-}
-
 fn database(raw: RawDatabase, p: &mut Problems) -> Option<DatabaseSettings> {
     let url = raw.url.unwrap_or_default();
     let (mut config, tls) = match p.take(database_url(&url).map(Some), None) {
@@ -122,36 +109,6 @@ fn pool_size(raw: Option<&str>) -> Result<u64, String> {
         ),
         n => Ok(n),
     }
-}
-
-fn database_url(url: &str) -> Result<(tokio_postgres::Config, TlsSettings), String> {
-    if url.trim().is_empty() {
-        return Err(
-            "database.url is not set: expected a PostgreSQL URL such as \
-                    postgres://retentiond@localhost/guests, in the config file or as \
-                    RETENTIOND__DATABASE__URL"
-                .to_string(),
-        );
-    }
-    // the string may hold a password: it is never quoted back
-    let (rest, tls) = split_tls(url)?;
-    let mut config = tokio_postgres::Config::from_str(&rest).map_err(|e| {
-        format!(
-            "database.url is not a valid PostgreSQL connection string ({e}): expected e.g. \
-             postgres://user@host:5432/dbname"
-        )
-    })?;
-    config.ssl_mode(tls.driver_mode());
-    if let RootCerts::File(path) = &tls.roots {
-        if tls.mode != SslMode::Disable && !path.is_file() {
-            return Err(format!(
-                "database.url has sslrootcert={}, which is not a readable file: give the PEM \
-                 file of the CA that signed the server's certificate, or sslrootcert=system",
-                path.display()
-            ));
-        }
-    }
-    Ok((config, tls))
 }
 
 fn log(raw: RawLog, p: &mut Problems) -> LogSettings {
