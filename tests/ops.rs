@@ -97,6 +97,24 @@ async fn serve_notifies_ready_watchdog_status_and_stopping() {
 }
 
 #[tokio::test]
+async fn serve_says_in_its_status_line_that_it_waits_for_an_unreachable_database() {
+    let mut db = TestDb::migrated().await;
+    // the same test database, at a port nobody listens on
+    let real = db.url.clone();
+    db.url = format!(
+        "host=127.0.0.1 port={} user=postgres dbname=x",
+        common::free_port()
+    );
+    let d = spawn(&db, &["serve"], tempfile::tempdir().unwrap());
+    let waiting = d.expect("STATUS=waiting for the database: ", Duration::from_secs(10));
+    assert!(waiting.contains("database unavailable"), "{waiting}");
+    assert!(!waiting.contains("READY=1"), "{waiting}");
+    let (code, _) = d.stop();
+    assert_eq!(code, Some(0), "SIGTERM while waiting ends it cleanly");
+    db.url = real;
+}
+
+#[tokio::test]
 async fn serve_waits_for_migrate_with_a_status_line_and_is_ready_after_it() {
     // an upgraded binary on a schema not yet migrated: no exit into a
     // restart loop, a STATUS line that names the command, never READY
