@@ -122,6 +122,9 @@ async fn a_changed_row_is_named_whichever_column_was_changed() {
         ),
         ("branch_id = NULL", "branch_id = 1"),
         ("guest_id = 4711", "guest_id = NULL"),
+        ("action = 'run_finished'", "action = 'policy_changed'"),
+        ("guest_type = 'guest'", "guest_type = NULL"),
+        ("run_id = 7", "run_id = NULL"),
         (
             "details = details || '{\"n\": 0}'",
             "details = details || '{\"n\": 3}'",
@@ -146,6 +149,23 @@ async fn a_changed_row_is_named_whichever_column_was_changed() {
         let (code, verdict, err) = verify(&db, &[]);
         assert_eq!(code, 0, "restored by {restore}: {verdict} {err}");
     }
+    // the same row under a new id: the sealed one is gone
+    tamper(
+        &c,
+        &format!(
+            "INSERT INTO retention.action_protocol OVERRIDING SYSTEM VALUE
+             SELECT id + 1000, at, actor, action, branch_id, guest_id, guest_type, run_id, details
+             FROM retention.action_protocol WHERE id = {row};
+             DELETE FROM retention.action_protocol WHERE id = {row}"
+        ),
+    )
+    .await;
+    assert_breach(
+        verify(&db, &[]),
+        "removed",
+        Some(row),
+        &format!("row {row} was removed"),
+    );
 }
 
 #[tokio::test]
