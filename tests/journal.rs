@@ -2,7 +2,7 @@
 //! per level (`journalctl -p err`) and fields such as RUN_ID and BRANCH_ID
 //! (`journalctl RUN_ID=42`). The test stands in for journald: it listens on
 //! a socket of its own, bind-mounted over /run/systemd/journal in a mount
-//! namespace of the process (unshare, as root).
+//! namespace of the process (unshare; without root in a user namespace).
 
 mod common;
 
@@ -72,8 +72,15 @@ async fn a_failed_run_is_an_error_in_the_journal_with_its_run_and_branch() {
         .get_envs()
         .filter_map(|(k, v)| Some((k.to_str()?.to_string(), v?.to_str()?.to_string())))
         .collect();
+    // as root a mount namespace; otherwise a user namespace with one
+    let namespace: &[&str] = if common::is_root() {
+        &["--mount"]
+    } else {
+        &["--user", "--map-root-user", "--mount"]
+    };
     let out = Command::new("unshare")
-        .args(["--mount", "sh", "-c"])
+        .args(namespace)
+        .args(["sh", "-c"])
         .arg(
             "mount -t tmpfs none /run && mkdir -p /run/systemd/journal && \
              mount --bind \"$1\" /run/systemd/journal && exec \"$2\" run --yes --branch \"$3\"",

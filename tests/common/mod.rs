@@ -297,6 +297,13 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// Whether the tests run as root (CI does; `/proc/self` belongs to the
+/// process's effective user).
+pub fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+}
+
 /// Asserts the exit code and returns stdout.
 #[track_caller]
 pub fn expect_code(o: &Output, code: i32) -> String {
