@@ -64,8 +64,8 @@ pub fn global() -> &'static Metrics {
 
 impl Metrics {
     fn new() -> Metrics {
-        let mut registry = Registry::with_prefix("retentiond");
-        let m = Metrics {
+        let mut m = Metrics {
+            registry: Registry::with_prefix("retentiond"),
             anonymized: Family::default(),
             unsubscribed: Family::default(),
             fiscal_erased: Family::default(),
@@ -83,94 +83,95 @@ impl Metrics {
             due_soon: Family::default(),
             outbox_queued: Gauge::default(),
             outbox_given_up: Gauge::default(),
-            registry: Registry::default(),
         };
-        registry.register(
+        // the registry keeps handles to the same metrics
+        let r = &mut m.registry;
+        r.register(
             "build",
             "The running version",
             Info::new(vec![("version", env!("CARGO_PKG_VERSION"))]),
         );
-        registry.register(
+        r.register(
             "guests_anonymized",
             "Guests anonymized by this process's runs",
             m.anonymized.clone(),
         );
-        registry.register(
+        r.register(
             "newsletter_unsubscriptions",
             "Newsletter subscriptions ended by this process's runs",
             m.unsubscribed.clone(),
         );
-        registry.register(
+        r.register(
             "fiscal_erasures",
             "Company guests' fiscal data erased by this process's runs",
             m.fiscal_erased.clone(),
         );
-        registry.register(
+        r.register(
             "batch_duration_seconds",
             "Wall time of one batch transaction",
             m.batch_seconds.clone(),
         );
-        registry.register(
+        r.register(
             "batch_lock_hold_seconds",
             "How long a batch held its guests' row locks",
             m.lock_hold_seconds.clone(),
         );
-        registry.register(
+        r.register(
             "ready",
             "1 once the database is reachable and its schema matches",
             m.ready.clone(),
         );
-        registry.register(
+        r.register(
             "runs_in_progress",
             "Runs of this process going on now",
             m.runs_in_progress.clone(),
         );
-        registry.register(
+        r.register(
             "database_up",
             "1 when the last scrape could read the database",
             m.database_up.clone(),
         );
-        registry.register(
+        r.register(
             "last_run_end_timestamp_seconds",
             "End of the branch's newest run that has ended (Unix time)",
             m.last_run_end.clone(),
         );
-        registry.register(
+        r.register(
             "last_run_duration_seconds",
             "Wall time of the branch's newest run that has ended",
             m.last_run_duration.clone(),
         );
-        registry.register(
+        r.register(
             "last_run_status",
             "1 for the status of the branch's newest run that has ended",
             m.last_run_status.clone(),
         );
-        registry.register(
+        r.register(
             "branch_held",
             "1 when the branch's newest run was held by the guard",
             m.held.clone(),
         );
-        registry.register(
+        r.register(
             "guests_overdue",
             "Guests overdue at the branch's newest pending snapshot",
             m.overdue.clone(),
         );
-        registry.register(
+        r.register(
             "guests_due_soon",
             "Guests due soon at the branch's newest pending snapshot",
             m.due_soon.clone(),
         );
-        registry.register(
+        r.register(
             "outbox_queued",
             "Mails waiting to be delivered",
             m.outbox_queued.clone(),
         );
-        registry.register(
+        r.register(
             "outbox_given_up",
             "Mails given up in the last 7 days",
             m.outbox_given_up.clone(),
         );
-        Metrics { registry, ..m }
+        m
     }
 
     /// One batch committed (or rolled back) after `took`, holding its row

@@ -18,7 +18,7 @@ use common::{
 use retentiond::clock::FixedClock;
 use retentiond::db::runs::branch_lock_key;
 use retentiond::model::{Action, RunStatus};
-use retentiond::retention::run::{self, RunReport, Silent};
+use retentiond::retention::run::{RunReport, Silent};
 use retentiond::schedule::{nightly, pending};
 use retentiond::settings::Settings;
 use tokio_postgres::Client;
@@ -44,12 +44,7 @@ async fn tick_at(db: &TestDb, at: &str) -> Vec<RunReport> {
 
 /// Settings for runs of the library; the guard lets one overdue guest go.
 fn settings(db: &TestDb) -> Settings {
-    Settings::from_toml(&format!(
-        "[database]\nurl = {:?}\n[batch]\nsize = \"100\"\npause = \"0s\"\n\
-         [schedule]\nguard = \"1\"\n",
-        db.url
-    ))
-    .unwrap()
+    common::settings(db, "size = \"100\"\n[schedule]\nguard = \"1\"\n")
 }
 
 /// A branch in `tz` with a guest period, automatic deletion on, and one
@@ -380,16 +375,7 @@ async fn a_run_whose_record_was_taken_from_it_reports_an_error() {
     let s = settings(&db);
     let pool = db.pool();
     let at = day("2026-11-25");
-    let prepared = run::prepare(
-        &pool,
-        &[b],
-        at,
-        at,
-        Duration::ZERO,
-        &CancellationToken::new(),
-    )
-    .await
-    .unwrap();
+    let prepared = common::prepare(&pool, &[b], at).await;
     let opts = manual(&s);
     let result = prepared
         .execute(
@@ -678,16 +664,7 @@ async fn a_guest_moved_to_another_branch_after_listing_is_kept() {
     let s = settings(&db);
     let pool = db.pool();
     let at = day("2026-11-25");
-    let prepared = run::prepare(
-        &pool,
-        &[a],
-        at,
-        at,
-        Duration::ZERO,
-        &CancellationToken::new(),
-    )
-    .await
-    .unwrap();
+    let prepared = common::prepare(&pool, &[a], at).await;
     // due in the other branch too, but the run holds only Köln's lock
     c.execute(
         "UPDATE guests SET branch_id = $2 WHERE id = $1",
@@ -721,16 +698,7 @@ async fn a_reservation_rescheduled_while_the_batch_runs_keeps_its_guest() {
     let s = settings(&db);
     let pool = db.pool();
     let at = day("2026-11-25");
-    let prepared = run::prepare(
-        &pool,
-        &[b],
-        at,
-        at,
-        Duration::ZERO,
-        &CancellationToken::new(),
-    )
-    .await
-    .unwrap();
+    let prepared = common::prepare(&pool, &[b], at).await;
     // the POS reschedules the reservation into the future and commits
     // while the batch is under way
     let mut pos = db.client().await;

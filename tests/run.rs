@@ -13,33 +13,20 @@ use common::{
 };
 use retentiond::clock::FixedClock;
 use retentiond::model::{Action, GuestType, RunStatus};
-use retentiond::retention::run::{self, RunReport, Silent};
+use retentiond::retention::run::{RunReport, Silent};
 use retentiond::settings::Settings;
 use tokio_postgres::Client;
 use tokio_util::sync::CancellationToken;
 
 fn settings(db: &TestDb, extra: &str) -> Settings {
-    Settings::from_toml(&format!(
-        "[database]\nurl = {:?}\n[batch]\nsize = \"100\"\npause = \"0s\"\n{extra}",
-        db.url
-    ))
-    .unwrap()
+    common::settings(db, &format!("size = \"100\"\n{extra}"))
 }
 
 /// A manual run over `branches` with the clock at `at`.
 async fn run_at(db: &TestDb, branches: &[i64], at: DateTime<Utc>) -> RunReport {
     let s = settings(db, "");
     let pool = db.pool();
-    let prepared = run::prepare(
-        &pool,
-        branches,
-        at,
-        at,
-        Duration::ZERO,
-        &CancellationToken::new(),
-    )
-    .await
-    .unwrap();
+    let prepared = common::prepare(&pool, branches, at).await;
     // a run that found its branch busy would do nothing and prove nothing
     assert!(
         prepared.locked_elsewhere.is_empty(),
@@ -396,16 +383,7 @@ async fn guest_who_gains_a_reservation_after_listing_is_kept() {
     let at = day("2026-11-25");
     let s = settings(&w.db, "");
     let pool = w.db.pool();
-    let prepared = run::prepare(
-        &pool,
-        &[w.branch],
-        at,
-        at,
-        Duration::ZERO,
-        &CancellationToken::new(),
-    )
-    .await
-    .unwrap();
+    let prepared = common::prepare(&pool, &[w.branch], at).await;
     assert_eq!(prepared.total_guests(), 2, "both listed");
     // the POS books a table for tomorrow, between listing and the batch
     fx::reservation(&w.c, kept, at, day("2026-11-26"), false).await;

@@ -27,11 +27,7 @@ fn date(s: &str) -> NaiveDate {
 }
 
 fn settings(db: &TestDb) -> Settings {
-    Settings::from_toml(&format!(
-        "[database]\nurl = {:?}\n[batch]\npause = \"0s\"\n[schedule]\nnightly_at = \"02:30\"\n",
-        db.url
-    ))
-    .unwrap()
+    common::settings(db, "[schedule]\nnightly_at = \"02:30\"\n")
 }
 
 async fn tick(db: &TestDb, now: &str) -> Vec<RunReport> {

@@ -77,14 +77,13 @@ pub async fn policy(cx: &Context, cmd: PolicyCommand) -> Result<()> {
         } => {
             let change =
                 policy::set(&mut client, branch, guest_type, &period, &actor.resolve()).await?;
-            let (old, new) = match &change {
-                Change::Set { old, new } => (old.clone(), Some(new.clone())),
+            let (old, new) = match change {
+                Change::Set { old, new } => (old, Some(new)),
                 _ => (None, None),
             };
-            let changed = matches!(change, Change::Set { .. });
             emit(
                 out.format,
-                json!({"branch_id": branch, "guest_type": guest_type, "changed": changed,
+                json!({"branch_id": branch, "guest_type": guest_type, "changed": new.is_some(),
                        "old": old, "new": new}),
                 || match (old, new) {
                     (Some(old), Some(new)) => {

@@ -129,7 +129,6 @@ struct Open {
     hasher: Sha256,
     changed: Option<i64>,
     first_id: i64,
-    max_id: i64,
     published: bool,
 }
 
@@ -207,7 +206,6 @@ impl Walk<'_> {
                 hasher,
                 changed: None,
                 first_id: row.id,
-                max_id: row.id,
                 published: false,
             });
         }
@@ -233,7 +231,6 @@ impl Walk<'_> {
         if open.changed.is_none() && row.fingerprint != row.fingerprint_now {
             open.changed = Some(row.id);
         }
-        open.max_id = open.max_id.max(row.id);
         open.published |= self.published.is_some_and(|p| p.row_id == row.id);
         self.verdict.rows += 1;
         if row.n < row.rows {
@@ -268,8 +265,9 @@ impl Walk<'_> {
         self.prev = hash;
         self.next_pos += 1;
         self.verdict.seals += 1;
+        // a seal lists its rows in ascending id order: the last is its name
         self.verdict.newest = Some(Seal {
-            row_id: open.max_id,
+            row_id: row.id,
             hash,
         });
     }

@@ -522,6 +522,36 @@ pub struct SmtpSink {
     pub tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
 }
 
+/// Settings for calling the library on this database: no pause between
+/// batches, then the TOML of `extra` (read inside `[batch]` until it opens
+/// another section).
+pub fn settings(db: &TestDb, extra: &str) -> retentiond::settings::Settings {
+    retentiond::settings::Settings::from_toml(&format!(
+        "[database]\nurl = {:?}\n[batch]\npause = \"0s\"\n{extra}",
+        db.url
+    ))
+    .unwrap()
+}
+
+/// A manual run's preparation over `branches` with the clock at `at`
+/// (no waiting for a busy branch).
+pub async fn prepare(
+    pool: &retentiond::db::DbPool,
+    branches: &[i64],
+    at: chrono::DateTime<chrono::Utc>,
+) -> retentiond::retention::run::Prepared {
+    retentiond::retention::run::prepare(
+        pool,
+        branches,
+        at,
+        at,
+        std::time::Duration::ZERO,
+        &tokio_util::sync::CancellationToken::new(),
+    )
+    .await
+    .unwrap()
+}
+
 /// A port nobody listens on right now.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -533,24 +563,15 @@ pub fn free_port() -> u16 {
 
 impl SmtpSink {
     pub fn start() -> SmtpSink {
-        let mut sink = SmtpSink {
-            child: None,
-            port: free_port(),
-            dir: tempfile::tempdir().unwrap(),
-            tls: None,
-        };
+        let mut sink = SmtpSink::down();
         sink.restart();
         sink
     }
 
     /// A sink that requires STARTTLS with this certificate and key.
     pub fn start_tls(cert: &std::path::Path, key: &std::path::Path) -> SmtpSink {
-        let mut sink = SmtpSink {
-            child: None,
-            port: free_port(),
-            dir: tempfile::tempdir().unwrap(),
-            tls: Some((cert.to_path_buf(), key.to_path_buf())),
-        };
+        let mut sink = SmtpSink::down();
+        sink.tls = Some((cert.to_path_buf(), key.to_path_buf()));
         sink.restart();
         sink
     }
