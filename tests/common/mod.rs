@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 mod db;
+pub mod faults;
 mod fixtures;
 pub mod fx;
 mod library;

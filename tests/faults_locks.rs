@@ -1,0 +1,160 @@
+//! Busy and dead branch locks: a killed run's lock goes with its session at
+//! once; a busy branch is waited for up to `--wait`, then skipped, named and
+//! the run `partial` (the daemon retries at a later tick of the night); no
+//! run that skipped work reports success.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::faults::{branch_with_overdue, retentiond_waits, spawn, tick_at, wait_until};
+use common::{assert_anonymized, assert_untouched, expect_code, fx, stderr, stdout, TestDb};
+use retentiond::db::runs::branch_lock_key;
+use retentiond::model::{Action, RunStatus};
+use tokio_postgres::Client;
+
+/// Whether some session of this database holds the branch's advisory lock.
+async fn branch_locked(c: &Client, branch: i64) -> bool {
+    fx::count(
+        c,
+        &format!(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted
+               AND classid::bigint = {} AND objid::bigint = {branch}
+               AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            retentiond::db::runs::BRANCH_LOCK_CLASS
+        ),
+    )
+    .await
+        > 0
+}
+
+#[tokio::test]
+async fn a_killed_run_loses_its_branch_lock_within_seconds_and_a_rerun_does_everything() {
+    let db = TestDb::migrated().await;
+    let c = db.client().await;
+    let (b, g) = branch_with_overdue(&c, "Köln", "Europe/Berlin").await;
+    // the listing blocks behind this lock: the run's session is mid-statement
+    let mut holder = db.client().await;
+    let tx = holder.transaction().await.unwrap();
+    tx.batch_execute("LOCK TABLE retention.run_candidates IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    let mut child = spawn(&db, &["run", "--yes"], &[]);
+    wait_until(
+        "the run waits on the listing",
+        Duration::from_secs(20),
+        async || retentiond_waits(&c).await && branch_locked(&c, b).await,
+    )
+    .await;
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    // the server notices the dead client while the statement still waits
+    wait_until(
+        "the killed run's lock is released",
+        Duration::from_secs(5),
+        async || !branch_locked(&c, b).await,
+    )
+    .await;
+    tx.rollback().await.unwrap();
+    let out = db.cli(&["run", "--yes", "--wait", "0s"]);
+    expect_code(&out, 0);
+    assert_anonymized(&c, g).await;
+}
+
+#[tokio::test]
+async fn a_run_that_skips_a_busy_branch_is_partial_names_it_and_exits_1() {
+    let db = TestDb::migrated().await;
+    let c = db.client().await;
+    let (busy, busy_guest) = branch_with_overdue(&c, "Köln", "Europe/Berlin").await;
+    let (_, free_guest) = branch_with_overdue(&c, "Bonn", "Europe/Berlin").await;
+    c.execute("SELECT pg_advisory_lock($1)", &[&branch_lock_key(busy)])
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let out = db.cli(&["run", "--yes", "--wait", "1s"]);
+    assert!(started.elapsed() >= Duration::from_secs(1), "it waited");
+    expect_code(&out, 1);
+    assert!(
+        stdout(&out).contains(&format!("branch {busy}: skipped")),
+        "{}",
+        stdout(&out)
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("branch(es) {busy} were skipped")),
+        "{err}"
+    );
+    assert_anonymized(&c, free_guest).await;
+    assert_untouched(&c, busy_guest).await;
+    let row = c
+        .query_one(
+            "SELECT r.status, p.details->'skipped'
+             FROM retention.runs r
+             JOIN retention.action_protocol p ON p.run_id = r.id AND p.action = 'run_finished'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "partial");
+    assert_eq!(
+        row.get::<_, serde_json::Value>(1),
+        serde_json::json!([busy])
+    );
+}
+
+#[tokio::test]
+async fn a_run_waits_for_a_busy_branch_that_is_let_go_within_its_wait() {
+    let db = TestDb::migrated().await;
+    let c = db.client().await;
+    let (b, g) = branch_with_overdue(&c, "Köln", "Europe/Berlin").await;
+    let holder = db.client().await;
+    holder
+        .execute("SELECT pg_advisory_lock($1)", &[&branch_lock_key(b)])
+        .await
+        .unwrap();
+    let child = spawn(&db, &["run", "--yes", "--wait", "30s"], &[]);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    holder
+        .execute("SELECT pg_advisory_unlock($1)", &[&branch_lock_key(b)])
+        .await
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    expect_code(&out, 0);
+    assert_anonymized(&c, g).await;
+}
+
+#[tokio::test]
+async fn the_daemon_retries_a_busy_branch_at_a_later_tick_of_the_same_night() {
+    let db = TestDb::migrated().await;
+    let c = db.client().await;
+    let (b, g) = branch_with_overdue(&c, "Köln", "Europe/Berlin").await;
+    let tick = async |at: &str| tick_at(&db, at).await;
+    let holder = db.client().await;
+    holder
+        .execute("SELECT pg_advisory_lock($1)", &[&branch_lock_key(b)])
+        .await
+        .unwrap();
+    assert!(tick("2026-11-25T01:31:00Z").await.is_empty());
+    assert_untouched(&c, g).await;
+    holder
+        .execute("SELECT pg_advisory_unlock($1)", &[&branch_lock_key(b)])
+        .await
+        .unwrap();
+    let reports = tick("2026-11-25T01:32:00Z").await;
+    assert_eq!(reports.len(), 1);
+    assert_eq!(reports[0].total(Action::GuestAnonymized), 1);
+}
+
+#[tokio::test]
+async fn no_run_reports_success_while_it_skipped_work() {
+    // every branch busy: an error, not "nothing is due"
+    let db = TestDb::migrated().await;
+    let c = db.client().await;
+    let (b, _) = branch_with_overdue(&c, "Köln", "Europe/Berlin").await;
+    c.execute("SELECT pg_advisory_lock($1)", &[&branch_lock_key(b)])
+        .await
+        .unwrap();
+    let out = db.cli(&["run", "--yes", "--wait", "0s"]);
+    expect_code(&out, 1);
+    let _ = RunStatus::Partial;
+}

@@ -1,0 +1,83 @@
+//! Concurrent changes during a batch: the re-check under the lock is the
+//! candidate test, so a guest moved to another branch after the listing, or
+//! whose reservation is rescheduled while the batch runs, is kept.
+
+mod common;
+
+use std::time::Duration;
+
+use common::faults::{branch_with_overdue, settings};
+use common::{assert_untouched, day, fx, manual, TestDb};
+use retentiond::clock::FixedClock;
+use retentiond::model::Action;
+use retentiond::retention::run::Silent;
+use tokio_util::sync::CancellationToken;
+
+#[tokio::test]
+async fn a_guest_moved_to_another_branch_after_listing_is_kept() {
+    let db = TestDb::migrated().await;
+    let c = db.client().await;
+    let (a, g) = branch_with_overdue(&c, "Köln", "Europe/Berlin").await;
+    let (other, _) = branch_with_overdue(&c, "Bonn", "Europe/Berlin").await;
+    let s = settings(&db);
+    let pool = db.pool();
+    let at = day("2026-11-25");
+    let prepared = common::prepare(&pool, &[a], at).await;
+    // due in the other branch too, but the run holds only Köln's lock
+    c.execute(
+        "UPDATE guests SET branch_id = $2 WHERE id = $1",
+        &[&g, &other],
+    )
+    .await
+    .unwrap();
+    let opts = manual(&s);
+    let report = prepared
+        .execute(
+            &pool,
+            &opts,
+            &FixedClock(at),
+            &Silent,
+            &CancellationToken::new(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(report.total(Action::GuestAnonymized), 0);
+    assert_eq!(report.kept, 1);
+    assert_untouched(&c, g).await;
+}
+
+#[tokio::test]
+async fn a_reservation_rescheduled_while_the_batch_runs_keeps_its_guest() {
+    let db = TestDb::migrated().await;
+    let c = db.client().await;
+    let (b, g) = branch_with_overdue(&c, "Köln", "Europe/Berlin").await;
+    let r = fx::reservation(&c, g, day("2020-01-01"), day("2020-01-01"), false).await;
+    let s = settings(&db);
+    let pool = db.pool();
+    let at = day("2026-11-25");
+    let prepared = common::prepare(&pool, &[b], at).await;
+    // the POS reschedules the reservation into the future and commits
+    // while the batch is under way
+    let mut pos = db.client().await;
+    let tx = pos.transaction().await.unwrap();
+    tx.execute(
+        "UPDATE reservations SET reserved_for = '2027-06-01' WHERE id = $1",
+        &[&r],
+    )
+    .await
+    .unwrap();
+    let opts = manual(&s);
+    let clock = FixedClock(at);
+    let cancel = CancellationToken::new();
+    let run = prepared.execute(&pool, &opts, &clock, &Silent, &cancel);
+    let commit = async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        tx.commit().await.unwrap();
+    };
+    let (report, ()) = tokio::join!(run, commit);
+    let report = report.unwrap().unwrap();
+    assert_eq!(report.total(Action::GuestAnonymized), 0);
+    assert_eq!(report.kept, 1);
+    assert_untouched(&c, g).await;
+}
