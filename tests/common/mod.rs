@@ -9,6 +9,7 @@ mod fixtures;
 pub mod fx;
 mod library;
 mod process;
+pub mod run;
 mod smtp;
 
 // Each test binary uses some of these, none uses all.
