@@ -10,6 +10,7 @@ pub mod fx;
 mod library;
 mod process;
 pub mod run;
+pub mod security;
 mod smtp;
 
 // Each test binary uses some of these, none uses all.
