@@ -3,6 +3,7 @@
 //! scripts/test), dropped when the test ends.
 #![allow(dead_code)]
 
+pub mod archive;
 mod db;
 pub mod faults;
 mod fixtures;
