@@ -9,6 +9,7 @@ pub mod faults;
 mod fixtures;
 pub mod fx;
 mod library;
+pub mod mail;
 mod process;
 pub mod run;
 pub mod security;
