@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod archive;
+pub mod classify;
 mod db;
 pub mod faults;
 mod fixtures;
