@@ -24,9 +24,24 @@ pub enum Error {
     /// The database schema does not match this binary.
     #[error("{0}")]
     Schema(String),
-    /// A database call failed.
-    #[error("database error: {}", describe_db_error(.0))]
-    Db(#[from] tokio_postgres::Error),
+    /// A database call failed; `statement` names the `sql/queries` file
+    /// where one of ours did.
+    #[error("database error{}: {}", in_statement(*.statement), describe_db_error(.source))]
+    Db {
+        /// The statement that failed, if it was one of `sql/queries`.
+        statement: Option<&'static str>,
+        /// The driver's error.
+        source: tokio_postgres::Error,
+    },
+    /// A value read from the database that it should never hold (a status
+    /// or type our own statements never write): a bug or a hand edit.
+    #[error("the database holds {value:?} in {column}, which this retentiond does not know")]
+    Corrupt {
+        /// Table and column.
+        column: &'static str,
+        /// The value read.
+        value: String,
+    },
     /// No connection could be taken from the pool.
     #[error("database unavailable: {}", with_causes(.0))]
     Pool(#[from] deadpool_postgres::PoolError),
@@ -138,12 +153,16 @@ impl Error {
     /// error belongs in the log.
     pub fn for_records(&self) -> String {
         match self {
-            Error::Db(e) => match e.code() {
+            Error::Db { statement, source } => match source.code() {
                 Some(code) => format!(
-                    "database error (SQLSTATE {}); the server's message is in the log",
+                    "database error{} (SQLSTATE {}); the server's message is in the log",
+                    in_statement(*statement),
                     code.code()
                 ),
-                None => "database connection error; see the log".to_string(),
+                None => format!(
+                    "database connection error{}; see the log",
+                    in_statement(*statement)
+                ),
             },
             other => other.to_string(),
         }
@@ -152,10 +171,24 @@ impl Error {
     /// The SQLSTATE of a database error, if this is one.
     pub fn sql_state(&self) -> Option<&tokio_postgres::error::SqlState> {
         match self {
-            Error::Db(e) => e.code(),
+            Error::Db { source, .. } => source.code(),
             _ => None,
         }
     }
+}
+
+impl From<tokio_postgres::Error> for Error {
+    fn from(source: tokio_postgres::Error) -> Self {
+        Error::Db {
+            statement: None,
+            source,
+        }
+    }
+}
+
+/// " in NAME" for an error of a named statement.
+fn in_statement(statement: Option<&str>) -> String {
+    statement.map(|s| format!(" in {s}")).unwrap_or_default()
 }
 
 /// A server error carries its message in the `DbError`; the plain `Display`

@@ -227,11 +227,11 @@ impl Metrics {
                             branch: label.branch.clone(),
                             status: status.as_str().to_string(),
                         })
-                        .set((status.as_str() == run.status) as i64);
+                        .set((*status == run.status) as i64);
                 }
                 self.held
                     .get_or_create(&label)
-                    .set((run.status == RunStatus::Held.as_str()) as i64);
+                    .set((run.status == RunStatus::Held) as i64);
             }
             for (b, overdue, due_soon) in &s.pending {
                 self.overdue.get_or_create(&branch(*b)).set(*overdue);

@@ -68,6 +68,11 @@ macro_rules! named_enum {
     };
 }
 
+/// The actor of what the daemon does by itself in the protocol (scheduled
+/// runs, runs found dead, mails given up); people's commands record their
+/// `--actor` label and their database login.
+pub const DAEMON_ACTOR: &str = "retentiond";
+
 named_enum! {
     /// The five kinds of guest data, each with its own retention period.
     GuestType, "guest type" {
@@ -187,6 +192,16 @@ named_enum! {
         CompletedSummary => "completed_summary",
         /// `mail-test`.
         Test => "test",
+    }
+}
+
+named_enum! {
+    /// The language of a branch's mails.
+    Locale, "locale" {
+        /// German.
+        De => "de",
+        /// English.
+        En => "en",
     }
 }
 

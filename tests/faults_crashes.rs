@@ -9,10 +9,7 @@ use std::time::Duration;
 
 use common::faults::{branch_with_overdue, settings, spawn, tick_at};
 use common::{assert_anonymized, day, expect_code, fx, manual, TestDb};
-use retentiond::clock::FixedClock;
-use retentiond::retention::run::Silent;
 use tokio_postgres::Client;
-use tokio_util::sync::CancellationToken;
 
 // --- a crashed night is retried the same night ------------------------------
 
@@ -107,7 +104,7 @@ async fn the_run_end_is_recorded_while_its_branch_lock_is_held() {
          END $f$;
          CREATE TRIGGER note_finish AFTER UPDATE OF status ON retention.runs
          FOR EACH ROW WHEN (NEW.status <> 'running') EXECUTE FUNCTION public.note_finish();",
-        retentiond::db::runs::BRANCH_LOCK_CLASS
+        common::BRANCH_LOCK_CLASS
     ))
     .await
     .unwrap();
@@ -140,19 +137,10 @@ async fn a_run_whose_record_was_taken_from_it_reports_an_error() {
     .await
     .unwrap();
     let s = settings(&db);
-    let pool = db.pool();
-    let at = day("2026-11-25");
-    let prepared = common::prepare(&pool, &[b], at).await;
     let opts = manual(&s);
-    let result = prepared
-        .execute(
-            &pool,
-            &opts,
-            &FixedClock(at),
-            &Silent,
-            &CancellationToken::new(),
-        )
-        .await;
+    let cx = common::context(s, day("2026-11-25"));
+    let prepared = common::prepare(&cx, &[b]).await;
+    let result = prepared.execute(&cx, &opts).await;
     let e = result
         .expect_err("the end could not be recorded")
         .to_string();

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use common::faults::{branch_with_overdue, retentiond_waits, spawn, tick_at, wait_until};
 use common::{assert_anonymized, assert_untouched, expect_code, fx, stderr, stdout, TestDb};
-use retentiond::db::runs::branch_lock_key;
 use retentiond::model::{Action, RunStatus};
 use tokio_postgres::Client;
 
@@ -21,7 +20,7 @@ async fn branch_locked(c: &Client, branch: i64) -> bool {
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted
                AND classid::bigint = {} AND objid::bigint = {branch}
                AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
-            retentiond::db::runs::BRANCH_LOCK_CLASS
+            common::BRANCH_LOCK_CLASS
         ),
     )
     .await
@@ -67,9 +66,12 @@ async fn a_run_that_skips_a_busy_branch_is_partial_names_it_and_exits_1() {
     let c = db.client().await;
     let (busy, busy_guest) = branch_with_overdue(&c, "Köln", "Europe/Berlin").await;
     let (_, free_guest) = branch_with_overdue(&c, "Bonn", "Europe/Berlin").await;
-    c.execute("SELECT pg_advisory_lock($1)", &[&branch_lock_key(busy)])
-        .await
-        .unwrap();
+    c.execute(
+        "SELECT pg_advisory_lock(retention.branch_lock_key($1))",
+        &[&busy],
+    )
+    .await
+    .unwrap();
     let started = Instant::now();
     let out = db.cli(&["run", "--yes", "--wait", "1s"]);
     assert!(started.elapsed() >= Duration::from_secs(1), "it waited");
@@ -109,13 +111,19 @@ async fn a_run_waits_for_a_busy_branch_that_is_let_go_within_its_wait() {
     let (b, g) = branch_with_overdue(&c, "Köln", "Europe/Berlin").await;
     let holder = db.client().await;
     holder
-        .execute("SELECT pg_advisory_lock($1)", &[&branch_lock_key(b)])
+        .execute(
+            "SELECT pg_advisory_lock(retention.branch_lock_key($1))",
+            &[&b],
+        )
         .await
         .unwrap();
     let child = spawn(&db, &["run", "--yes", "--wait", "30s"], &[]);
     tokio::time::sleep(Duration::from_millis(800)).await;
     holder
-        .execute("SELECT pg_advisory_unlock($1)", &[&branch_lock_key(b)])
+        .execute(
+            "SELECT pg_advisory_unlock(retention.branch_lock_key($1))",
+            &[&b],
+        )
         .await
         .unwrap();
     let out = child.wait_with_output().unwrap();
@@ -131,13 +139,19 @@ async fn the_daemon_retries_a_busy_branch_at_a_later_tick_of_the_same_night() {
     let tick = async |at: &str| tick_at(&db, at).await;
     let holder = db.client().await;
     holder
-        .execute("SELECT pg_advisory_lock($1)", &[&branch_lock_key(b)])
+        .execute(
+            "SELECT pg_advisory_lock(retention.branch_lock_key($1))",
+            &[&b],
+        )
         .await
         .unwrap();
     assert!(tick("2026-11-25T01:31:00Z").await.is_empty());
     assert_untouched(&c, g).await;
     holder
-        .execute("SELECT pg_advisory_unlock($1)", &[&branch_lock_key(b)])
+        .execute(
+            "SELECT pg_advisory_unlock(retention.branch_lock_key($1))",
+            &[&b],
+        )
         .await
         .unwrap();
     let reports = tick("2026-11-25T01:32:00Z").await;
@@ -151,9 +165,12 @@ async fn no_run_reports_success_while_it_skipped_work() {
     let db = TestDb::migrated().await;
     let c = db.client().await;
     let (b, _) = branch_with_overdue(&c, "Köln", "Europe/Berlin").await;
-    c.execute("SELECT pg_advisory_lock($1)", &[&branch_lock_key(b)])
-        .await
-        .unwrap();
+    c.execute(
+        "SELECT pg_advisory_lock(retention.branch_lock_key($1))",
+        &[&b],
+    )
+    .await
+    .unwrap();
     let out = db.cli(&["run", "--yes", "--wait", "0s"]);
     expect_code(&out, 1);
     let _ = RunStatus::Partial;

@@ -6,8 +6,7 @@ mod common;
 
 use common::faults::{branch_with_overdue, settings, tick_at, utc};
 use common::{assert_anonymized, assert_untouched, day, fx, TestDb};
-use retentiond::clock::FixedClock;
-use retentiond::schedule::{nightly, pending};
+use retentiond::retention::{night, summary};
 use tokio_postgres::Client;
 
 #[tokio::test]
@@ -29,13 +28,8 @@ async fn a_daemon_back_by_day_deletes_nothing_until_the_next_night() {
     assert!(tick("2026-11-25T12:00:00Z").await.is_empty());
     assert_untouched(&c, g).await;
     // the window of the night of the 25th (02:30 to 05:30 CET) was missed
-    let missed = nightly::missed_nights(
-        &db.pool(),
-        &settings(&db),
-        &FixedClock(utc("2026-11-25T12:00:00Z")),
-    )
-    .await
-    .unwrap();
+    let cx = common::context(settings(&db), utc("2026-11-25T12:00:00Z"));
+    let missed = night::missed_nights(&cx).await.unwrap();
     assert_eq!(missed.len(), 1);
     assert_eq!(missed[0].night.to_string(), "2026-11-25");
     // the next night's window: the catch-up
@@ -77,14 +71,8 @@ async fn the_pending_summary_says_when_a_night_was_missed() {
     .unwrap();
     let s = settings(&db);
     let notifier = retentiond::notify::Notifier::from_settings(&s).unwrap();
-    let queued = pending::tick(
-        &db.pool(),
-        &s,
-        &notifier,
-        &FixedClock(utc("2026-11-25T07:00:00Z")),
-    )
-    .await
-    .unwrap();
+    let cx = common::context(s, utc("2026-11-25T07:00:00Z"));
+    let queued = summary::queue_due(&cx, &notifier).await.unwrap();
     assert_eq!(queued.len(), 1);
     let text: String = c
         .query_one("SELECT body_text FROM retention.mail_outbox", &[])

@@ -8,10 +8,7 @@ use std::time::Duration;
 
 use common::faults::{branch_with_overdue, settings};
 use common::{assert_untouched, day, fx, manual, TestDb};
-use retentiond::clock::FixedClock;
 use retentiond::model::Action;
-use retentiond::retention::run::Silent;
-use tokio_util::sync::CancellationToken;
 
 #[tokio::test]
 async fn a_guest_moved_to_another_branch_after_listing_is_kept() {
@@ -20,9 +17,9 @@ async fn a_guest_moved_to_another_branch_after_listing_is_kept() {
     let (a, g) = branch_with_overdue(&c, "Köln", "Europe/Berlin").await;
     let (other, _) = branch_with_overdue(&c, "Bonn", "Europe/Berlin").await;
     let s = settings(&db);
-    let pool = db.pool();
-    let at = day("2026-11-25");
-    let prepared = common::prepare(&pool, &[a], at).await;
+    let opts = manual(&s);
+    let cx = common::context(s, day("2026-11-25"));
+    let prepared = common::prepare(&cx, &[a]).await;
     // due in the other branch too, but the run holds only Köln's lock
     c.execute(
         "UPDATE guests SET branch_id = $2 WHERE id = $1",
@@ -30,18 +27,7 @@ async fn a_guest_moved_to_another_branch_after_listing_is_kept() {
     )
     .await
     .unwrap();
-    let opts = manual(&s);
-    let report = prepared
-        .execute(
-            &pool,
-            &opts,
-            &FixedClock(at),
-            &Silent,
-            &CancellationToken::new(),
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    let report = prepared.execute(&cx, &opts).await.unwrap().unwrap();
     assert_eq!(report.total(Action::GuestAnonymized), 0);
     assert_eq!(report.kept, 1);
     assert_untouched(&c, g).await;
@@ -54,9 +40,9 @@ async fn a_reservation_rescheduled_while_the_batch_runs_keeps_its_guest() {
     let (b, g) = branch_with_overdue(&c, "Köln", "Europe/Berlin").await;
     let r = fx::reservation(&c, g, day("2020-01-01"), day("2020-01-01"), false).await;
     let s = settings(&db);
-    let pool = db.pool();
-    let at = day("2026-11-25");
-    let prepared = common::prepare(&pool, &[b], at).await;
+    let opts = manual(&s);
+    let cx = common::context(s, day("2026-11-25"));
+    let prepared = common::prepare(&cx, &[b]).await;
     // the POS reschedules the reservation into the future and commits
     // while the batch is under way
     let mut pos = db.client().await;
@@ -67,10 +53,7 @@ async fn a_reservation_rescheduled_while_the_batch_runs_keeps_its_guest() {
     )
     .await
     .unwrap();
-    let opts = manual(&s);
-    let clock = FixedClock(at);
-    let cancel = CancellationToken::new();
-    let run = prepared.execute(&pool, &opts, &clock, &Silent, &cancel);
+    let run = prepared.execute(&cx, &opts);
     let commit = async {
         tokio::time::sleep(Duration::from_millis(500)).await;
         tx.commit().await.unwrap();

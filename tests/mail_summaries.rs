@@ -7,9 +7,8 @@ mod common;
 
 use common::mail::{addresses, assert_no_personal_data, cli, overdue_guests, received, world};
 use common::{day, expect_code, fx, stderr, stdout, SmtpSink};
-use retentiond::clock::FixedClock;
 use retentiond::notify::Notifier;
-use retentiond::schedule;
+use retentiond::retention::summary;
 use retentiond::settings::Settings;
 
 #[tokio::test]
@@ -271,10 +270,14 @@ async fn daily_pending_summary_is_queued_once_per_local_day_and_skipped_when_not
     ))
     .unwrap();
     let notifier = Notifier::from_settings(&settings).unwrap();
-    let pool = db.pool();
-    let at = |s: &str| FixedClock(chrono::DateTime::parse_from_rfc3339(s).unwrap().into());
+    let at = |s: &str| {
+        common::context(
+            settings.clone(),
+            chrono::DateTime::parse_from_rfc3339(s).unwrap().into(),
+        )
+    };
     // nothing due: the day is recorded, no mail
-    let q = schedule::pending::tick(&pool, &settings, &notifier, &at("2026-11-25T06:00:00Z"))
+    let q = summary::queue_due(&at("2026-11-25T06:00:00Z"), &notifier)
         .await
         .unwrap();
     assert!(q.is_empty());
@@ -284,20 +287,20 @@ async fn daily_pending_summary_is_queued_once_per_local_day_and_skipped_when_not
     );
     overdue_guests(&c, b, 1, false).await;
     // same day (07:00 CET = 06:00 UTC): already done
-    let q = schedule::pending::tick(&pool, &settings, &notifier, &at("2026-11-25T12:00:00Z"))
+    let q = summary::queue_due(&at("2026-11-25T12:00:00Z"), &notifier)
         .await
         .unwrap();
     assert!(q.is_empty());
     // next day before 07:00 local: not yet
-    let q = schedule::pending::tick(&pool, &settings, &notifier, &at("2026-11-26T05:59:00Z"))
+    let q = summary::queue_due(&at("2026-11-26T05:59:00Z"), &notifier)
         .await
         .unwrap();
     assert!(q.is_empty());
-    let q = schedule::pending::tick(&pool, &settings, &notifier, &at("2026-11-26T06:00:00Z"))
+    let q = summary::queue_due(&at("2026-11-26T06:00:00Z"), &notifier)
         .await
         .unwrap();
     assert_eq!(q.len(), 1);
-    let q = schedule::pending::tick(&pool, &settings, &notifier, &at("2026-11-26T06:01:00Z"))
+    let q = summary::queue_due(&at("2026-11-26T06:01:00Z"), &notifier)
         .await
         .unwrap();
     assert!(q.is_empty(), "a second tick the same day queues nothing");

@@ -9,7 +9,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{day, expect_code, fx, stdout, TestDb};
-use retentiond::db::runs::branch_lock_key;
 
 struct Daemon {
     child: Child,
@@ -201,9 +200,12 @@ async fn status_shows_runs_next_runs_locks_and_unconfigured_types() {
     let g = fx::guest(&c, b, day("2020-01-01")).await;
     fx::sale(&c, g, day("2020-01-01")).await;
     expect_code(&db.cli(&["run", "--yes"]), 0);
-    c.execute("SELECT pg_advisory_lock($1)", &[&branch_lock_key(b)])
-        .await
-        .unwrap();
+    c.execute(
+        "SELECT pg_advisory_lock(retention.branch_lock_key($1))",
+        &[&b],
+    )
+    .await
+    .unwrap();
     let (code, text, json) = status(&db);
     assert_eq!(code, Some(0), "{text}");
     assert_eq!(json["last_runs"][0]["status"], "completed");

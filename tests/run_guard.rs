@@ -7,10 +7,8 @@ mod common;
 
 use common::run::{old_guest, one, settings, world};
 use common::{assert_anonymized, assert_untouched, day, expect_code, fx};
-use retentiond::clock::FixedClock;
 use retentiond::model::RunStatus;
-use retentiond::retention::run::Silent;
-use tokio_util::sync::CancellationToken;
+use retentiond::retention::night::{self, NightWindow};
 
 #[tokio::test]
 async fn guard_holds_a_scheduled_run_and_a_manual_run_releases_it() {
@@ -29,22 +27,17 @@ async fn guard_holds_a_scheduled_run_and_a_manual_run_releases_it() {
     }
     // 3 of 10 not anonymized guests is over the 10 % guard
     let s = settings(&w.db, "[schedule]\nguard = \"0.1\"\n");
-    let pool = w.db.pool();
     // inside the night's window (02:30 CET = 01:30 UTC, three hours)
     let at = day("2026-11-25") - chrono::Duration::hours(10);
-    let report = retentiond::schedule::nightly::run_night(
-        &pool,
-        &s,
-        None,
-        &FixedClock(at),
-        &Silent,
-        &CancellationToken::new(),
-        w.branch,
-        at.date_naive(),
-    )
-    .await
-    .unwrap()
-    .unwrap();
+    let cx = common::context(s, at);
+    let night = NightWindow {
+        branch_id: w.branch,
+        date: at.date_naive(),
+        starts: at,
+        ends: at + chrono::Duration::hours(3),
+    };
+    let mut reports = night::run_nights(&cx, &[night], None).await.unwrap();
+    let report = reports.pop().expect("the night ran");
     assert_eq!(report.status, RunStatus::Held);
     assert_eq!(report.held.len(), 1);
     assert_eq!(report.held[0].candidates, 3);

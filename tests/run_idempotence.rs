@@ -7,10 +7,7 @@ mod common;
 
 use common::run::{old_guest, protocol_count, run_at, settings, world};
 use common::{assert_anonymized, assert_untouched, day, fx, manual};
-use retentiond::clock::FixedClock;
 use retentiond::model::{Action, RunStatus};
-use retentiond::retention::run::Silent;
-use tokio_util::sync::CancellationToken;
 
 #[tokio::test]
 async fn a_finished_run_holds_no_branch_lock_when_it_returns() {
@@ -64,22 +61,13 @@ async fn guest_who_gains_a_reservation_after_listing_is_kept() {
     let other = old_guest(&w).await;
     let at = day("2026-11-25");
     let s = settings(&w.db, "");
-    let pool = w.db.pool();
-    let prepared = common::prepare(&pool, &[w.branch], at).await;
+    let opts = manual(&s);
+    let cx = common::context(s, at);
+    let prepared = common::prepare(&cx, &[w.branch]).await;
     assert_eq!(prepared.total_guests(), 2, "both listed");
     // the POS books a table for tomorrow, between listing and the batch
     fx::reservation(&w.c, kept, at, day("2026-11-26"), false).await;
-    let report = prepared
-        .execute(
-            &pool,
-            &manual(&s),
-            &FixedClock(at),
-            &Silent,
-            &CancellationToken::new(),
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    let report = prepared.execute(&cx, &opts).await.unwrap().unwrap();
     assert_eq!(report.total(Action::GuestAnonymized), 1);
     assert_eq!(report.kept, 1);
     assert_untouched(&w.c, kept).await;

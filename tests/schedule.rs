@@ -10,13 +10,11 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use common::{day, fx, terminate, TestDb};
-use retentiond::clock::FixedClock;
 use retentiond::model::Action;
-use retentiond::retention::run::{RunReport, Silent};
-use retentiond::schedule::nightly as schedule;
+use retentiond::retention::night;
+use retentiond::retention::run::RunReport;
 use retentiond::settings::Settings;
 use tokio_postgres::Client;
-use tokio_util::sync::CancellationToken;
 
 fn utc(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
@@ -31,16 +29,8 @@ fn settings(db: &TestDb) -> Settings {
 }
 
 async fn tick(db: &TestDb, now: &str) -> Vec<RunReport> {
-    schedule::tick(
-        &db.pool(),
-        &settings(db),
-        None,
-        &FixedClock(utc(now)),
-        &Silent,
-        &CancellationToken::new(),
-    )
-    .await
-    .unwrap()
+    let cx = common::context(settings(db), utc(now));
+    night::run_due_nights(&cx, None).await.unwrap()
 }
 
 /// A branch with automatic deletion on, 19 retained guests and `overdue`

@@ -1,7 +1,8 @@
 -- Anonymizes one locked batch (run_lock_guests.sql locked the guests and
 -- their child rows), in the caller's transaction: re-checks the rules for
--- exactly these guests by index with the candidate test (migration 8:
--- anonymize_due, fiscal_erasure_due; blocked never; the run's branch only),
+-- exactly these guests by index with the candidate test
+-- (sql/rules/guest_rules.sql: anonymize_due, fiscal_erasure_due; blocked
+-- never; the run's branch only),
 -- so that a reservation made a second ago keeps its guest, then one UPDATE
 -- per table and the protocol rows. Side tables are reached by `= ANY (ids)`
 -- so that a batch costs its own rows, never a pass over a table.
@@ -11,7 +12,7 @@
 -- deadline (an approved erasure request), $7 jsonb: more protocol details,
 -- $8 bigint: the branch the guests must still belong to (NULL: any)
 WITH due AS MATERIALIZED (
-    SELECT d.*
+    SELECT d.*, e.erase_company
     FROM (
         SELECT c.guest_id, c.branch_id, c.guest_type, c.newsletter_active,
                retention.anonymize_due(c.anonymized_at, c.personal_deadline, $2)
@@ -22,14 +23,17 @@ WITH due AS MATERIALIZED (
         WHERE c.guest_id = ANY ($1::bigint[])
           AND ($8::bigint IS NULL OR c.branch_id = $8::bigint)
           AND c.blocked_reason IS NULL
-        OFFSET 0 -- classify each guest once (see migration 9, pending_items)
+        OFFSET 0 -- classify each guest once (see sql/rules/pending.sql)
     ) d
+    CROSS JOIN LATERAL (
+        SELECT retention.company_data_erased(d.anonymize, d.erase_fiscal, d.guest_type)
+            AS erase_company
+    ) e
     WHERE d.anonymize OR d.erase_fiscal
 ),
 ids AS MATERIALIZED (
     SELECT coalesce(array_agg(guest_id) FILTER (WHERE anonymize), '{}') AS anonymized,
-           coalesce(array_agg(guest_id) FILTER (WHERE erase_fiscal
-                        OR (anonymize AND guest_type <> 'company_guest')), '{}') AS company_gone
+           coalesce(array_agg(guest_id) FILTER (WHERE erase_company), '{}') AS company_gone
     FROM due
 ),
 upd_guests AS (
@@ -42,12 +46,9 @@ upd_guests AS (
         birthday    = CASE WHEN d.anonymize THEN NULL ELSE g.birthday END,
         notes       = CASE WHEN d.anonymize THEN NULL ELSE g.notes END,
         -- company fields stay for a company guest until its fiscal deadline
-        company     = CASE WHEN d.erase_fiscal OR (d.anonymize AND d.guest_type <> 'company_guest')
-                           THEN NULL ELSE g.company END,
-        vat_id      = CASE WHEN d.erase_fiscal OR (d.anonymize AND d.guest_type <> 'company_guest')
-                           THEN NULL ELSE g.vat_id END,
-        economic_id = CASE WHEN d.erase_fiscal OR (d.anonymize AND d.guest_type <> 'company_guest')
-                           THEN NULL ELSE g.economic_id END,
+        company     = CASE WHEN d.erase_company THEN NULL ELSE g.company END,
+        vat_id      = CASE WHEN d.erase_company THEN NULL ELSE g.vat_id END,
+        economic_id = CASE WHEN d.erase_company THEN NULL ELSE g.economic_id END,
         anonymized_at    = CASE WHEN d.anonymize THEN $3 ELSE g.anonymized_at END,
         fiscal_erased_at = CASE WHEN d.erase_fiscal THEN $3 ELSE g.fiscal_erased_at END
     FROM due d
@@ -88,8 +89,5 @@ SELECT action, guest_type, count(*) AS guests
 FROM protocol
 GROUP BY action, guest_type
 UNION ALL
--- every data-modifying CTE runs to completion; these counts make that visible
+-- the guests changed (the batch's caller counts the rest as kept)
 SELECT 'guests_updated', NULL, (SELECT count(*) FROM upd_guests)
-UNION ALL
-SELECT 'side_tables', NULL, (SELECT count(*) FROM upd_reservations) + (SELECT count(*) FROM upd_newsletter)
-                            + (SELECT count(*) FROM upd_invoices)

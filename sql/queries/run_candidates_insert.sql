@@ -3,7 +3,8 @@
 -- something due at the run's cut-off, and what: anonymize (personal
 -- deadline passed) and/or erase_fiscal (a company guest's fiscal deadline
 -- passed). "Due" is retention.anonymize_due / fiscal_erasure_due
--- (migration 8), the same test the batch re-checks under the row lock.
+-- (sql/rules/guest_rules.sql), the same test the batch re-checks under the
+-- row lock.
 -- Blocked guests are never candidates.
 -- $1 bigint[]: branches, $2 bigint[]: their plan ids (same order),
 -- $3 timestamptz: the run's cut-off
@@ -18,8 +19,8 @@ FROM (
                AS erase_fiscal
     FROM retention.guest_classification_scan c
     WHERE c.branch_id = ANY ($1::bigint[])
-      AND (c.anonymized_at IS NULL OR (c.fiscal_erased_at IS NULL AND c.has_company))
-    OFFSET 0 -- classify each guest once (see migration 9, pending_items)
+      AND retention.work_left(c.anonymized_at, c.fiscal_erased_at, c.has_company)
+    OFFSET 0 -- classify each guest once (see sql/rules/pending.sql)
 ) d
 JOIN unnest($1::bigint[], $2::bigint[]) AS p (branch_id, plan_id) ON p.branch_id = d.branch_id
 -- outside the subquery: the planner cannot estimate a filter on the derived

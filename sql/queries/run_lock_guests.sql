@@ -27,6 +27,9 @@ subscriptions AS MATERIALIZED (
     WHERE guest_id = ANY (ARRAY(SELECT id FROM locked))
     FOR SHARE
 )
+-- A CTE that the result does not reference is never run, and its locks
+-- never taken: the always-true condition references both, so both run
+-- (to completion) before the ids are returned.
 SELECT id FROM locked
 WHERE (SELECT count(*) FROM reservations) + (SELECT count(*) FROM subscriptions) >= 0
 ORDER BY id

@@ -4,10 +4,10 @@ use serde_json::json;
 
 use super::output::{emit, print_json, Table};
 use super::{invalid, Context, Format, PolicyCommand, SettingsCommand, ShowArgs};
-use crate::db;
 use crate::error::Result;
 use crate::retention::branch_settings::{self, Update};
 use crate::retention::policy::{self, Change, Source};
+use crate::retention::schema;
 
 /// `check-config`: the effective settings with secrets redacted.
 pub fn check_config(cx: &Context, format: Format) -> Result<()> {
@@ -25,13 +25,17 @@ pub fn check_config(cx: &Context, format: Format) -> Result<()> {
 }
 
 pub async fn migrate(cx: &Context, format: Format) -> Result<()> {
-    let mut client = cx.pool.get().await?;
-    let report = db::migrate::run(&mut client).await?;
+    let report = schema::migrate(cx).await?;
     emit(
         format,
-        json!({"from": report.from, "to": report.to, "applied": report.applied}),
+        json!({
+            "from": report.from,
+            "to": report.to,
+            "applied": report.applied,
+            "rules": report.rules,
+        }),
         || {
-            if report.applied.is_empty() {
+            let schema = if report.applied.is_empty() {
                 format!("schema is up to date (version {})", report.to)
             } else {
                 format!(
@@ -40,14 +44,18 @@ pub async fn migrate(cx: &Context, format: Format) -> Result<()> {
                     report.to,
                     report.applied.len()
                 )
+            };
+            if report.rules.is_empty() {
+                schema
+            } else {
+                format!("{schema}; rules applied: {}", report.rules.join(", "))
             }
         },
     )
 }
 
 pub async fn grant(cx: &Context, role: &str, format: Format) -> Result<()> {
-    let client = cx.client().await?;
-    match db::roles::grant_runtime(&client, role).await {
+    match schema::grant(cx, role).await {
         Ok(()) => emit(format, json!({"role": role, "granted": true}), || {
             format!(
                 "role {role} may now run the daemon and the commands: it owns nothing, may only \
@@ -225,7 +233,7 @@ fn print_settings(all: &[branch_settings::BranchSettings]) {
             on(s.auto_delete),
             on(s.notify_pending),
             on(s.notify_completed),
-            s.locale.clone().unwrap_or_else(|| "default".to_string()),
+            s.locale.map_or("default", |l| l.as_str()).to_string(),
             if s.notify_addresses.is_empty() {
                 "-".to_string()
             } else {

@@ -7,8 +7,8 @@ use serde_json::json;
 
 use super::output::emit;
 use super::{invalid, Context, DemoDataArgs};
-use crate::db::demo::{self, Params, STEPS};
 use crate::error::Result;
+use crate::retention::demo::{self, Params};
 
 pub async fn demo_data(cx: &Context, args: &DemoDataArgs) -> Result<()> {
     if !(1..=50_000_000).contains(&args.guests) {
@@ -25,34 +25,14 @@ pub async fn demo_data(cx: &Context, args: &DemoDataArgs) -> Result<()> {
             .expect("midnight exists")
             .and_utc()
     });
-    let mut client = cx.client().await?;
     let started = Instant::now();
-    let tx = client.transaction().await?;
-    if demo::occupied(&tx).await? {
-        return Err(invalid(
-            "the guest database already holds branches or guests: demo-data only fills an \
-             empty database, so that demo guests never mix with real ones",
-        ));
-    }
     let params = Params {
         guests: args.guests,
         branches: args.branches,
         seed: args.seed,
         anchor,
     };
-    demo::prepare(&tx, &params).await?;
-    for (name, sql) in STEPS {
-        let step = Instant::now();
-        let rows = demo::step(&tx, sql).await?;
-        tracing::info!(
-            demo.step = name,
-            demo.rows = rows,
-            elapsed_ms = step.elapsed().as_millis() as u64,
-            "demo data step"
-        );
-    }
-    tx.commit().await?;
-    demo::analyze(&client).await?;
+    demo::load(cx, &params).await?;
     let seconds = started.elapsed().as_secs_f64();
     emit(
         args.out.format,

@@ -4,27 +4,17 @@ use serde_json::json;
 
 use super::output::{emit, print_json, time, Table};
 use super::{Context, ErasureCommand, ExportArgs, Format};
-use crate::db;
 use crate::error::Result;
 use crate::retention::{erasure, export};
 use crate::shutdown::Shutdown;
 
 pub async fn export(cx: &Context, args: &ExportArgs) -> Result<()> {
-    let mut client = cx.client().await?;
     // Ctrl-C or SIGTERM cancels the export's statement; the temporary file
     // is removed and nothing is handed out
     let shutdown = Shutdown::on_signals();
-    let token = client.cancel_token();
+    let cx = cx.clone().with_stop(shutdown.token().clone());
     let actor = args.actor.resolve();
-    let work = export::export(
-        &mut client,
-        args.guest,
-        &args.out,
-        args.force,
-        &cx.settings.gdpr.trade_secrets,
-        &actor,
-    );
-    let report = db::stoppable(token, shutdown.token(), work).await?;
+    let report = export::export(&cx, args.guest, &args.out, args.force, &actor).await?;
     let doc = json!({
         "guest_id": args.guest,
         "path": report.path,
@@ -79,39 +69,7 @@ pub async fn erasure(cx: &Context, cmd: &ErasureCommand) -> Result<()> {
             let requests = erasure::list(&client, *all, now).await?;
             match format {
                 Format::Json => print_json(&requests)?,
-                Format::Table => {
-                    let mut t = Table::new(&[
-                        "REQUEST",
-                        "GUEST",
-                        "BRANCH",
-                        "STATUS",
-                        "REQUESTED",
-                        "BY",
-                        "DECIDED BY",
-                        "BLOCKERS",
-                    ]);
-                    for (r, blockers) in requests.iter().map(|r| (&r.row, &r.blockers)) {
-                        t.row(vec![
-                            r.id.to_string(),
-                            r.guest_id.to_string(),
-                            r.branch_id.to_string(),
-                            r.status.clone(),
-                            time(Some(r.requested_at)),
-                            r.requested_by.clone(),
-                            r.decided_by.clone().unwrap_or_else(|| "-".into()),
-                            if blockers.is_empty() {
-                                "-".into()
-                            } else {
-                                blockers.join("; ")
-                            },
-                        ]);
-                    }
-                    if t.is_empty() {
-                        println!("no open erasure requests");
-                    } else {
-                        print!("{}", t.render());
-                    }
-                }
+                Format::Table => print_requests(&requests),
             }
         }
         ErasureCommand::Approve {
@@ -120,26 +78,7 @@ pub async fn erasure(cx: &Context, cmd: &ErasureCommand) -> Result<()> {
             out,
         } => {
             let a = erasure::approve(&mut client, *request, &actor.resolve(), now).await?;
-            let doc = json!({"request_id": request, "status": "approved", "guest_id": a.guest_id,
-                             "anonymized": true, "fiscal_erased": a.fiscal_erased,
-                             "fiscal_kept": a.fiscal_kept});
-            emit(out.format, doc, || {
-                let mut text = format!(
-                    "erasure request {request} approved: guest {} anonymized",
-                    a.guest_id
-                );
-                if a.fiscal_erased {
-                    text.push_str(
-                        "\n  its fiscal data was erased as well (fiscal deadline passed)",
-                    );
-                } else if a.fiscal_kept {
-                    text.push_str(
-                        "\n  its fiscal data (company, VAT id, invoice PDFs) stays until its \
-                         fiscal deadline",
-                    );
-                }
-                text
-            })?;
+            print_approved(out.format, *request, &a)?;
         }
         ErasureCommand::Withdraw {
             request,
@@ -168,4 +107,59 @@ pub async fn erasure(cx: &Context, cmd: &ErasureCommand) -> Result<()> {
         }
     }
     Ok(())
+}
+
+fn print_requests(requests: &[erasure::Request]) {
+    let mut t = Table::new(&[
+        "REQUEST",
+        "GUEST",
+        "BRANCH",
+        "STATUS",
+        "REQUESTED",
+        "BY",
+        "DECIDED BY",
+        "BLOCKERS",
+    ]);
+    for (r, blockers) in requests.iter().map(|r| (&r.row, &r.blockers)) {
+        t.row(vec![
+            r.id.to_string(),
+            r.guest_id.to_string(),
+            r.branch_id.to_string(),
+            r.status.to_string(),
+            time(Some(r.requested_at)),
+            r.requested_by.clone(),
+            r.decided_by.clone().unwrap_or_else(|| "-".into()),
+            if blockers.is_empty() {
+                "-".into()
+            } else {
+                blockers.join("; ")
+            },
+        ]);
+    }
+    if t.is_empty() {
+        println!("no open erasure requests");
+    } else {
+        print!("{}", t.render());
+    }
+}
+
+fn print_approved(format: Format, request: i64, a: &erasure::Approved) -> Result<()> {
+    let doc = json!({"request_id": request, "status": "approved", "guest_id": a.guest_id,
+                     "anonymized": true, "fiscal_erased": a.fiscal_erased,
+                     "fiscal_kept": a.fiscal_kept});
+    emit(format, doc, || {
+        let mut text = format!(
+            "erasure request {request} approved: guest {} anonymized",
+            a.guest_id
+        );
+        if a.fiscal_erased {
+            text.push_str("\n  its fiscal data was erased as well (fiscal deadline passed)");
+        } else if a.fiscal_kept {
+            text.push_str(
+                "\n  its fiscal data (company, VAT id, invoice PDFs) stays until its \
+                 fiscal deadline",
+            );
+        }
+        text
+    })
 }

@@ -10,53 +10,27 @@ use crate::error::{Error, Result};
 use crate::notify::sender::{self, FlushReport, FlushScope};
 use crate::notify::transport::Transport;
 use crate::notify::{outbox, Notifier};
-use crate::retention::branch_settings;
-use crate::schedule::pending;
+use crate::retention::summary::{self, NoSummary};
 use crate::shutdown::Shutdown;
 
 pub async fn notify(cx: &Context, cmd: &NotifyCommand) -> Result<()> {
     let NotifyCommand::Pending { branch, out } = cmd;
     let notifier = Notifier::from_settings(&cx.settings)?;
     let transport = Transport::from_settings(&cx.settings.mail)?;
-    let mut client = cx.client().await?;
-    let now = cx.clock.now();
-    if let Some(b) = branch {
-        crate::retention::ensure_branch_exists(&client, *b).await?;
+    let queued = summary::queue_now(cx, &notifier, *branch).await?;
+    for (branch_id, why) in &queued.skipped {
+        match why {
+            NoSummary::UnknownTimeZone(tz) => eprintln!(
+                "branch {branch_id}: its time zone {tz:?} is unknown to PostgreSQL, nothing sent \
+                 (fix branches.time_zone)"
+            ),
+            NoSummary::NoAddresses => eprintln!(
+                "branch {branch_id}: no notification addresses, nothing sent (retentiond \
+                 settings set --branch {branch_id} --notify a@example.com)"
+            ),
+        }
     }
-    let branches: Vec<_> = branch_settings::list(&client, *branch)
-        .await?
-        .into_iter()
-        .filter(|b| branch.is_some() || b.notify_pending)
-        .collect();
-    let invalid = crate::db::branches::invalid_time_zones(&client).await?;
-    let mut ids = Vec::new();
-    for b in &branches {
-        if let Some((_, tz)) = invalid.iter().find(|(id, _)| *id == b.branch_id) {
-            eprintln!(
-                "branch {}: its time zone {tz:?} is unknown to PostgreSQL, nothing sent (fix \
-                 branches.time_zone)",
-                b.branch_id
-            );
-            continue;
-        }
-        if b.notify_addresses.is_empty() {
-            eprintln!(
-                "branch {}: no notification addresses, nothing sent (retentiond settings set \
-                 --branch {} --notify a@example.com)",
-                b.branch_id, b.branch_id
-            );
-            continue;
-        }
-        let Some(summary) = pending::summary(&client, &cx.settings, b, now).await? else {
-            continue;
-        };
-        let mail = notifier.pending_mail(&summary, None)?;
-        let tx = client.transaction().await?;
-        if let Some(id) = notifier.queue(&tx, &mail, now).await? {
-            ids.push(id);
-        }
-        tx.commit().await?;
-    }
+    let ids = queued.ids;
     if ids.is_empty() {
         return emit(
             out.format,
@@ -108,7 +82,7 @@ pub async fn outbox(cx: &Context, cmd: &OutboxCommand) -> Result<()> {
                         table.row(vec![
                             e.id.to_string(),
                             e.state.as_str().to_string(),
-                            e.kind.clone(),
+                            e.kind.to_string(),
                             e.branch_id.map_or("-".into(), |b| b.to_string()),
                             e.run_id.map_or("-".into(), |r| r.to_string()),
                             e.attempts.to_string(),

@@ -23,43 +23,19 @@ pub use args::*;
 pub use docs::without_settings;
 pub use errors::{error_json, usage_json, wants_json};
 
-use crate::clock::{Clock, SystemClock};
-use crate::db::{self, DbPool};
+use crate::clock::SystemClock;
 use crate::error::{Error, Refusal, Result};
 use crate::settings::Settings;
 use crate::shutdown::Shutdown;
 
-/// What every handler works with: the settings, the pool (no connection is
-/// opened until a handler asks for one) and the clock.
-pub struct Context {
-    /// The validated settings.
-    pub settings: Settings,
-    /// The database pool.
-    pub pool: DbPool,
-    /// The source of "now".
-    pub clock: Arc<dyn Clock>,
-}
-
-impl Context {
-    /// Builds the context of one command.
-    pub fn new(settings: Settings, clock: Arc<dyn Clock>) -> Result<Context> {
-        Ok(Context {
-            pool: db::connect_pool(&settings.database)?,
-            settings,
-            clock,
-        })
-    }
-
-    /// A connection whose schema matches this binary.
-    pub async fn client(&self) -> Result<db::Object> {
-        db::connect_checked(&self.pool).await
-    }
-}
+/// What every handler works with: the core's context (settings, pool,
+/// clock); a handler that runs long adds progress and a stop signal.
+pub use crate::retention::Context;
 
 /// Runs a parsed command with validated settings.
 pub async fn run(cli: Cli, settings: Settings) -> Result<()> {
     let cx = Context::new(settings, Arc::new(SystemClock))?;
-    let now = cx.clock.now();
+    let now = cx.now();
     match cli.command {
         Command::CheckConfig { quiet: true, .. } => Ok(()),
         Command::CheckConfig { out, .. } => admin::check_config(&cx, out.format),
@@ -87,13 +63,7 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<()> {
         Command::MailTest { to, out } => mail::mail_test(&cx, &to, out.format).await,
         Command::Serve => {
             let shutdown = Shutdown::on_signals();
-            crate::schedule::serve(
-                cx.settings,
-                cli.config.clone(),
-                cx.clock,
-                shutdown.token().clone(),
-            )
-            .await
+            crate::schedule::serve(cx.with_stop(shutdown.token().clone()), cli.config.clone()).await
         }
     }
 }

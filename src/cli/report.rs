@@ -7,9 +7,9 @@ use serde_json::json;
 
 use super::output::{print_json, time, Table};
 use super::{ClassifyArgs, Context, Format, PendingArgs, ProtocolArgs, ProtocolFormat};
-use crate::db::protocol;
 use crate::error::{Error, Result};
 use crate::retention::classify::{classify_guest, Classification, Status};
+use crate::retention::protocol;
 use crate::retention::{pending, GuestType};
 
 pub async fn classify(cx: &Context, args: &ClassifyArgs, at: DateTime<Utc>) -> Result<()> {
@@ -39,71 +39,6 @@ pub async fn classify(cx: &Context, args: &ClassifyArgs, at: DateTime<Utc>) -> R
 /// The table form of `classify`: each value with the reason for it.
 fn explain(c: &Classification, at: DateTime<Utc>) -> String {
     let f = &c.facts;
-    let type_reason = match c.guest_type {
-        GuestType::CompanyGuest => "at least one sale and a company entered".to_string(),
-        GuestType::RegularGuest => "marked verified".to_string(),
-        GuestType::Guest => "at least one sale, no company".to_string(),
-        GuestType::NewsletterSubscriber => "active newsletter subscription, no sale".to_string(),
-        GuestType::GuestWithoutSale => "no sale, no active newsletter subscription".to_string(),
-    };
-    let sources = [
-        ("profile created", f.created_at),
-        ("profile edited", f.profile_updated_at),
-        ("sale", f.last_sale_at),
-        ("reservation booked", f.last_booked_at),
-        ("newsletter sign-up", f.subscribed_at),
-    ];
-    let activity_reason = sources
-        .iter()
-        .filter(|(_, t)| *t == Some(c.last_activity))
-        .map(|(name, _)| *name)
-        .collect::<Vec<_>>()
-        .join(", ");
-    let period_source = |inherited: bool| {
-        if inherited {
-            "inherited from the head office"
-        } else {
-            "own"
-        }
-    };
-    let personal = match (&f.personal_period, c.personal_deadline) {
-        (Some(p), Some(d)) => {
-            let by_reservation = f.latest_reservation_for == Some(d);
-            let mut s = format!(
-                "{} (last activity + {p}, the {} period, {})",
-                time(Some(d)),
-                f.personal_period_type,
-                period_source(f.personal_period_inherited)
-            );
-            if by_reservation {
-                s = format!(
-                    "{} (kept until the reservation on that day happens)",
-                    time(Some(d))
-                );
-            }
-            s
-        }
-        _ => format!(
-            "never: no period for {} is configured for branch {}",
-            f.personal_period_type, c.branch_id
-        ),
-    };
-    let fiscal = if c.guest_type != GuestType::CompanyGuest {
-        "- (only company guests keep fiscal data)".to_string()
-    } else {
-        match (&f.fiscal_period, c.fiscal_deadline) {
-            (Some(p), Some(d)) => format!(
-                "{} (latest sale or invoice + {p}, the company_guest period, {}; never before the personal deadline)",
-                time(Some(d)),
-                period_source(f.fiscal_period_inherited)
-            ),
-            (None, _) => format!(
-                "never: no company_guest period is configured for branch {}",
-                c.branch_id
-            ),
-            (Some(_), None) => "never: the personal deadline is not configured".to_string(),
-        }
-    };
     let blocked = match &c.blocked_reason {
         Some(r) => format!("{r} ({} unpaid invoice(s))", f.unpaid_invoices),
         None => "no".to_string(),
@@ -122,14 +57,14 @@ fn explain(c: &Classification, at: DateTime<Utc>) -> String {
     t.row(vec!["branch".into(), c.branch_id.to_string()]);
     t.row(vec![
         "type".into(),
-        format!("{} ({type_reason})", c.guest_type),
+        format!("{} ({})", c.guest_type, type_reason(c.guest_type)),
     ]);
     t.row(vec![
         "last activity".into(),
-        format!("{} ({activity_reason})", time(Some(c.last_activity))),
+        format!("{} ({})", time(Some(c.last_activity)), activity_sources(c)),
     ]);
-    t.row(vec!["personal deadline".into(), personal]);
-    t.row(vec!["fiscal deadline".into(), fiscal]);
+    t.row(vec!["personal deadline".into(), personal_deadline(c)]);
+    t.row(vec!["fiscal deadline".into(), fiscal_deadline(c)]);
     t.row(vec!["blocked".into(), blocked]);
     t.row(vec![
         "status".into(),
@@ -142,6 +77,85 @@ fn explain(c: &Classification, at: DateTime<Utc>) -> String {
         t.row(vec!["fiscal data erased at".into(), time(Some(a))]);
     }
     t.render()
+}
+
+/// Why a guest has its type.
+fn type_reason(guest_type: GuestType) -> &'static str {
+    match guest_type {
+        GuestType::CompanyGuest => "at least one sale and a company entered",
+        GuestType::RegularGuest => "marked verified",
+        GuestType::Guest => "at least one sale, no company",
+        GuestType::NewsletterSubscriber => "active newsletter subscription, no sale",
+        GuestType::GuestWithoutSale => "no sale, no active newsletter subscription",
+    }
+}
+
+/// Which facts the last activity is.
+fn activity_sources(c: &Classification) -> String {
+    let f = &c.facts;
+    let sources = [
+        ("profile created", f.created_at),
+        ("profile edited", f.profile_updated_at),
+        ("sale", f.last_sale_at),
+        ("reservation booked", f.last_booked_at),
+        ("newsletter sign-up", f.subscribed_at),
+    ];
+    sources
+        .iter()
+        .filter(|(_, t)| *t == Some(c.last_activity))
+        .map(|(name, _)| *name)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn period_source(inherited: bool) -> &'static str {
+    if inherited {
+        "inherited from the head office"
+    } else {
+        "own"
+    }
+}
+
+/// The personal deadline and where it comes from.
+fn personal_deadline(c: &Classification) -> String {
+    let f = &c.facts;
+    match (&f.personal_period, c.personal_deadline) {
+        (Some(_), Some(d)) if f.latest_reservation_for == Some(d) => format!(
+            "{} (kept until the reservation on that day happens)",
+            time(Some(d))
+        ),
+        (Some(p), Some(d)) => format!(
+            "{} (last activity + {p}, the {} period, {})",
+            time(Some(d)),
+            f.personal_period_type,
+            period_source(f.personal_period_inherited)
+        ),
+        _ => format!(
+            "never: no period for {} is configured for branch {}",
+            f.personal_period_type, c.branch_id
+        ),
+    }
+}
+
+/// The fiscal deadline and where it comes from.
+fn fiscal_deadline(c: &Classification) -> String {
+    let f = &c.facts;
+    if c.guest_type != GuestType::CompanyGuest {
+        return "- (only company guests keep fiscal data)".to_string();
+    }
+    match (&f.fiscal_period, c.fiscal_deadline) {
+        (Some(p), Some(d)) => format!(
+            "{} (latest sale or invoice + {p}, the company_guest period, {}; never before the \
+             personal deadline)",
+            time(Some(d)),
+            period_source(f.fiscal_period_inherited)
+        ),
+        (None, _) => format!(
+            "never: no company_guest period is configured for branch {}",
+            c.branch_id
+        ),
+        (Some(_), None) => "never: the personal deadline is not configured".to_string(),
+    }
 }
 
 pub async fn pending(cx: &Context, args: &PendingArgs, at: DateTime<Utc>) -> Result<()> {
@@ -163,13 +177,8 @@ pub async fn pending(cx: &Context, args: &PendingArgs, at: DateTime<Utc>) -> Res
         }
         return print_json(&value);
     }
-
     let mut out = std::io::stdout().lock();
-    let w = |out: &mut std::io::StdoutLock, s: String| {
-        out.write_all(s.as_bytes())
-            .map_err(|e| Error::io("cannot write to stdout", e))
-    };
-    w(
+    write_out(
         &mut out,
         format!(
             "Pending report at {}, due-soon window until {}\n",
@@ -178,85 +187,89 @@ pub async fn pending(cx: &Context, args: &PendingArgs, at: DateTime<Utc>) -> Res
         ),
     )?;
     for b in &report.branches {
-        w(
-            &mut out,
-            format!(
-                "\nBranch {} ({}), automatic deletion {}\n",
-                b.branch_id,
-                b.branch_name,
-                if b.auto_delete {
-                    "on".to_string()
-                } else {
-                    format!("off (manual run: retentiond run --branch {})", b.branch_id)
-                }
-            ),
-        )?;
-        if !b.not_configured_types.is_empty() {
-            w(
-                &mut out,
-                format!(
-                    "  warning: no period configured for {}: these guests are never anonymized\n",
-                    b.not_configured_types
-                        .iter()
-                        .map(|t| t.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            )?;
-        }
-        if b.counts.is_empty() {
-            w(&mut out, "  nothing overdue or due\n".to_string())?;
-            continue;
-        }
-        let mut t = Table::new(&["  ACTION", "TYPE", "STATUS", "REASON", "GUESTS"]);
-        for c in &b.counts {
-            t.row(vec![
-                format!("  {}", c.action),
-                c.guest_type.to_string(),
-                c.status.to_string(),
-                c.reason.clone().unwrap_or_else(|| "-".to_string()),
-                c.guests.to_string(),
-            ]);
-        }
-        w(&mut out, t.render())?;
-        w(
-            &mut out,
-            format!(
-                "  newsletter unsubscriptions ahead: {}\n",
-                b.newsletter_unsubscriptions
-            ),
-        )?;
-        if !b.days.is_empty() {
-            w(&mut out, "  due per day:\n".to_string())?;
-            for d in &b.days {
-                w(
-                    &mut out,
-                    format!("    {}  {:<12}  {}\n", d.day, d.action, d.guests),
-                )?;
-            }
-        }
+        write_branch_pending(&mut out, b)?;
     }
     if args.guests {
-        w(
+        write_out(
             &mut out,
             "\nGUEST  BRANCH  ACTION  TYPE  STATUS  DEADLINE  REASON\n".to_string(),
         )?;
         pending::for_each_guest(&client, at, until, args.branch, |g| {
-            w(
-                &mut out,
-                format!(
-                    "{}  {}  {}  {}  {}  {}  {}\n",
-                    g.guest_id,
-                    g.branch_id,
-                    g.action,
-                    g.guest_type,
-                    g.status,
-                    time(Some(g.deadline)),
-                    g.blocked_reason.as_deref().unwrap_or("-")
-                ),
-            )
+            let line = format!(
+                "{}  {}  {}  {}  {}  {}  {}\n",
+                g.guest_id,
+                g.branch_id,
+                g.action,
+                g.guest_type,
+                g.status,
+                time(Some(g.deadline)),
+                g.blocked_reason.as_deref().unwrap_or("-")
+            );
+            write_out(&mut out, line)
         })
         .await?;
+    }
+    Ok(())
+}
+
+fn write_out(out: &mut std::io::StdoutLock, s: String) -> Result<()> {
+    out.write_all(s.as_bytes())
+        .map_err(|e| Error::io("cannot write to stdout", e))
+}
+
+/// One branch of the pending report as a table.
+fn write_branch_pending(out: &mut std::io::StdoutLock, b: &pending::BranchPending) -> Result<()> {
+    let deletion = if b.auto_delete {
+        "on".to_string()
+    } else {
+        format!("off (manual run: retentiond run --branch {})", b.branch_id)
+    };
+    write_out(
+        out,
+        format!(
+            "\nBranch {} ({}), automatic deletion {deletion}\n",
+            b.branch_id, b.branch_name
+        ),
+    )?;
+    if !b.not_configured_types.is_empty() {
+        let types: Vec<&str> = b.not_configured_types.iter().map(|t| t.as_str()).collect();
+        write_out(
+            out,
+            format!(
+                "  warning: no period configured for {}: these guests are never anonymized\n",
+                types.join(", ")
+            ),
+        )?;
+    }
+    if b.counts.is_empty() {
+        return write_out(out, "  nothing overdue or due\n".to_string());
+    }
+    let mut t = Table::new(&["  ACTION", "TYPE", "STATUS", "REASON", "GUESTS"]);
+    for c in &b.counts {
+        t.row(vec![
+            format!("  {}", c.action),
+            c.guest_type.to_string(),
+            c.status.to_string(),
+            c.reason.clone().unwrap_or_else(|| "-".to_string()),
+            c.guests.to_string(),
+        ]);
+    }
+    write_out(out, t.render())?;
+    write_out(
+        out,
+        format!(
+            "  newsletter unsubscriptions ahead: {}\n",
+            b.newsletter_unsubscriptions
+        ),
+    )?;
+    if !b.days.is_empty() {
+        write_out(out, "  due per day:\n".to_string())?;
+        for d in &b.days {
+            write_out(
+                out,
+                format!("    {}  {:<12}  {}\n", d.day, d.action, d.guests),
+            )?;
+        }
     }
     Ok(())
 }
@@ -265,7 +278,6 @@ pub async fn pending(cx: &Context, args: &PendingArgs, at: DateTime<Utc>) -> Res
 const DEFAULT_PROTOCOL_ROWS: i64 = 1000;
 
 pub async fn protocol(cx: &Context, args: &ProtocolArgs) -> Result<()> {
-    let client = cx.client().await?;
     let bounded = args.since.is_some() || args.until.is_some();
     let limit = args.limit.or((!bounded).then_some(DEFAULT_PROTOCOL_ROWS));
     let filter = protocol::Filter {
@@ -295,7 +307,7 @@ pub async fn protocol(cx: &Context, args: &ProtocolArgs) -> Result<()> {
             .map_err(|e| Error::cause("cannot write the CSV", e))?;
     }
     let mut n = 0u64;
-    let truncated = protocol::stream(&client, &filter, |r| {
+    let truncated = protocol::stream(cx, &filter, |r| {
         n += 1;
         match args.format {
             ProtocolFormat::Table => {
@@ -375,10 +387,10 @@ fn csv_row(r: &protocol::Row) -> [String; 9] {
         r.id.to_string(),
         r.at.to_rfc3339(),
         r.actor.clone(),
-        r.action.clone(),
+        r.action.to_string(),
         opt(r.branch_id),
         opt(r.guest_id),
-        r.guest_type.clone().unwrap_or_default(),
+        r.guest_type.map(|t| t.to_string()).unwrap_or_default(),
         opt(r.run_id),
         r.details.to_string(),
     ]
@@ -390,10 +402,11 @@ fn table_row(r: &protocol::Row) -> Vec<String> {
         r.id.to_string(),
         time(Some(r.at)),
         r.actor.clone(),
-        r.action.clone(),
+        r.action.to_string(),
         dash(r.branch_id),
         dash(r.guest_id),
-        r.guest_type.clone().unwrap_or_else(|| "-".to_string()),
+        r.guest_type
+            .map_or_else(|| "-".to_string(), |t| t.to_string()),
         dash(r.run_id),
         r.details.to_string(),
     ]

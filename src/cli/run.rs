@@ -25,7 +25,6 @@ use tokio_util::sync::CancellationToken;
 const STOP_BOUND: std::time::Duration = std::time::Duration::from_millis(4500);
 
 pub async fn run(cx: &Context, args: &RunArgs) -> Result<()> {
-    let (settings, clock) = (&cx.settings, cx.clock.as_ref());
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     if !args.dry_run && !args.yes && !interactive {
         return Err(Error::Invalid(
@@ -34,9 +33,8 @@ pub async fn run(cx: &Context, args: &RunArgs) -> Result<()> {
                 .into(),
         ));
     }
-    let notifier = Arc::new(Notifier::from_settings(settings)?);
-    let transport = Transport::from_settings(&settings.mail)?;
-    let pool = &cx.pool;
+    let notifier = Arc::new(Notifier::from_settings(&cx.settings)?);
+    let transport = Transport::from_settings(&cx.settings.mail)?;
     let branches = run::configured_branches(&cx.client().await?, args.branch).await?;
     if branches.is_empty() {
         return emit(
@@ -53,10 +51,63 @@ pub async fn run(cx: &Context, args: &RunArgs) -> Result<()> {
     // after a short grace, the current batch rolls back, the run is
     // recorded as interrupted
     let shutdown = Shutdown::on_signals();
-    let cutoff = clock.now();
-    let prepared =
-        run::prepare(pool, &branches, cutoff, cutoff, args.wait, shutdown.token()).await?;
-    if shutdown.token().is_cancelled() {
+    let progress: Arc<dyn Progress> = if std::io::stderr().is_terminal() {
+        Arc::new(Bar::new())
+    } else {
+        Arc::new(LogLines::new())
+    };
+    let cx = cx
+        .clone()
+        .with_stop(shutdown.token().clone())
+        .with_progress(progress);
+    let prepared = run::prepare(&cx, &branches, cx.now(), args.wait).await?;
+    let Some(prepared) = ready_to_run(&cx, prepared, args).await? else {
+        return Ok(());
+    };
+    let opts = RunOptions {
+        kind: RunKind::Manual,
+        actor: args.actor.resolve(),
+        night: None,
+        time_left: args.window,
+        guard: None,
+        batch: cx.settings.batch.clone(),
+        notify: Some(notifier),
+    };
+    // the run cancels a statement that goes on after a stop; if even that
+    // does not end it, it is left (its session ends with the process)
+    let work = prepared.execute(&cx, &opts);
+    let Some(result) = shutdown::bounded(&cx.stop, STOP_BOUND, work).await else {
+        return Err(Error::Failed(
+            "stopped: the run did not end in time and was left; no batch is half done, and the \
+             next run marks it interrupted and finishes the work"
+                .into(),
+        ));
+    };
+    let report = result?.ok_or_else(|| Error::Failed("the run could not be recorded".into()))?;
+    match args.format {
+        Format::Json => print_json(&report)?,
+        Format::Table => print_summary(&report),
+    }
+    deliver_summaries(&cx, &transport, &report).await;
+    match report.status {
+        RunStatus::Interrupted => Err(Error::Failed(format!(
+            "run {} was interrupted: every committed batch is complete, {} guest(s) are left \
+             for the next run",
+            report.run_id, report.remaining
+        ))),
+        _ => skipped_error(&report.skipped),
+    }
+}
+
+/// Shows the plan and decides whether to go on: `None` (and the plan
+/// abandoned, nothing changed) for a dry run, a stop, nothing to do, or a
+/// "no" at the prompt.
+async fn ready_to_run(
+    cx: &Context,
+    prepared: Prepared,
+    args: &RunArgs,
+) -> Result<Option<Prepared>> {
+    if cx.stop.is_cancelled() {
         prepared.abandon().await?;
         return Err(Error::Failed(
             "stopped before the run started: nothing was changed".into(),
@@ -76,7 +127,8 @@ pub async fn run(cx: &Context, args: &RunArgs) -> Result<()> {
         } else {
             println!("dry run: nothing was changed");
         }
-        return prepared.abandon().await;
+        prepared.abandon().await?;
+        return Ok(None);
     }
     if prepared.plans.is_empty() {
         prepared.abandon().await?;
@@ -87,7 +139,7 @@ pub async fn run(cx: &Context, args: &RunArgs) -> Result<()> {
         ));
     }
     if prepared.total_guests() == 0 {
-        let skipped = prepared.locked_elsewhere.clone();
+        let (cutoff, skipped) = (prepared.cutoff, prepared.locked_elsewhere.clone());
         prepared.abandon().await?;
         emit(
             args.format,
@@ -95,55 +147,18 @@ pub async fn run(cx: &Context, args: &RunArgs) -> Result<()> {
                    "locked_elsewhere": skipped}),
             || "nothing is due: no guest was changed".to_string(),
         )?;
-        return skipped_error(&skipped);
+        return skipped_error(&skipped).map(|()| None);
     }
-    if !args.yes && !confirm(&prepared, shutdown.token()).await? {
+    if !args.yes && !confirm(&prepared, &cx.stop).await? {
         prepared.abandon().await?;
-        return emit(
+        emit(
             args.format,
             json!({"outcome": "cancelled", "changed": false}),
             || "cancelled: nothing was changed".to_string(),
-        );
+        )?;
+        return Ok(None);
     }
-
-    let opts = RunOptions {
-        kind: RunKind::Manual,
-        actor: args.actor.resolve(),
-        night: None,
-        window: args.window,
-        guard: None,
-        batch: settings.batch.clone(),
-        notify: Some(notifier),
-    };
-    let progress: Box<dyn Progress> = if std::io::stderr().is_terminal() {
-        Box::new(Bar::new())
-    } else {
-        Box::new(LogLines::new())
-    };
-    // the run cancels a statement that goes on after a stop; if even that
-    // does not end it, it is left (its session ends with the process)
-    let work = prepared.execute(pool, &opts, clock, progress.as_ref(), shutdown.token());
-    let Some(result) = shutdown::bounded(shutdown.token(), STOP_BOUND, work).await else {
-        return Err(Error::Failed(
-            "stopped: the run did not end in time and was left; no batch is half done, and the \
-             next run marks it interrupted and finishes the work"
-                .into(),
-        ));
-    };
-    let report = result?.ok_or_else(|| Error::Failed("the run could not be recorded".into()))?;
-    match args.format {
-        Format::Json => print_json(&report)?,
-        Format::Table => print_summary(&report),
-    }
-    deliver_summaries(cx, &transport, &report).await;
-    match report.status {
-        RunStatus::Interrupted => Err(Error::Failed(format!(
-            "run {} was interrupted: every committed batch is complete, {} guest(s) are left \
-             for the next run",
-            report.run_id, report.remaining
-        ))),
-        _ => skipped_error(&report.skipped),
-    }
+    Ok(Some(prepared))
 }
 
 /// A run that skipped a branch did not do all its work: exit 1, naming them.

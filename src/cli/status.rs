@@ -9,7 +9,6 @@ use super::output::{print_json, time, Table};
 use super::{Context, Format};
 use crate::error::{Error, Result};
 use crate::retention::health::{self, Attention, Health};
-use crate::schedule::nightly;
 
 /// The health as shown: with what needs attention, in words.
 #[derive(Debug, Serialize)]
@@ -28,6 +27,11 @@ fn join(ids: &[i64]) -> String {
 
 fn describe(a: &Attention) -> String {
     match a {
+        Attention::SchemaMismatch { database, binary } if database == binary => {
+            "the database's rules (functions and views) are not this binary's: run \
+             `retentiond migrate`"
+                .to_string()
+        }
         Attention::SchemaMismatch { database, binary } => format!(
             "schema version {database} does not match this binary ({binary}): run `retentiond migrate`"
         ),
@@ -64,15 +68,7 @@ fn describe(a: &Attention) -> String {
 }
 
 pub async fn status(cx: &Context, format: Format) -> Result<()> {
-    let client = cx.pool.get().await?;
-    let schedule = async {
-        let clock = cx.clock.as_ref();
-        Ok((
-            nightly::next_runs(&cx.pool, &cx.settings, clock).await?,
-            nightly::missed_nights(&cx.pool, &cx.settings, clock).await?,
-        ))
-    };
-    let health = health::gather(&client, cx.clock.now(), schedule).await?;
+    let health = health::gather(cx).await?;
     let status = Status {
         attention: health.attention.iter().map(describe).collect(),
         health,
@@ -116,8 +112,8 @@ fn print_table(status: &Status) {
         for r in &s.last_runs {
             t.row(vec![
                 format!("  {}", r.id),
-                r.kind.clone(),
-                r.status.clone(),
+                r.kind.to_string(),
+                r.status.to_string(),
                 time(Some(r.started_at)),
                 time(r.finished_at),
                 r.branches

@@ -2,13 +2,14 @@
 
 use serde::Serialize;
 
-use super::GenericClient;
+use super::{parsed_opt, GenericClient};
 use crate::error::Result;
+use crate::model::Locale;
 
 /// A branch's name, if the branch exists.
 pub async fn name(client: &impl GenericClient, branch_id: i64) -> Result<Option<String>> {
-    Ok(client
-        .query_opt(query!("branch_name"), &[&branch_id])
+    Ok(query!("branch_name")
+        .opt(client, &[&branch_id])
         .await?
         .map(|r| r.get(0)))
 }
@@ -31,7 +32,7 @@ pub struct BranchSettings {
     /// Send the completed summary.
     pub notify_completed: bool,
     /// Mail language for this branch (`de`/`en`); the global setting when unset.
-    pub locale: Option<String>,
+    pub locale: Option<Locale>,
 }
 
 /// The settings of every branch (or one), defaults where never set.
@@ -39,32 +40,33 @@ pub async fn list_settings(
     client: &impl GenericClient,
     branch_id: Option<i64>,
 ) -> Result<Vec<BranchSettings>> {
-    let rows = client
-        .query(query!("list_branch_settings"), &[&branch_id])
+    let rows = query!("list_branch_settings")
+        .all(client, &[&branch_id])
         .await?;
-    Ok(rows
-        .iter()
-        .map(|r| BranchSettings {
-            branch_id: r.get("branch_id"),
-            branch_name: r.get("branch_name"),
-            time_zone: r.get("time_zone"),
-            auto_delete: r.get("auto_delete"),
-            notify_addresses: r.get("notify_addresses"),
-            notify_pending: r.get("notify_pending"),
-            notify_completed: r.get("notify_completed"),
-            locale: r.get("locale"),
+    rows.iter()
+        .map(|r| {
+            Ok(BranchSettings {
+                branch_id: r.get("branch_id"),
+                branch_name: r.get("branch_name"),
+                time_zone: r.get("time_zone"),
+                auto_delete: r.get("auto_delete"),
+                notify_addresses: r.get("notify_addresses"),
+                notify_pending: r.get("notify_pending"),
+                notify_completed: r.get("notify_completed"),
+                locale: parsed_opt(r, "locale")?,
+            })
         })
-        .collect())
+        .collect::<Result<Vec<_>>>()
 }
 
 /// Creates the branch's settings row if it has none and locks it, in the
 /// caller's transaction.
 pub async fn lock_settings(client: &impl GenericClient, branch_id: i64, actor: &str) -> Result<()> {
-    client
-        .execute(query!("branch_settings_ensure"), &[&branch_id, &actor])
+    query!("branch_settings_ensure")
+        .exec(client, &[&branch_id, &actor])
         .await?;
-    client
-        .execute(query!("branch_settings_lock"), &[&branch_id])
+    query!("branch_settings_lock")
+        .exec(client, &[&branch_id])
         .await?;
     Ok(())
 }
@@ -75,16 +77,16 @@ pub async fn store_settings(
     s: &BranchSettings,
     actor: &str,
 ) -> Result<()> {
-    client
-        .execute(
-            query!("update_branch_settings"),
+    query!("update_branch_settings")
+        .exec(
+            client,
             &[
                 &s.branch_id,
                 &s.auto_delete,
                 &s.notify_addresses,
                 &s.notify_pending,
                 &s.notify_completed,
-                &s.locale,
+                &s.locale.map(Locale::as_str),
                 &actor,
             ],
         )
@@ -94,8 +96,8 @@ pub async fn store_settings(
 
 /// Branches whose time zone PostgreSQL does not know: (branch, zone).
 pub async fn invalid_time_zones(client: &impl GenericClient) -> Result<Vec<(i64, String)>> {
-    Ok(client
-        .query(query!("branch_invalid_time_zones"), &[])
+    Ok(query!("branch_invalid_time_zones")
+        .all(client, &[])
         .await?
         .iter()
         .map(|r| (r.get(0), r.get(1)))

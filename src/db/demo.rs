@@ -38,7 +38,7 @@ pub struct Params {
 
 /// Whether the guest database holds branches or guests.
 pub async fn occupied(client: &impl GenericClient) -> Result<bool> {
-    Ok(client.query_one(query!("demo_occupied"), &[]).await?.get(0))
+    Ok(query!("demo_occupied").one(client, &[]).await?.get(0))
 }
 
 /// Sets up the generator and its parameters in the caller's transaction.
@@ -47,11 +47,9 @@ pub async fn prepare(tx: &impl GenericClient, p: &Params) -> Result<()> {
         .await?;
     tx.batch_execute(include_str!("../../sql/demo/1_random.sql"))
         .await?;
-    tx.execute(
-        query!("demo_params"),
-        &[&p.branches, &p.anchor, &p.seed, &p.guests],
-    )
-    .await?;
+    query!("demo_params")
+        .exec(tx, &[&p.branches, &p.anchor, &p.seed, &p.guests])
+        .await?;
     Ok(())
 }
 
@@ -62,6 +60,6 @@ pub async fn step(tx: &impl GenericClient, sql: &str) -> Result<u64> {
 
 /// Fresh planner statistics for the loaded tables.
 pub async fn analyze(client: &impl GenericClient) -> Result<()> {
-    client.batch_execute(query!("demo_vacuum")).await?;
+    query!("demo_vacuum").batch(client).await?;
     Ok(())
 }

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::GenericClient;
+use super::{parsed, GenericClient};
 use crate::error::Result;
 use crate::model::{GuestType, RequestStatus};
 
@@ -13,13 +13,13 @@ pub async fn lock_guest(
     client: &impl GenericClient,
     guest_id: i64,
 ) -> Result<Option<(i64, GuestType, bool)>> {
-    client
-        .query_opt(query!("erasure_guest_lock"), &[&guest_id])
+    query!("erasure_guest_lock")
+        .opt(client, &[&guest_id])
         .await?
         .map(|r| {
             Ok((
                 r.get("branch_id"),
-                r.get::<_, String>("guest_type").parse()?,
+                parsed(&r, "guest_type")?,
                 r.get("anonymized"),
             ))
         })
@@ -35,9 +35,9 @@ pub async fn insert(
     requested_by: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<i64>> {
-    Ok(client
-        .query_opt(
-            query!("erasure_request_insert"),
+    Ok(query!("erasure_request_insert")
+        .opt(
+            client,
             &[&guest_id, &branch_id, &reason, &requested_by, &now],
         )
         .await?
@@ -54,7 +54,7 @@ pub struct Locked {
     /// Who asked (the label given).
     pub requested_by: String,
     /// `open`, `approved`, `rejected` or `withdrawn`.
-    pub status: String,
+    pub status: RequestStatus,
     /// The database login that asked.
     pub requested_login: String,
     /// The database login of this session.
@@ -63,17 +63,20 @@ pub struct Locked {
 
 /// Locks a request; `None` when it does not exist.
 pub async fn lock(client: &impl GenericClient, id: i64) -> Result<Option<Locked>> {
-    Ok(client
-        .query_opt(query!("erasure_request_lock"), &[&id])
+    query!("erasure_request_lock")
+        .opt(client, &[&id])
         .await?
-        .map(|r| Locked {
-            guest_id: r.get("guest_id"),
-            branch_id: r.get("branch_id"),
-            requested_by: r.get("requested_by"),
-            status: r.get("status"),
-            requested_login: r.get("requested_login"),
-            login: r.get("login"),
-        }))
+        .map(|r| {
+            Ok::<_, crate::error::Error>(Locked {
+                guest_id: r.get("guest_id"),
+                branch_id: r.get("branch_id"),
+                requested_by: r.get("requested_by"),
+                status: parsed(&r, "status")?,
+                requested_login: r.get("requested_login"),
+                login: r.get("login"),
+            })
+        })
+        .transpose()
 }
 
 /// The requester withdraws an open request.
@@ -83,8 +86,8 @@ pub async fn withdraw(
     by: &str,
     at: DateTime<Utc>,
 ) -> Result<()> {
-    client
-        .execute(query!("erasure_request_withdraw"), &[&id, &by, &at])
+    query!("erasure_request_withdraw")
+        .exec(client, &[&id, &by, &at])
         .await?;
     Ok(())
 }
@@ -98,11 +101,8 @@ pub async fn decide(
     at: DateTime<Utc>,
     reason: Option<&str>,
 ) -> Result<()> {
-    client
-        .execute(
-            query!("erasure_request_decide"),
-            &[&id, &status.as_str(), &by, &at, &reason],
-        )
+    query!("erasure_request_decide")
+        .exec(client, &[&id, &status.as_str(), &by, &at, &reason])
         .await?;
     Ok(())
 }
@@ -110,8 +110,8 @@ pub async fn decide(
 /// After an approval: whether the guest is anonymized, and whether company
 /// data stays until its fiscal deadline.
 pub async fn guest_state(client: &impl GenericClient, guest_id: i64) -> Result<(bool, bool)> {
-    let row = client
-        .query_one(query!("guest_erasure_state"), &[&guest_id])
+    let row = query!("guest_erasure_state")
+        .one(client, &[&guest_id])
         .await?;
     Ok((row.get("anonymized"), row.get("fiscal_kept")))
 }
@@ -134,7 +134,7 @@ pub struct RequestRow {
     /// When.
     pub requested_at: DateTime<Utc>,
     /// `open`, `approved` or `rejected`.
-    pub status: String,
+    pub status: RequestStatus,
     /// Who decided (the label given).
     pub decided_by: Option<String>,
     /// The database login that decided.
@@ -145,24 +145,26 @@ pub struct RequestRow {
 
 /// Open requests (or all), oldest first.
 pub async fn list(client: &impl GenericClient, all: bool) -> Result<Vec<RequestRow>> {
-    Ok(client
-        .query(query!("erasure_request_list"), &[&all])
+    query!("erasure_request_list")
+        .all(client, &[&all])
         .await?
         .iter()
-        .map(|r| RequestRow {
-            id: r.get("id"),
-            guest_id: r.get("guest_id"),
-            branch_id: r.get("branch_id"),
-            reason: r.get("reason"),
-            requested_by: r.get("requested_by"),
-            requested_login: r.get("requested_login"),
-            requested_at: r.get("requested_at"),
-            status: r.get("status"),
-            decided_by: r.get("decided_by"),
-            decided_login: r.get("decided_login"),
-            decided_at: r.get("decided_at"),
+        .map(|r| {
+            Ok(RequestRow {
+                id: r.get("id"),
+                guest_id: r.get("guest_id"),
+                branch_id: r.get("branch_id"),
+                reason: r.get("reason"),
+                requested_by: r.get("requested_by"),
+                requested_login: r.get("requested_login"),
+                requested_at: r.get("requested_at"),
+                status: parsed(r, "status")?,
+                decided_by: r.get("decided_by"),
+                decided_login: r.get("decided_login"),
+                decided_at: r.get("decided_at"),
+            })
         })
-        .collect())
+        .collect::<Result<Vec<_>>>()
 }
 
 /// Open requests of a branch made at or before `limit`: (id, requested at).
@@ -171,8 +173,8 @@ pub async fn open_since(
     branch_id: i64,
     limit: DateTime<Utc>,
 ) -> Result<Vec<(i64, DateTime<Utc>)>> {
-    Ok(client
-        .query(query!("erasure_request_overdue"), &[&branch_id, &limit])
+    Ok(query!("erasure_request_overdue")
+        .all(client, &[&branch_id, &limit])
         .await?
         .iter()
         .map(|r| (r.get(0), r.get(1)))
@@ -196,8 +198,8 @@ pub async fn blockers(
     guest_ids: &[i64],
     now: DateTime<Utc>,
 ) -> Result<Vec<(i64, Blockers)>> {
-    Ok(client
-        .query(query!("erasure_blockers"), &[&guest_ids, &now])
+    Ok(query!("erasure_blockers")
+        .all(client, &[&guest_ids, &now])
         .await?
         .iter()
         .map(|r| {

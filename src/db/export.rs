@@ -12,7 +12,7 @@ pub struct Part {
     pub file: &'static str,
     /// Column names, in the query's order.
     pub columns: &'static [&'static str],
-    sql: &'static str,
+    sql: super::Query,
 }
 
 /// Every CSV file of an export, in the order they are written.
@@ -93,7 +93,7 @@ pub const PARTS: &[Part] = &[
 
 /// Makes the snapshot transaction write times in UTC.
 pub async fn use_utc(tx: &impl GenericClient) -> Result<()> {
-    tx.execute(query!("export_snapshot_utc"), &[]).await?;
+    query!("export_snapshot_utc").exec(tx, &[]).await?;
     Ok(())
 }
 
@@ -106,13 +106,13 @@ pub async fn stream_part(
     sink: impl FnMut(Vec<Option<String>>) -> Result<()>,
 ) -> Result<u64> {
     let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&guest_id];
-    let stream = client.query_raw(part.sql, params).await?;
+    let stream = part.sql.raw(client, params).await?;
     let width = part.columns.len();
     super::drain(
         stream,
         |row| {
             (0..width)
-                .map(|i| row.get::<_, Option<String>>(i))
+                .map(|i| Ok(row.try_get::<_, Option<String>>(i)?))
                 .collect()
         },
         sink,
@@ -122,8 +122,8 @@ pub async fn stream_part(
 
 /// Ids of a guest's invoices that have a PDF.
 pub async fn invoice_pdf_ids(client: &impl GenericClient, guest_id: i64) -> Result<Vec<i64>> {
-    Ok(client
-        .query(query!("export_invoice_pdfs"), &[&guest_id])
+    Ok(query!("export_invoice_pdfs")
+        .all(client, &[&guest_id])
         .await?
         .iter()
         .map(|r| r.get(0))
@@ -132,8 +132,8 @@ pub async fn invoice_pdf_ids(client: &impl GenericClient, guest_id: i64) -> Resu
 
 /// One invoice's PDF.
 pub async fn invoice_pdf(client: &impl GenericClient, invoice_id: i64) -> Result<Vec<u8>> {
-    Ok(client
-        .query_one(query!("export_invoice_pdf"), &[&invoice_id])
+    Ok(query!("export_invoice_pdf")
+        .one(client, &[&invoice_id])
         .await?
         .get(0))
 }

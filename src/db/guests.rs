@@ -5,22 +5,22 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 
-use super::GenericClient;
+use super::{parsed, GenericClient};
 use crate::error::Result;
-use crate::model::{Action, GuestType};
+use crate::model::{Action, GuestType, PendingAction, PendingStatus};
 
 /// Whether a guest exists.
 pub async fn exists(client: &impl GenericClient, guest_id: i64) -> Result<bool> {
-    Ok(client
-        .query_one(query!("guest_exists"), &[&guest_id])
+    Ok(query!("guest_exists")
+        .one(client, &[&guest_id])
         .await?
         .get(0))
 }
 
 /// A guest's branch, if the guest exists.
 pub async fn branch_of(client: &impl GenericClient, guest_id: i64) -> Result<Option<i64>> {
-    Ok(client
-        .query_opt(query!("guest_branch"), &[&guest_id])
+    Ok(query!("guest_branch")
+        .opt(client, &[&guest_id])
         .await?
         .map(|r| r.get(0)))
 }
@@ -89,10 +89,7 @@ pub struct Facts {
 
 /// Reads one guest's classification with the facts behind it (index path).
 pub async fn classify(client: &impl GenericClient, guest_id: i64) -> Result<Option<GuestRecord>> {
-    let Some(row) = client
-        .query_opt(query!("classify_guest"), &[&guest_id])
-        .await?
-    else {
+    let Some(row) = query!("classify_guest").opt(client, &[&guest_id]).await? else {
         return Ok(None);
     };
     let facts = Facts {
@@ -120,7 +117,7 @@ pub async fn classify(client: &impl GenericClient, guest_id: i64) -> Result<Opti
     Ok(Some(GuestRecord {
         guest_id,
         branch_id: row.get("branch_id"),
-        guest_type: row.get::<_, String>("guest_type").parse()?,
+        guest_type: parsed(&row, "guest_type")?,
         last_activity: row.get("last_activity"),
         personal_deadline: row.get("personal_deadline"),
         fiscal_deadline: row.get("fiscal_deadline"),
@@ -161,14 +158,14 @@ pub async fn pending_groups(
     until: DateTime<Utc>,
     branches: Option<&[i64]>,
 ) -> Result<Vec<PendingGroup>> {
-    let rows = client
-        .query(query!("pending_counts"), &[&at, &until, &branches])
+    let rows = query!("pending_counts")
+        .all(client, &[&at, &until, &branches])
         .await?;
     rows.iter()
         .map(|r| {
             Ok(PendingGroup {
                 branch_id: r.get("branch_id"),
-                guest_type: r.get::<_, String>("guest_type").parse()?,
+                guest_type: parsed(r, "guest_type")?,
                 personal_status: r.get("personal_status"),
                 fiscal_status: r.get("fiscal_status"),
                 blocked_reason: r.get("blocked_reason"),
@@ -188,12 +185,12 @@ pub struct PendingGuest {
     pub guest_id: i64,
     /// Branch.
     pub branch_id: i64,
-    /// `anonymize` or `erase_fiscal`.
-    pub action: String,
+    /// Anonymize or erase fiscal data.
+    pub action: PendingAction,
     /// Guest type.
-    pub guest_type: String,
-    /// `overdue`, `due_soon` or `blocked`.
-    pub status: String,
+    pub guest_type: GuestType,
+    /// Overdue, due soon or blocked.
+    pub status: PendingStatus,
     /// When the action is due.
     pub deadline: DateTime<Utc>,
     /// Why blocked.
@@ -209,17 +206,19 @@ pub async fn stream_pending_guests(
     sink: impl FnMut(PendingGuest) -> Result<()>,
 ) -> Result<u64> {
     let params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] = [&at, &until, &branches];
-    let stream = client.query_raw(query!("pending_guests"), params).await?;
+    let stream = query!("pending_guests").raw(client, params).await?;
     super::drain(
         stream,
-        |r| PendingGuest {
-            guest_id: r.get("guest_id"),
-            branch_id: r.get("branch_id"),
-            action: r.get("action"),
-            guest_type: r.get("guest_type"),
-            status: r.get("status"),
-            deadline: r.get("deadline"),
-            blocked_reason: r.get("blocked_reason"),
+        |r| {
+            Ok(PendingGuest {
+                guest_id: r.get("guest_id"),
+                branch_id: r.get("branch_id"),
+                action: parsed(r, "action")?,
+                guest_type: parsed(r, "guest_type")?,
+                status: parsed(r, "status")?,
+                deadline: r.get("deadline"),
+                blocked_reason: r.get("blocked_reason"),
+            })
         },
         sink,
     )
@@ -230,8 +229,8 @@ pub async fn stream_pending_guests(
 /// LOCKED`) and their reservations and newsletter subscriptions (`FOR
 /// SHARE`), in the caller's transaction; returns the locked ids.
 pub async fn lock(client: &impl GenericClient, ids: &[i64]) -> Result<Vec<i64>> {
-    Ok(client
-        .query(query!("run_lock_guests"), &[&ids])
+    Ok(query!("run_lock_guests")
+        .all(client, &[&ids])
         .await?
         .iter()
         .map(|r| r.get(0))
@@ -273,9 +272,9 @@ pub struct ApplyRows {
 /// rules for the locked guests, anonymizes, erases fiscal data that is due
 /// and writes the protocol rows, in the caller's transaction.
 pub async fn apply_locked(client: &impl GenericClient, p: &ApplyParams<'_>) -> Result<ApplyRows> {
-    let rows = client
-        .query(
-            query!("run_apply_batch"),
+    let rows = query!("run_apply_batch")
+        .all(
+            client,
             &[
                 &p.locked,
                 &p.cutoff,
@@ -290,15 +289,15 @@ pub async fn apply_locked(client: &impl GenericClient, p: &ApplyParams<'_>) -> R
         .await?;
     let mut applied = ApplyRows::default();
     for row in rows {
-        let kind: String = row.get(0);
-        let n: i64 = row.get(2);
-        // the statement's two bookkeeping rows (see its last lines)
-        match kind.as_str() {
-            "guests_updated" => applied.guests = n,
-            "side_tables" => {}
-            _ => applied
+        let n: i64 = row.get("guests");
+        // the statement's last row counts the guests changed
+        if row.get::<_, &str>("action") == "guests_updated" {
+            applied.guests = n;
+        } else {
+            let action = parsed(&row, "action")?;
+            applied
                 .actions
-                .push((kind.parse()?, row.get::<_, String>(1).parse()?, n)),
+                .push((action, parsed(&row, "guest_type")?, n));
         }
     }
     Ok(applied)
@@ -306,8 +305,8 @@ pub async fn apply_locked(client: &impl GenericClient, p: &ApplyParams<'_>) -> R
 
 /// Guests of a branch not yet anonymized (the guard's base).
 pub async fn not_anonymized(client: &impl GenericClient, branch_id: i64) -> Result<i64> {
-    Ok(client
-        .query_one(query!("run_not_anonymized"), &[&branch_id])
+    Ok(query!("run_not_anonymized")
+        .one(client, &[&branch_id])
         .await?
         .get(0))
 }
@@ -318,8 +317,8 @@ pub async fn end_newsletter(
     guest_id: i64,
     now: DateTime<Utc>,
 ) -> Result<bool> {
-    Ok(client
-        .execute(query!("newsletter_end"), &[&guest_id, &now])
+    Ok(query!("newsletter_end")
+        .exec(client, &[&guest_id, &now])
         .await?
         > 0)
 }

@@ -5,24 +5,23 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::runs::BRANCH_LOCK_CLASS;
-use super::GenericClient;
+use super::{parsed, parsed_opt, GenericClient};
 use crate::error::Result;
-use crate::model::Action;
+use crate::model::{Action, RunKind, RunStatus};
 
 /// A run as `status` lists it.
 #[derive(Debug, Serialize)]
 pub struct RunLine {
     /// Run id.
     pub id: i64,
-    /// `scheduled` or `manual`.
-    pub kind: String,
+    /// Scheduled or manual.
+    pub kind: RunKind,
     /// Who started it.
     pub actor: String,
     /// Its branches.
     pub branches: Vec<i64>,
     /// Its status.
-    pub status: String,
+    pub status: RunStatus,
     /// Start.
     pub started_at: DateTime<Utc>,
     /// End.
@@ -50,18 +49,18 @@ fn total(counts: &Value, action: Action) -> i64 {
 
 /// The newest `limit` runs, newest first.
 pub async fn last_runs(client: &impl GenericClient, limit: i64) -> Result<Vec<RunLine>> {
-    Ok(client
-        .query(query!("status_last_runs"), &[&limit])
+    query!("status_last_runs")
+        .all(client, &[&limit])
         .await?
         .iter()
         .map(|r| {
             let counts: Value = r.get("counts");
-            RunLine {
+            Ok(RunLine {
                 id: r.get("id"),
-                kind: r.get("kind"),
+                kind: parsed(r, "kind")?,
                 actor: r.get("actor"),
                 branches: r.get("branches"),
-                status: r.get("status"),
+                status: parsed(r, "status")?,
                 started_at: r.get("started_at"),
                 finished_at: r.get("finished_at"),
                 anonymized: total(&counts, Action::GuestAnonymized),
@@ -69,9 +68,9 @@ pub async fn last_runs(client: &impl GenericClient, limit: i64) -> Result<Vec<Ru
                 fiscal_data_erased: total(&counts, Action::FiscalDataErased),
                 remaining: r.get("remaining"),
                 error: r.get("error"),
-            }
+            })
         })
-        .collect())
+        .collect::<Result<Vec<_>>>()
 }
 
 /// One branch's state.
@@ -84,30 +83,32 @@ pub struct BranchState {
     /// Types without a period in force.
     pub unconfigured: Vec<String>,
     /// Status of its last finished run.
-    pub last_run_status: Option<String>,
+    pub last_run_status: Option<RunStatus>,
     /// Its last finished run was held by the guard.
     pub held: bool,
 }
 
 /// Every branch's state.
 pub async fn branch_states(client: &impl GenericClient) -> Result<Vec<BranchState>> {
-    Ok(client
-        .query(query!("status_branches"), &[])
+    query!("status_branches")
+        .all(client, &[])
         .await?
         .iter()
-        .map(|r| BranchState {
-            branch_id: r.get("branch_id"),
-            auto_delete: r.get("auto_delete"),
-            unconfigured: r.get("unconfigured"),
-            last_run_status: r.get("last_run_status"),
-            held: r.get("held"),
+        .map(|r| {
+            Ok(BranchState {
+                branch_id: r.get("branch_id"),
+                auto_delete: r.get("auto_delete"),
+                unconfigured: r.get("unconfigured"),
+                last_run_status: parsed_opt(r, "last_run_status")?,
+                held: r.get("held"),
+            })
         })
-        .collect())
+        .collect::<Result<Vec<_>>>()
 }
 
 /// Mails queued, and mails given up in the seven days before `now`.
 pub async fn outbox_counts(client: &impl GenericClient, now: DateTime<Utc>) -> Result<(i64, i64)> {
-    let row = client.query_one(query!("status_outbox"), &[&now]).await?;
+    let row = query!("status_outbox").one(client, &[&now]).await?;
     Ok((row.get("queued"), row.get("failed_recently")))
 }
 
@@ -124,8 +125,8 @@ pub struct LockRow {
 
 /// The branch locks held right now.
 pub async fn locks(client: &impl GenericClient) -> Result<Vec<LockRow>> {
-    Ok(client
-        .query(query!("status_locks"), &[&BRANCH_LOCK_CLASS])
+    Ok(query!("status_locks")
+        .all(client, &[])
         .await?
         .iter()
         .map(|r| LockRow {
@@ -149,8 +150,8 @@ pub struct StaleRun {
 
 /// Runs that died without finishing and are not yet marked.
 pub async fn stale_runs(client: &impl GenericClient) -> Result<Vec<StaleRun>> {
-    Ok(client
-        .query(query!("status_stale_runs"), &[&BRANCH_LOCK_CLASS])
+    Ok(query!("status_stale_runs")
+        .all(client, &[])
         .await?
         .iter()
         .map(|r| StaleRun {

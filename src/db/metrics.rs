@@ -3,8 +3,9 @@
 
 use chrono::{DateTime, Utc};
 
-use super::GenericClient;
+use super::{parsed, GenericClient};
 use crate::error::Result;
+use crate::model::RunStatus;
 
 /// A branch's newest run that has ended.
 #[derive(Debug)]
@@ -12,7 +13,7 @@ pub struct LastRun {
     /// Branch.
     pub branch_id: i64,
     /// How it ended.
-    pub status: String,
+    pub status: RunStatus,
     /// Start.
     pub started_at: DateTime<Utc>,
     /// End.
@@ -32,19 +33,21 @@ pub struct Snapshot {
 
 /// Reads the snapshot.
 pub async fn snapshot(client: &impl GenericClient, now: DateTime<Utc>) -> Result<Snapshot> {
-    let last_runs = client
-        .query(query!("metrics_last_runs"), &[])
+    let last_runs = query!("metrics_last_runs")
+        .all(client, &[])
         .await?
         .iter()
-        .map(|r| LastRun {
-            branch_id: r.get("branch_id"),
-            status: r.get("status"),
-            started_at: r.get("started_at"),
-            finished_at: r.get("finished_at"),
+        .map(|r| {
+            Ok(LastRun {
+                branch_id: r.get("branch_id"),
+                status: parsed(r, "status")?,
+                started_at: r.get("started_at"),
+                finished_at: r.get("finished_at"),
+            })
         })
-        .collect();
-    let pending = client
-        .query(query!("metrics_pending"), &[])
+        .collect::<Result<Vec<_>>>()?;
+    let pending = query!("metrics_pending")
+        .all(client, &[])
         .await?
         .iter()
         .map(|r| (r.get("branch_id"), r.get("overdue"), r.get("due_soon")))

@@ -1,7 +1,18 @@
-//! Numbered migrations embedded in the binary, each applied in its own
-//! transaction and recorded in `retention.schema_migrations`. A session-level
-//! advisory lock serialises concurrent migrators; a database whose schema is
-//! newer than this binary is refused and left untouched.
+//! The schema, in two kinds of embedded SQL files, both recorded with a
+//! checksum and applied together in one transaction:
+//!
+//! - numbered migrations (`sql/migrations/N_name.sql`) for tables and data:
+//!   applied once, in order, never edited after they shipped
+//!   (`retention.schema_migrations`);
+//! - the rules (`sql/rules/name.sql`): functions and views, one concern per
+//!   file, each written so that it can be applied again (`CREATE OR
+//!   REPLACE`). All of them are re-applied, in order, whenever the text of
+//!   one differs from what the database recorded or a migration was applied
+//!   (`retention.schema_rules`); today's rules are read there, not in the
+//!   migrations that first created them.
+//!
+//! A session-level advisory lock serialises concurrent migrators; a database
+//! whose schema is newer than this binary is refused and left untouched.
 
 use tokio_postgres::Client;
 
@@ -50,6 +61,36 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(12, "protocol_seals"),
 ];
 
+/// One file of the rules: functions and views that [`run`] re-applies
+/// whenever its text changes.
+#[derive(Debug)]
+pub struct RuleFile {
+    /// The file name without extension.
+    pub name: &'static str,
+    /// The SQL; applying it twice leaves the same objects.
+    pub sql: &'static str,
+}
+
+macro_rules! rule_file {
+    ($name:literal) => {
+        RuleFile {
+            name: $name,
+            sql: include_str!(concat!("../../sql/rules/", $name, ".sql")),
+        }
+    };
+}
+
+/// The rules, in the order they are applied: each file may use what the
+/// files before it define.
+pub const RULES: &[RuleFile] = &[
+    rule_file!("time_zones"),
+    rule_file!("guest_rules"),
+    rule_file!("effective_policies"),
+    rule_file!("classification"),
+    rule_file!("pending"),
+    rule_file!("runs"),
+];
+
 /// Arbitrary but fixed key of the advisory lock that serialises migrators
 /// ("retentiond migrate" in ASCII, truncated to 63 bits).
 const MIGRATION_LOCK_KEY: i64 = 0x7265_7465_6e74_696d;
@@ -70,9 +111,15 @@ pub fn checksum(sql: &str) -> String {
     format!("{hash:016x}")
 }
 
-/// A fingerprint of the whole migration set (test templates are keyed by it).
+/// A fingerprint of the migrations and the rules (test templates are keyed
+/// by it).
 pub fn fingerprint() -> String {
-    let all: String = MIGRATIONS.iter().map(|m| checksum(m.sql)).collect();
+    let all: String = MIGRATIONS
+        .iter()
+        .map(|m| m.sql)
+        .chain(RULES.iter().map(|r| r.sql))
+        .map(checksum)
+        .collect();
     checksum(&all)
 }
 
@@ -85,6 +132,8 @@ pub struct MigrateReport {
     pub to: i32,
     /// Versions applied now.
     pub applied: Vec<i32>,
+    /// Rule files re-applied now (all of them, or none).
+    pub rules: Vec<&'static str>,
 }
 
 /// Applies every pending migration. Safe to run twice and from two processes
@@ -111,26 +160,35 @@ async fn apply_pending(client: &mut Client) -> Result<MigrateReport> {
                  name       text NOT NULL,
                  checksum   text NOT NULL,
                  applied_at timestamptz NOT NULL DEFAULT now()
-             );",
+             );
+             CREATE TABLE IF NOT EXISTS retention.schema_rules (
+                 name       text PRIMARY KEY,
+                 checksum   text NOT NULL,
+                 applied_at timestamptz NOT NULL DEFAULT now()
+             );
+             -- every command checks it; names and checksums only
+             GRANT SELECT ON retention.schema_rules TO PUBLIC;",
         )
         .await?;
     let applied = applied_versions(client).await?;
     let from = applied.iter().map(|(v, _)| *v).max().unwrap_or(0);
     check_known(&applied)?;
+    let rules_current = rules_current(client).await?;
 
     let mut report = MigrateReport {
         from,
         to: from,
         applied: Vec::new(),
+        rules: Vec::new(),
     };
+    let tx = client.transaction().await?;
     for migration in MIGRATIONS.iter().filter(|m| m.version > from) {
-        let tx = client.transaction().await?;
         tx.batch_execute(migration.sql).await.map_err(|e| {
             Error::Schema(format!(
-                "migration {} ({}) failed, nothing of it was applied: {}",
+                "migration {} ({}) failed, nothing was applied: {}",
                 migration.version,
                 migration.name,
-                Error::Db(e)
+                Error::from(e)
             ))
         })?;
         tx.execute(
@@ -142,16 +200,60 @@ async fn apply_pending(client: &mut Client) -> Result<MigrateReport> {
             ],
         )
         .await?;
-        tx.commit().await?;
-        tracing::info!(
-            migration.version = migration.version,
-            migration.name = migration.name,
-            "migration applied"
-        );
         report.applied.push(migration.version);
         report.to = migration.version;
     }
+    if !rules_current || !report.applied.is_empty() {
+        tx.execute("DELETE FROM retention.schema_rules", &[])
+            .await?;
+        for rule in RULES {
+            tx.batch_execute(rule.sql).await.map_err(|e| {
+                Error::Schema(format!(
+                    "the rules in {}.sql failed, nothing was applied: {}",
+                    rule.name,
+                    Error::from(e)
+                ))
+            })?;
+            tx.execute(
+                "INSERT INTO retention.schema_rules (name, checksum) VALUES ($1, $2)",
+                &[&rule.name, &checksum(rule.sql)],
+            )
+            .await?;
+            report.rules.push(rule.name);
+        }
+    }
+    tx.commit().await?;
+    for version in &report.applied {
+        tracing::info!(migration.version = version, "migration applied");
+    }
+    if !report.rules.is_empty() {
+        tracing::info!(rules = ?report.rules, "rules applied");
+    }
     Ok(report)
+}
+
+/// Whether the database recorded exactly this binary's rule files.
+async fn rules_current(client: &Client) -> Result<bool> {
+    let exists: bool = client
+        .query_one(
+            "SELECT to_regclass('retention.schema_rules') IS NOT NULL",
+            &[],
+        )
+        .await?
+        .get(0);
+    if !exists {
+        return Ok(false);
+    }
+    let rows = client
+        .query("SELECT name, checksum FROM retention.schema_rules", &[])
+        .await?;
+    let recorded: Vec<(String, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    Ok(recorded.len() == RULES.len()
+        && RULES.iter().all(|rule| {
+            recorded
+                .iter()
+                .any(|(name, sum)| name == rule.name && *sum == checksum(rule.sql))
+        }))
 }
 
 async fn applied_versions(client: &Client) -> Result<Vec<(i32, String)>> {
@@ -216,7 +318,12 @@ pub async fn ensure_current(client: &Client) -> Result<()> {
     let version = current_version(client).await?;
     let latest = latest_version();
     match version.cmp(&latest) {
-        std::cmp::Ordering::Equal => Ok(()),
+        std::cmp::Ordering::Equal if rules_current(client).await? => Ok(()),
+        std::cmp::Ordering::Equal => Err(Error::Schema(
+            "the database's rules (functions and views) are not this retentiond's: run \
+             `retentiond migrate` first"
+                .into(),
+        )),
         std::cmp::Ordering::Less => Err(Error::Schema(format!(
             "the database schema is at version {version}, this retentiond needs {latest}: \
              run `retentiond migrate` first"
@@ -236,6 +343,17 @@ mod tests {
     fn migrations_are_numbered_from_one_without_gaps() {
         for (i, m) in MIGRATIONS.iter().enumerate() {
             assert_eq!(m.version, i as i32 + 1, "migration {}", m.name);
+        }
+    }
+
+    #[test]
+    fn rule_files_have_distinct_names() {
+        for (i, rule) in RULES.iter().enumerate() {
+            assert!(
+                RULES[i + 1..].iter().all(|r| r.name != rule.name),
+                "{} twice",
+                rule.name
+            );
         }
     }
 

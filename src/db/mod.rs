@@ -5,15 +5,19 @@
 //! Functions take a client (`&impl GenericClient`, so a transaction works
 //! too) and return plain data; deciding what to do is the core's.
 
-/// The text of `sql/queries/NAME.sql`, embedded at build time.
+/// The statement of `sql/queries/NAME.sql`, embedded at build time, named
+/// by its file in the errors it returns.
 macro_rules! query {
     ($name:literal) => {
-        include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/sql/queries/",
-            $name,
-            ".sql"
-        ))
+        $crate::db::Query {
+            name: $name,
+            sql: include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/sql/queries/",
+                $name,
+                ".sql"
+            )),
+        }
     };
 }
 
@@ -41,6 +45,83 @@ use crate::error::{Error, Result};
 use crate::settings::DatabaseSettings;
 
 pub use deadpool_postgres::{GenericClient, Object};
+
+use tokio_postgres::types::{BorrowToSql, ToSql};
+use tokio_postgres::{Row, RowStream};
+
+/// One statement of `sql/queries/`: a database error it returns names the
+/// file, so that the log and `runs.error` say which statement failed.
+#[derive(Clone, Copy, Debug)]
+pub struct Query {
+    /// The file name without extension.
+    pub name: &'static str,
+    /// The statement.
+    pub sql: &'static str,
+}
+
+type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
+
+impl Query {
+    /// Exactly one row.
+    pub async fn one(self, client: &impl GenericClient, params: Params<'_>) -> Result<Row> {
+        client
+            .query_one(self.sql, params)
+            .await
+            .map_err(|e| self.failed(e))
+    }
+
+    /// At most one row.
+    pub async fn opt(self, client: &impl GenericClient, params: Params<'_>) -> Result<Option<Row>> {
+        client
+            .query_opt(self.sql, params)
+            .await
+            .map_err(|e| self.failed(e))
+    }
+
+    /// Every row.
+    pub async fn all(self, client: &impl GenericClient, params: Params<'_>) -> Result<Vec<Row>> {
+        client
+            .query(self.sql, params)
+            .await
+            .map_err(|e| self.failed(e))
+    }
+
+    /// Rows changed.
+    pub async fn exec(self, client: &impl GenericClient, params: Params<'_>) -> Result<u64> {
+        client
+            .execute(self.sql, params)
+            .await
+            .map_err(|e| self.failed(e))
+    }
+
+    /// The rows as a stream, for results that need not fit in memory.
+    pub async fn raw<P, I>(self, client: &impl GenericClient, params: I) -> Result<RowStream>
+    where
+        P: BorrowToSql,
+        I: IntoIterator<Item = P> + Sync + Send,
+        I::IntoIter: ExactSizeIterator,
+    {
+        client
+            .query_raw(self.sql, params)
+            .await
+            .map_err(|e| self.failed(e))
+    }
+
+    /// A statement without parameters or rows (several, separated by `;`).
+    pub async fn batch(self, client: &impl GenericClient) -> Result<()> {
+        client
+            .batch_execute(self.sql)
+            .await
+            .map_err(|e| self.failed(e))
+    }
+
+    fn failed(self, source: tokio_postgres::Error) -> Error {
+        Error::Db {
+            statement: Some(self.name),
+            source,
+        }
+    }
+}
 
 /// A pool of connections to the guest database.
 pub type DbPool = Pool;
@@ -149,15 +230,34 @@ pub async fn stoppable<T>(
 /// Drains a row stream into `sink`, one row at a time; returns the rows seen.
 pub(crate) async fn drain<T>(
     stream: tokio_postgres::RowStream,
-    mut map: impl FnMut(&tokio_postgres::Row) -> T,
+    mut map: impl FnMut(&tokio_postgres::Row) -> Result<T>,
     mut sink: impl FnMut(T) -> Result<()>,
 ) -> Result<u64> {
     use futures_util::TryStreamExt;
     futures_util::pin_mut!(stream);
     let mut n = 0;
     while let Some(row) = stream.try_next().await? {
-        sink(map(&row))?;
+        sink(map(&row)?)?;
         n += 1;
     }
     Ok(n)
+}
+
+/// A text column as a `model` enum. A value that retentiond's statements
+/// never write (a hand edit, a newer retentiond's status) is
+/// [`Error::Corrupt`] naming the column, not a usage error.
+pub(crate) fn parsed<T: std::str::FromStr>(row: &Row, column: &'static str) -> Result<T> {
+    let value: String = row.try_get(column)?;
+    value.parse().map_err(|_| Error::Corrupt { column, value })
+}
+
+/// [`parsed`] for a column that may be NULL.
+pub(crate) fn parsed_opt<T: std::str::FromStr>(
+    row: &Row,
+    column: &'static str,
+) -> Result<Option<T>> {
+    let value: Option<String> = row.try_get(column)?;
+    value
+        .map(|value| value.parse().map_err(|_| Error::Corrupt { column, value }))
+        .transpose()
 }

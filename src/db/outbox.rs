@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::GenericClient;
+use super::{parsed, GenericClient};
 use crate::error::Result;
 use crate::model::MailKind;
 
@@ -37,9 +37,9 @@ pub struct NewMail<'a> {
 
 /// Queues a mail; `None` when a mail with the same dedupe key exists.
 pub async fn insert(client: &impl GenericClient, mail: &NewMail<'_>) -> Result<Option<i64>> {
-    Ok(client
-        .query_opt(
-            query!("outbox_enqueue"),
+    Ok(query!("outbox_enqueue")
+        .opt(
+            client,
             &[
                 &mail.kind.as_str(),
                 &mail.dedupe_key,
@@ -64,7 +64,7 @@ pub struct Listed {
     /// Outbox id.
     pub id: i64,
     /// Kind of mail.
-    pub kind: String,
+    pub kind: MailKind,
     /// Branch.
     pub branch_id: Option<i64>,
     /// Run.
@@ -92,25 +92,26 @@ pub struct Listed {
 /// Queued and failed mails, with `all` the sent ones too; the newest
 /// `limit`, oldest first.
 pub async fn list(client: &impl GenericClient, all: bool, limit: i64) -> Result<Vec<Listed>> {
-    let rows = client.query(query!("outbox_list"), &[&all, &limit]).await?;
-    Ok(rows
-        .iter()
-        .map(|r| Listed {
-            id: r.get("id"),
-            kind: r.get("kind"),
-            branch_id: r.get("branch_id"),
-            run_id: r.get("run_id"),
-            recipients: r.get("recipients"),
-            subject: r.get("subject"),
-            message_id: r.get("message_id"),
-            created_at: r.get("created_at"),
-            attempts: r.get("attempts"),
-            next_attempt_at: r.get("next_attempt_at"),
-            last_error: r.get("last_error"),
-            sent_at: r.get("sent_at"),
-            failed_at: r.get("failed_at"),
+    let rows = query!("outbox_list").all(client, &[&all, &limit]).await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Listed {
+                id: r.get("id"),
+                kind: parsed(r, "kind")?,
+                branch_id: r.get("branch_id"),
+                run_id: r.get("run_id"),
+                recipients: r.get("recipients"),
+                subject: r.get("subject"),
+                message_id: r.get("message_id"),
+                created_at: r.get("created_at"),
+                attempts: r.get("attempts"),
+                next_attempt_at: r.get("next_attempt_at"),
+                last_error: r.get("last_error"),
+                sent_at: r.get("sent_at"),
+                failed_at: r.get("failed_at"),
+            })
         })
-        .collect())
+        .collect::<Result<Vec<_>>>()
 }
 
 /// A queued mail, locked for its delivery attempt.
@@ -119,7 +120,7 @@ pub struct Queued {
     /// Outbox id.
     pub id: i64,
     /// Kind of mail.
-    pub kind: String,
+    pub kind: MailKind,
     /// Branch.
     pub branch_id: Option<i64>,
     /// Recipients.
@@ -152,23 +153,26 @@ pub struct Pick<'a> {
 /// Locks the next mail that is due (`FOR UPDATE SKIP LOCKED`) in the
 /// caller's transaction.
 pub async fn next(client: &impl GenericClient, pick: &Pick<'_>) -> Result<Option<Queued>> {
-    Ok(client
-        .query_opt(
-            query!("outbox_next"),
+    query!("outbox_next")
+        .opt(
+            client,
             &[&pick.now, &pick.ignore_backoff, &pick.only, &pick.tried],
         )
         .await?
-        .map(|r| Queued {
-            id: r.get("id"),
-            kind: r.get("kind"),
-            branch_id: r.get("branch_id"),
-            recipients: r.get("recipients"),
-            message_id: r.get("message_id"),
-            subject: r.get("subject"),
-            text: r.get("body_text"),
-            html: r.get("body_html"),
-            attempts: r.get("attempts"),
-        }))
+        .map(|r| {
+            Ok::<_, crate::error::Error>(Queued {
+                id: r.get("id"),
+                kind: parsed(&r, "kind")?,
+                branch_id: r.get("branch_id"),
+                recipients: r.get("recipients"),
+                message_id: r.get("message_id"),
+                subject: r.get("subject"),
+                text: r.get("body_text"),
+                html: r.get("body_html"),
+                attempts: r.get("attempts"),
+            })
+        })
+        .transpose()
 }
 
 /// The server accepted the mail.
@@ -179,8 +183,8 @@ pub async fn mark_sent(
     attempts: i32,
     answer: &str,
 ) -> Result<()> {
-    client
-        .execute(query!("outbox_mark_sent"), &[&id, &at, &attempts, &answer])
+    query!("outbox_mark_sent")
+        .exec(client, &[&id, &at, &attempts, &answer])
         .await?;
     Ok(())
 }
@@ -193,8 +197,8 @@ pub async fn mark_failed(
     attempts: i32,
     error: &str,
 ) -> Result<()> {
-    client
-        .execute(query!("outbox_mark_failed"), &[&id, &at, &attempts, &error])
+    query!("outbox_mark_failed")
+        .exec(client, &[&id, &at, &attempts, &error])
         .await?;
     Ok(())
 }
@@ -207,11 +211,8 @@ pub async fn mark_retry(
     attempts: i32,
     error: &str,
 ) -> Result<()> {
-    client
-        .execute(
-            query!("outbox_mark_retry"),
-            &[&id, &next, &attempts, &error],
-        )
+    query!("outbox_mark_retry")
+        .exec(client, &[&id, &next, &attempts, &error])
         .await?;
     Ok(())
 }
@@ -222,8 +223,8 @@ pub async fn snapshot_taken(
     branch_id: i64,
     day: NaiveDate,
 ) -> Result<bool> {
-    Ok(client
-        .query_one(query!("pending_snapshot_taken"), &[&branch_id, &day])
+    Ok(query!("pending_snapshot_taken")
+        .one(client, &[&branch_id, &day])
         .await?
         .get(0))
 }
@@ -237,11 +238,8 @@ pub async fn claim_snapshot(
     overdue: i64,
     due_soon: i64,
 ) -> Result<bool> {
-    Ok(client
-        .execute(
-            query!("pending_snapshot_claim"),
-            &[&branch_id, &day, &now, &overdue, &due_soon],
-        )
+    Ok(query!("pending_snapshot_claim")
+        .exec(client, &[&branch_id, &day, &now, &overdue, &due_soon])
         .await?
         == 1)
 }
@@ -253,11 +251,8 @@ pub async fn link_snapshot(
     day: NaiveDate,
     outbox_id: i64,
 ) -> Result<()> {
-    client
-        .execute(
-            query!("pending_snapshot_set_outbox"),
-            &[&branch_id, &day, &outbox_id],
-        )
+    query!("pending_snapshot_set_outbox")
+        .exec(client, &[&branch_id, &day, &outbox_id])
         .await?;
     Ok(())
 }

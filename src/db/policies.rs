@@ -3,8 +3,8 @@
 use serde::Serialize;
 use tokio_postgres::error::SqlState;
 
-use super::GenericClient;
-use crate::error::{Error, Result};
+use super::{parsed, GenericClient};
+use crate::error::Result;
 use crate::model::GuestType;
 
 /// How PostgreSQL reads a period (`check_period.sql`).
@@ -25,7 +25,7 @@ pub async fn check_period(
     client: &impl GenericClient,
     period: &str,
 ) -> Result<Option<PeriodCheck>> {
-    match client.query_one(query!("check_period"), &[&period]).await {
+    match query!("check_period").one(client, &[&period]).await {
         Ok(row) => Ok(Some(PeriodCheck {
             normal: row.get("normal"),
             positive: row.get("positive"),
@@ -33,8 +33,8 @@ pub async fn check_period(
             at_least_a_day: row.get("at_least_a_day"),
         })),
         // class 22: data exception (invalid interval syntax, out of range)
-        Err(e) if e.code().is_some_and(|c| c.code().starts_with("22")) => Ok(None),
-        Err(e) => Err(Error::Db(e)),
+        Err(e) if e.sql_state().is_some_and(|c| c.code().starts_with("22")) => Ok(None),
+        Err(e) => Err(e),
     }
 }
 
@@ -44,11 +44,8 @@ pub async fn own_locked(
     branch_id: i64,
     guest_type: GuestType,
 ) -> Result<Option<String>> {
-    Ok(client
-        .query_opt(
-            query!("policy_own_lock"),
-            &[&branch_id, &guest_type.as_str()],
-        )
+    Ok(query!("policy_own_lock")
+        .opt(client, &[&branch_id, &guest_type.as_str()])
         .await?
         .map(|r| r.get(0)))
 }
@@ -61,16 +58,13 @@ pub async fn upsert(
     period: &str,
     actor: &str,
 ) -> Result<bool> {
-    match client
-        .execute(
-            query!("upsert_policy"),
-            &[&branch_id, &guest_type.as_str(), &period, &actor],
-        )
+    match query!("upsert_policy")
+        .exec(client, &[&branch_id, &guest_type.as_str(), &period, &actor])
         .await
     {
         Ok(_) => Ok(true),
-        Err(e) if e.code() == Some(&SqlState::CHECK_VIOLATION) => Ok(false),
-        Err(e) => Err(Error::Db(e)),
+        Err(e) if e.sql_state() == Some(&SqlState::CHECK_VIOLATION) => Ok(false),
+        Err(e) => Err(e),
     }
 }
 
@@ -80,8 +74,8 @@ pub async fn delete(
     branch_id: i64,
     guest_type: GuestType,
 ) -> Result<Option<String>> {
-    Ok(client
-        .query_opt(query!("policy_delete"), &[&branch_id, &guest_type.as_str()])
+    Ok(query!("policy_delete")
+        .opt(client, &[&branch_id, &guest_type.as_str()])
         .await?
         .map(|r| r.get(0)))
 }
@@ -120,8 +114,8 @@ pub async fn effective(
     client: &impl GenericClient,
     branch_id: Option<i64>,
 ) -> Result<Vec<EffectivePolicy>> {
-    let rows = client
-        .query(query!("list_effective_policies"), &[&branch_id])
+    let rows = query!("list_effective_policies")
+        .all(client, &[&branch_id])
         .await?;
     rows.iter()
         .map(|r| {
@@ -130,7 +124,7 @@ pub async fn effective(
             Ok(EffectivePolicy {
                 branch_id: r.get("branch_id"),
                 branch_name: r.get("branch_name"),
-                guest_type: r.get::<_, String>("guest_type").parse()?,
+                guest_type: parsed(r, "guest_type")?,
                 source: match (period.is_some(), inherited) {
                     (false, _) => Source::NotConfigured,
                     (true, Some(true)) => Source::Inherited,

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::GenericClient;
+use super::{parsed, parsed_opt, GenericClient};
 use crate::error::Result;
 use crate::model::{Action, GuestType, Seal};
 
@@ -50,9 +50,9 @@ pub async fn append(client: &impl GenericClient, entry: &Entry<'_>) -> Result<()
     } else {
         entry.details.clone()
     };
-    client
-        .execute(
-            query!("insert_protocol_entry"),
+    query!("insert_protocol_entry")
+        .exec(
+            client,
             &[
                 &entry.actor,
                 &entry.action.as_str(),
@@ -77,13 +77,13 @@ pub struct Row {
     /// Who acted.
     pub actor: String,
     /// What was done.
-    pub action: String,
+    pub action: Action,
     /// Branch concerned.
     pub branch_id: Option<i64>,
     /// Guest concerned.
     pub guest_id: Option<i64>,
     /// Guest type at the time.
-    pub guest_type: Option<String>,
+    pub guest_type: Option<GuestType>,
     /// Run id.
     pub run_id: Option<i64>,
     /// Further facts.
@@ -124,14 +124,12 @@ pub async fn stream(
         &fetch,
         &filter.until,
     ];
-    let stream = client
-        .query_raw(query!("list_protocol_entries"), params)
-        .await?;
+    let stream = query!("list_protocol_entries").raw(client, params).await?;
     let mut truncated = false;
     let mut first = true;
     super::drain(
         stream,
-        |r| (r.get::<_, i64>("total"), read_row(r)),
+        |r| Ok((r.try_get::<_, i64>("total")?, read_row(r)?)),
         |(total, row)| {
             // the oldest of limit + 1 rows is the one beyond the limit
             let beyond = first && filter.limit.is_some_and(|l| total > l);
@@ -148,18 +146,18 @@ pub async fn stream(
     Ok(truncated)
 }
 
-fn read_row(r: &tokio_postgres::Row) -> Row {
-    Row {
+fn read_row(r: &tokio_postgres::Row) -> Result<Row> {
+    Ok(Row {
         id: r.get("id"),
         at: r.get("at"),
         actor: r.get("actor"),
-        action: r.get("action"),
+        action: parsed(r, "action")?,
         branch_id: r.get("branch_id"),
         guest_id: r.get("guest_id"),
-        guest_type: r.get("guest_type"),
+        guest_type: parsed_opt(r, "guest_type")?,
         run_id: r.get("run_id"),
         details: r.get("details"),
-    }
+    })
 }
 
 /// One row of the chain walk (`protocol_seal_walk.sql`).
@@ -189,18 +187,20 @@ pub async fn walk_seals(
     sink: impl FnMut(SealedRow) -> Result<()>,
 ) -> Result<u64> {
     let none: [&(dyn tokio_postgres::types::ToSql + Sync); 0] = [];
-    let stream = client.query_raw(query!("protocol_seal_walk"), none).await?;
+    let stream = query!("protocol_seal_walk").raw(client, none).await?;
     super::drain(
         stream,
-        |r| SealedRow {
-            pos: r.get("pos"),
-            seal: r.get("seal"),
-            rows: r.get("rows"),
-            n: r.get("n"),
-            id: r.get("id"),
-            fingerprint: r.get("fingerprint"),
-            canonical: r.get("canonical"),
-            fingerprint_now: r.get("fingerprint_now"),
+        |r| {
+            Ok(SealedRow {
+                pos: r.get("pos"),
+                seal: r.get("seal"),
+                rows: r.get("rows"),
+                n: r.get("n"),
+                id: r.get("id"),
+                fingerprint: r.get("fingerprint"),
+                canonical: r.get("canonical"),
+                fingerprint_now: r.get("fingerprint_now"),
+            })
         },
         sink,
     )
@@ -209,7 +209,7 @@ pub async fn walk_seals(
 
 /// The first protocol row no seal lists, and how many there are.
 pub async fn unsealed(client: &impl GenericClient) -> Result<Option<(i64, i64)>> {
-    let row = client.query_one(query!("protocol_unsealed"), &[]).await?;
+    let row = query!("protocol_unsealed").one(client, &[]).await?;
     Ok(row
         .get::<_, Option<i64>>("first_id")
         .map(|first| (first, row.get("rows"))))
@@ -217,14 +217,12 @@ pub async fn unsealed(client: &impl GenericClient) -> Result<Option<(i64, i64)>>
 
 /// The chain's head: the newest seal's position and hash.
 pub async fn seal_head(client: &impl GenericClient) -> Result<(i64, Vec<u8>)> {
-    let row = client.query_one(query!("protocol_seal_head"), &[]).await?;
+    let row = query!("protocol_seal_head").one(client, &[]).await?;
     Ok((row.get("pos"), row.get("seal")))
 }
 
 /// The newest seal; in a transaction that just appended a row, its seal.
 pub async fn latest_seal(client: &impl GenericClient) -> Result<Option<Seal>> {
-    let row = client
-        .query_opt(query!("protocol_seal_latest"), &[])
-        .await?;
+    let row = query!("protocol_seal_latest").opt(client, &[]).await?;
     Ok(row.and_then(|r| Seal::new(r.get("row_id"), r.get::<_, &[u8]>("seal"))))
 }

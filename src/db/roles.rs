@@ -6,6 +6,6 @@ use crate::error::Result;
 /// Gives a login role what retentiond's daemon and commands need, and no
 /// ownership (`retention.grant_runtime`, migration 11).
 pub async fn grant_runtime(client: &impl GenericClient, role: &str) -> Result<()> {
-    client.execute(query!("grant_runtime"), &[&role]).await?;
+    query!("grant_runtime").exec(client, &[&role]).await?;
     Ok(())
 }

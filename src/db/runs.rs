@@ -4,23 +4,14 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 
-use super::GenericClient;
+use super::{parsed, GenericClient};
 use crate::error::Result;
-use crate::model::{GuestType, RunKind, RunStatus};
-
-/// High 32 bits of the advisory lock key of a branch (`RETE`); the low 32
-/// bits are the branch id. `pg_locks` shows them as classid and objid.
-pub const BRANCH_LOCK_CLASS: i64 = 0x5245_5445;
-
-/// The advisory lock key of a branch.
-pub fn branch_lock_key(branch_id: i64) -> i64 {
-    (BRANCH_LOCK_CLASS << 32) | (branch_id & 0xFFFF_FFFF)
-}
+use crate::model::{GuestType, RunKind, RunStatus, DAEMON_ACTOR};
 
 /// Takes the branch's lock for this session if nobody holds it.
 pub async fn try_lock_branch(client: &impl GenericClient, branch_id: i64) -> Result<bool> {
-    Ok(client
-        .query_one(query!("branch_try_lock"), &[&branch_lock_key(branch_id)])
+    Ok(query!("branch_try_lock")
+        .one(client, &[&branch_id])
         .await?
         .get(0))
 }
@@ -36,21 +27,17 @@ pub async fn lock_branch_within(
         return try_lock_branch(client, branch_id).await;
     }
     let bound = format!("{}ms", wait.as_millis().max(1));
-    client
-        .query(query!("session_lock_timeout"), &[&bound])
+    query!("session_lock_timeout")
+        .all(client, &[&bound])
         .await?;
-    let locked = client
-        .query(query!("branch_lock_wait"), &[&branch_lock_key(branch_id)])
-        .await;
-    client
-        .query(query!("session_lock_timeout"), &[&"0"])
-        .await?;
+    let locked = query!("branch_lock_wait").all(client, &[&branch_id]).await;
+    query!("session_lock_timeout").all(client, &[&"0"]).await?;
     match locked {
         Ok(_) => Ok(true),
-        Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::LOCK_NOT_AVAILABLE) => {
+        Err(e) if e.sql_state() == Some(&tokio_postgres::error::SqlState::LOCK_NOT_AVAILABLE) => {
             Ok(false)
         }
-        Err(e) => Err(e.into()),
+        Err(e) => Err(e),
     }
 }
 
@@ -61,8 +48,8 @@ pub async fn mark_stale(
     branch_id: i64,
     now: DateTime<Utc>,
 ) -> Result<Vec<i64>> {
-    Ok(client
-        .query(query!("run_mark_stale"), &[&branch_id, &now])
+    Ok(query!("run_mark_stale")
+        .all(client, &[&branch_id, &now, &DAEMON_ACTOR])
         .await?
         .iter()
         .map(|r| r.get(0))
@@ -77,21 +64,18 @@ pub async fn list_candidates(
     branches: &[i64],
     cutoff: DateTime<Utc>,
 ) -> Result<Vec<i64>> {
-    client
-        .execute(query!("run_candidates_clear_branch"), &[&branches])
+    query!("run_candidates_clear_branch")
+        .exec(client, &[&branches])
         .await?;
     let count = i32::try_from(branches.len()).unwrap_or(i32::MAX);
-    let plan_ids: Vec<i64> = client
-        .query(query!("run_plan_next_id"), &[&count])
+    let plan_ids: Vec<i64> = query!("run_plan_next_id")
+        .all(client, &[&count])
         .await?
         .iter()
         .map(|r| r.get(0))
         .collect();
-    client
-        .execute(
-            query!("run_candidates_insert"),
-            &[&branches, &plan_ids, &cutoff],
-        )
+    query!("run_candidates_insert")
+        .exec(client, &[&branches, &plan_ids, &cutoff])
         .await?;
     Ok(plan_ids)
 }
@@ -117,13 +101,13 @@ pub async fn plan_counts(
     client: &impl GenericClient,
     plan_ids: &[i64],
 ) -> Result<Vec<(i64, PlanCount)>> {
-    client
-        .query(query!("run_plan_counts"), &[&plan_ids])
+    query!("run_plan_counts")
+        .all(client, &[&plan_ids])
         .await?
         .iter()
         .map(|r| {
             let counts = PlanCount {
-                guest_type: r.get::<_, String>("guest_type").parse()?,
+                guest_type: parsed(r, "guest_type")?,
                 anonymize: r.get("anonymize"),
                 unsubscribe: r.get("unsubscribe"),
                 erase_fiscal: r.get("erase_fiscal"),
@@ -137,14 +121,14 @@ pub async fn plan_counts(
 /// Releases the branch locks this session holds, at once rather than when
 /// the server notices the connection is gone.
 pub async fn unlock_branches(client: &impl GenericClient) -> Result<()> {
-    client.execute(query!("branch_unlock_all"), &[]).await?;
+    query!("branch_unlock_all").exec(client, &[]).await?;
     Ok(())
 }
 
 /// Removes candidate lists.
 pub async fn delete_plans(client: &impl GenericClient, plan_ids: &[i64]) -> Result<()> {
-    client
-        .execute(query!("run_candidates_delete"), &[&plan_ids])
+    query!("run_candidates_delete")
+        .exec(client, &[&plan_ids])
         .await?;
     Ok(())
 }
@@ -156,8 +140,8 @@ pub async fn next_batch(
     last: i64,
     size: i64,
 ) -> Result<Vec<i64>> {
-    Ok(client
-        .query(query!("run_next_batch"), &[&plan_id, &last, &size])
+    Ok(query!("run_next_batch")
+        .all(client, &[&plan_id, &last, &size])
         .await?
         .iter()
         .map(|r| r.get(0))
@@ -166,8 +150,8 @@ pub async fn next_batch(
 
 /// Candidates of a plan after guest id `last`.
 pub async fn left_after(client: &impl GenericClient, plan_id: i64, last: i64) -> Result<i64> {
-    Ok(client
-        .query_one(query!("run_candidates_left"), &[&plan_id, &last])
+    Ok(query!("run_candidates_left")
+        .one(client, &[&plan_id, &last])
         .await?
         .get(0))
 }
@@ -178,14 +162,15 @@ pub async fn set_batch_timeouts(
     lock_timeout: std::time::Duration,
     statement_timeout: std::time::Duration,
 ) -> Result<()> {
-    tx.query(
-        query!("batch_set_timeouts"),
-        &[
-            &format!("{}ms", lock_timeout.as_millis()),
-            &format!("{}ms", statement_timeout.as_millis()),
-        ],
-    )
-    .await?;
+    query!("batch_set_timeouts")
+        .all(
+            tx,
+            &[
+                &format!("{}ms", lock_timeout.as_millis()),
+                &format!("{}ms", statement_timeout.as_millis()),
+            ],
+        )
+        .await?;
     Ok(())
 }
 
@@ -211,9 +196,9 @@ pub struct NewRun<'a> {
 /// Records a run; for a scheduled run this claims its night and returns
 /// `None` when another run holds it.
 pub async fn create(client: &impl GenericClient, run: &NewRun<'_>) -> Result<Option<i64>> {
-    Ok(client
-        .query_opt(
-            query!("run_create"),
+    Ok(query!("run_create")
+        .opt(
+            client,
             &[
                 &run.kind.as_str(),
                 &run.actor,
@@ -249,9 +234,9 @@ pub struct RunEnd<'a> {
 
 /// Records a run's end; false when the run was no longer `running`.
 pub async fn finish(client: &impl GenericClient, run_id: i64, end: &RunEnd<'_>) -> Result<bool> {
-    Ok(client
-        .execute(
-            query!("run_finish"),
+    Ok(query!("run_finish")
+        .exec(
+            client,
             &[
                 &run_id,
                 &end.status.as_str(),
@@ -267,20 +252,29 @@ pub async fn finish(client: &impl GenericClient, run_id: i64, end: &RunEnd<'_>) 
         == 1)
 }
 
-/// A branch's night: runs that hold it (a `running` one only while its lock
-/// is held), and attempts that failed or were interrupted.
+/// The runs of one branch's night.
+#[derive(Clone, Copy, Debug)]
+pub struct NightState {
+    /// Runs that hold it (a running one only while it is alive).
+    pub claimed: i64,
+    /// Attempts that failed or were interrupted.
+    pub failed: i64,
+}
+
+/// A branch's night: runs that hold it and attempts that ended without
+/// finishing.
 pub async fn night_state(
     client: &impl GenericClient,
     branch_id: i64,
     night: NaiveDate,
-) -> Result<(i64, i64)> {
-    let row = client
-        .query_one(
-            query!("run_night_state"),
-            &[&branch_id, &night, &BRANCH_LOCK_CLASS],
-        )
+) -> Result<NightState> {
+    let row = query!("run_night_state")
+        .one(client, &[&branch_id, &night])
         .await?;
-    Ok((row.get("claimed"), row.get("failed")))
+    Ok(NightState {
+        claimed: row.get("claimed"),
+        failed: row.get("failed"),
+    })
 }
 
 /// Branches with a period in force (`branch` alone, or all).
@@ -288,8 +282,8 @@ pub async fn configured_branches(
     client: &impl GenericClient,
     branch: Option<i64>,
 ) -> Result<Vec<i64>> {
-    Ok(client
-        .query(query!("run_configured_branches"), &[&branch])
+    Ok(query!("run_configured_branches")
+        .all(client, &[&branch])
         .await?
         .iter()
         .map(|r| r.get(0))
@@ -309,8 +303,8 @@ pub struct ScheduledBranch {
 
 /// Branches with automatic deletion on.
 pub async fn scheduled_branches(client: &impl GenericClient) -> Result<Vec<ScheduledBranch>> {
-    Ok(client
-        .query(query!("run_scheduled_branches"), &[])
+    Ok(query!("run_scheduled_branches")
+        .all(client, &[])
         .await?
         .iter()
         .map(|r| ScheduledBranch {
@@ -323,8 +317,8 @@ pub async fn scheduled_branches(client: &impl GenericClient) -> Result<Vec<Sched
 
 /// The latest night a branch has a scheduled run for.
 pub async fn last_night(client: &impl GenericClient, branch_id: i64) -> Result<Option<NaiveDate>> {
-    Ok(client
-        .query_one(query!("run_last_night"), &[&branch_id])
+    Ok(query!("run_last_night")
+        .one(client, &[&branch_id])
         .await?
         .get(0))
 }

@@ -18,7 +18,7 @@ use chrono_tz::Tz;
 use crate::clock::branch_time_zone;
 use crate::db::GenericClient;
 use crate::error::Result;
-use crate::model::MailKind;
+use crate::model::{Locale, MailKind};
 use crate::settings::Settings;
 
 pub use outbox::Mail;
@@ -35,7 +35,7 @@ pub struct Notifier {
     /// Compiled templates.
     pub templates: Arc<Templates>,
     /// Language for branches without their own.
-    pub default_locale: String,
+    pub default_locale: Locale,
     /// Domain of `mail.from`, for Message-IDs.
     pub domain: String,
     /// For branches whose time zone is not an IANA name.
@@ -55,7 +55,7 @@ impl Notifier {
     pub fn from_settings(settings: &Settings) -> Result<Notifier> {
         Ok(Notifier {
             templates: Arc::new(Templates::load(settings.mail.template_dir.as_deref())?),
-            default_locale: settings.mail.locale.clone(),
+            default_locale: settings.mail.locale.parse()?,
             domain: settings
                 .mail
                 .from
@@ -66,12 +66,9 @@ impl Notifier {
         })
     }
 
-    fn locale_and_zone(&self, branch: &BranchMail) -> (String, Tz) {
+    fn locale_and_zone(&self, branch: &BranchMail) -> (Locale, Tz) {
         (
-            branch
-                .locale
-                .clone()
-                .unwrap_or_else(|| self.default_locale.clone()),
+            branch.locale.unwrap_or(self.default_locale),
             branch_time_zone(branch.branch_id, &branch.time_zone, self.time_zone),
         )
     }
@@ -87,13 +84,13 @@ impl Notifier {
         let mut queued = Vec::new();
         for s in summaries {
             let (locale, tz) = self.locale_and_zone(&s.branch);
-            let data = summary::completed_data(s, tz, &locale);
+            let data = summary::completed_data(s, tz, locale);
             let mail = Mail {
                 kind: MailKind::CompletedSummary,
                 dedupe_key: Some(format!("completed:{}:{}", s.run_id, s.branch.branch_id)),
                 branch_id: Some(s.branch.branch_id),
                 run_id: Some(s.run_id),
-                rendered: self.templates.render("completed", &locale, &data)?,
+                rendered: self.templates.render("completed", locale.as_str(), &data)?,
                 locale,
                 recipients: s.branch.recipients.clone(),
             };
@@ -107,13 +104,13 @@ impl Notifier {
     /// Renders the pending summary of one branch.
     pub fn pending_mail(&self, s: &PendingSummary, dedupe_key: Option<String>) -> Result<Mail> {
         let (locale, tz) = self.locale_and_zone(&s.branch);
-        let data = summary::pending_data(s, tz, &locale);
+        let data = summary::pending_data(s, tz, locale);
         Ok(Mail {
             kind: MailKind::PendingSummary,
             dedupe_key,
             branch_id: Some(s.branch.branch_id),
             run_id: None,
-            rendered: self.templates.render("pending", &locale, &data)?,
+            rendered: self.templates.render("pending", locale.as_str(), &data)?,
             locale,
             recipients: s.branch.recipients.clone(),
         })

@@ -10,7 +10,7 @@ use super::templates::Rendered;
 use crate::address::{mask, mask_all};
 use crate::db::{self, GenericClient};
 use crate::error::Result;
-use crate::model::MailKind;
+use crate::model::{Locale, MailKind};
 
 /// A mail to queue.
 #[derive(Clone, Debug)]
@@ -24,7 +24,7 @@ pub struct Mail {
     /// The run it reports.
     pub run_id: Option<i64>,
     /// Its language.
-    pub locale: String,
+    pub locale: Locale,
     /// Managers' addresses.
     pub recipients: Vec<String>,
     /// Subject and parts.
@@ -56,7 +56,7 @@ pub async fn enqueue(
             dedupe_key: mail.dedupe_key.as_deref(),
             branch_id: mail.branch_id,
             run_id: mail.run_id,
-            locale: &mail.locale,
+            locale: mail.locale.as_str(),
             recipients: &mail.recipients,
             message_id: &message_id,
             subject: &mail.rendered.subject,
@@ -107,7 +107,7 @@ pub struct Entry {
     /// Outbox id.
     pub id: i64,
     /// Kind of mail.
-    pub kind: String,
+    pub kind: MailKind,
     /// Branch.
     pub branch_id: Option<i64>,
     /// Run.

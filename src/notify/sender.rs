@@ -21,7 +21,7 @@ use crate::db::outbox::{Pick, Queued};
 use crate::db::protocol::{self, Entry};
 use crate::db::{self, DbPool};
 use crate::error::{Error, Result};
-use crate::model::Action;
+use crate::model::{Action, DAEMON_ACTOR};
 use crate::settings::MailSettings;
 
 /// What one pass of the sender did.
@@ -138,7 +138,7 @@ pub async fn flush(
                             "permanent": e.permanent,
                             "error": e.message,
                         }),
-                        ..Entry::new("retentiond", Action::MailFailed)
+                        ..Entry::new(DAEMON_ACTOR, Action::MailFailed)
                     },
                 )
                 .await?;

@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde_json::{json, Value};
 
-use crate::model::{GuestType, RunKind, RunStatus, Seal};
+use crate::model::{GuestType, Locale, RunKind, RunStatus, Seal};
 
 /// Where and how a branch's mails go.
 #[derive(Clone, Debug)]
@@ -21,7 +21,7 @@ pub struct BranchMail {
     /// The branch's time zone name (IANA; the configured one when unknown).
     pub time_zone: String,
     /// The branch's mail language, if it has its own.
-    pub locale: Option<String>,
+    pub locale: Option<Locale>,
     /// Managers' addresses.
     pub recipients: Vec<String>,
 }
@@ -134,11 +134,11 @@ impl PendingSummary {
     }
 }
 
-fn date_label(at: DateTime<Utc>, tz: Tz, locale: &str) -> String {
+fn date_label(at: DateTime<Utc>, tz: Tz, locale: Locale) -> String {
     let local = at.with_timezone(&tz);
     match locale {
-        "en" => local.format("%Y-%m-%d %H:%M %Z").to_string(),
-        _ => local.format("%d.%m.%Y %H:%M %Z").to_string(),
+        Locale::En => local.format("%Y-%m-%d %H:%M %Z").to_string(),
+        Locale::De => local.format("%d.%m.%Y %H:%M %Z").to_string(),
     }
 }
 
@@ -147,7 +147,7 @@ fn branch(b: &BranchMail) -> Value {
 }
 
 /// Template data of a pending summary.
-pub(super) fn pending_data(p: &PendingSummary, tz: Tz, locale: &str) -> Value {
+pub(super) fn pending_data(p: &PendingSummary, tz: Tz, locale: Locale) -> Value {
     let types: Vec<Value> = p
         .types
         .iter()
@@ -177,8 +177,8 @@ pub(super) fn pending_data(p: &PendingSummary, tz: Tz, locale: &str) -> Value {
                 (count * 100 / max).max(2)
             };
             let label = match locale {
-                "en" => day.format("%a %m-%d").to_string(),
-                _ => day.format("%d.%m.").to_string(),
+                Locale::En => day.format("%a %m-%d").to_string(),
+                Locale::De => day.format("%d.%m.").to_string(),
             };
             json!({"date": label, "count": count, "width": width,
                    "bar": "#".repeat(((count * 30 + max - 1) / max) as usize)})
@@ -191,8 +191,8 @@ pub(super) fn pending_data(p: &PendingSummary, tz: Tz, locale: &str) -> Value {
         "window_days": p.window_days,
         "auto_delete": p.auto_delete,
         "missed_night": p.missed_night.map(|d| match locale {
-            "en" => d.format("%Y-%m-%d").to_string(),
-            _ => d.format("%d.%m.%Y").to_string(),
+            Locale::En => d.format("%Y-%m-%d").to_string(),
+            Locale::De => d.format("%d.%m.%Y").to_string(),
         }),
         "types": types,
         "overdue_total": overdue,
@@ -211,7 +211,7 @@ pub(super) fn pending_data(p: &PendingSummary, tz: Tz, locale: &str) -> Value {
 }
 
 /// Template data of a completed summary.
-pub(super) fn completed_data(c: &CompletedSummary, tz: Tz, locale: &str) -> Value {
+pub(super) fn completed_data(c: &CompletedSummary, tz: Tz, locale: Locale) -> Value {
     let rows: Vec<Value> = c
         .by_type
         .iter()

@@ -8,7 +8,7 @@ use crate::address;
 use crate::db::protocol::{self, Entry};
 use crate::db::{self, GenericClient};
 use crate::error::{Error, Result};
-use crate::model::Action;
+use crate::model::{Action, Locale};
 use crate::notify::BranchMail;
 
 pub use crate::db::branches::BranchSettings;
@@ -82,12 +82,15 @@ pub async fn update(
     let locale = match update.locale.as_deref() {
         None => None,
         Some("") => Some(None),
-        Some(l @ ("de" | "en")) => Some(Some(l.to_string())),
-        Some(other) => {
-            return Err(Error::Invalid(format!(
-            "locale {other:?} is not supported: expected de or en (or \"\" for the global setting)"
-        )))
-        }
+        Some(other) => match other.parse::<Locale>() {
+            Ok(locale) => Some(Some(locale)),
+            Err(_) => {
+                return Err(Error::Invalid(format!(
+                    "locale {other:?} is not supported: expected de or en (or \"\" for the \
+                     global setting)"
+                )))
+            }
+        },
     };
 
     let tx = client.transaction().await?;
@@ -167,7 +170,7 @@ pub fn mail_target(s: &BranchSettings) -> BranchMail {
         branch_id: s.branch_id,
         branch_name: s.branch_name.clone(),
         time_zone: s.time_zone.clone(),
-        locale: s.locale.clone(),
+        locale: s.locale,
         recipients: s.notify_addresses.clone(),
     }
 }

@@ -126,7 +126,7 @@ async fn open_request(client: &impl GenericClient, id: i64) -> Result<requests::
     let row = requests::lock(client, id)
         .await?
         .ok_or(Error::Refused(Refusal::UnknownRequest(id)))?;
-    if row.status != RequestStatus::Open.as_str() {
+    if row.status != RequestStatus::Open {
         return Err(Error::Invalid(format!(
             "erasure request {id} is {} already",
             row.status
@@ -301,14 +301,14 @@ pub async fn list(
     let rows = requests::list(client, all).await?;
     let open: Vec<i64> = rows
         .iter()
-        .filter(|r| r.status == RequestStatus::Open.as_str())
+        .filter(|r| r.status == RequestStatus::Open)
         .map(|r| r.guest_id)
         .collect();
     let mut blocking = blockers_of(client, &open, now).await?;
     Ok(rows
         .into_iter()
         .map(|row| Request {
-            blockers: if row.status == RequestStatus::Open.as_str() {
+            blockers: if row.status == RequestStatus::Open {
                 blocking.remove(&row.guest_id).unwrap_or_default()
             } else {
                 Vec::new()

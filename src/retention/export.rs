@@ -16,6 +16,7 @@ use serde_json::json;
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
 
+use super::context::Context;
 use super::ensure_guest_exists;
 use crate::db::export::{Part, PARTS};
 use crate::db::protocol::{self, Entry};
@@ -39,9 +40,25 @@ pub struct ExportReport {
     pub withheld: Vec<String>,
 }
 
-/// Writes the export of `guest_id` to `out`.
-#[tracing::instrument(skip_all, fields(guest.id = guest_id))]
+/// Writes the export of `guest_id` to `out`, withholding the configured
+/// trade secrets. The context's stop cancels its statement: the temporary
+/// file is removed and nothing is handed out.
 pub async fn export(
+    cx: &Context,
+    guest_id: i64,
+    out: &Path,
+    force: bool,
+    actor: &str,
+) -> Result<ExportReport> {
+    let mut client = cx.client().await?;
+    let token = client.cancel_token();
+    let trade_secrets = &cx.settings.gdpr.trade_secrets;
+    let work = write_export(&mut client, guest_id, out, force, trade_secrets, actor);
+    db::stoppable(token, &cx.stop, work).await
+}
+
+#[tracing::instrument(skip_all, fields(guest.id = guest_id))]
+async fn write_export(
     client: &mut db::Object,
     guest_id: i64,
     out: &Path,

@@ -5,11 +5,14 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::context::Context;
+use super::night;
 use crate::db::{self, migrate};
 use crate::error::Result;
 use crate::model::RunStatus;
 
 pub use crate::db::health::{RunLine, StaleRun};
+pub use night::{MissedNight, NextRun};
 
 /// Everything `status` shows.
 #[derive(Debug, Serialize)]
@@ -89,24 +92,6 @@ pub struct SchemaState {
     pub ok: bool,
 }
 
-/// A night a branch missed: its window ended without any run.
-#[derive(Debug, Clone, Serialize)]
-pub struct MissedNight {
-    /// Branch.
-    pub branch_id: i64,
-    /// The local date of the night.
-    pub night: chrono::NaiveDate,
-}
-
-/// A branch's next nightly run.
-#[derive(Debug, Serialize)]
-pub struct NextRun {
-    /// Branch.
-    pub branch_id: i64,
-    /// When.
-    pub at: DateTime<Utc>,
-}
-
 /// The outbox.
 #[derive(Debug, Serialize)]
 pub struct OutboxState {
@@ -136,24 +121,12 @@ pub struct Unconfigured {
     pub types: Vec<String>,
 }
 
-/// What the schedule knows: the next nightly runs, the missed nights.
-pub type ScheduleView = (Vec<NextRun>, Vec<MissedNight>);
-
-/// Reads the state at `now`; the schedule's view is asked for only when the
-/// schema matches.
-pub async fn gather(
-    client: &db::Object,
-    now: DateTime<Utc>,
-    schedule: impl std::future::Future<Output = Result<ScheduleView>>,
-) -> Result<Health> {
-    let database = migrate::current_version(client).await?;
-    let binary = migrate::latest_version();
+/// Reads the state at the context's now. Only the schema is read when it
+/// does not match this binary.
+pub async fn gather(cx: &Context) -> Result<Health> {
+    let client = cx.raw_client().await?;
     let mut health = Health {
-        schema: SchemaState {
-            database,
-            binary,
-            ok: database == binary,
-        },
+        schema: schema_state(&client).await?,
         last_runs: Vec::new(),
         next_runs: Vec::new(),
         held_branches: Vec::new(),
@@ -171,20 +144,55 @@ pub async fn gather(
         attention: Vec::new(),
     };
     if !health.schema.ok {
-        health
-            .attention
-            .push(Attention::SchemaMismatch { database, binary });
+        health.attention.push(Attention::SchemaMismatch {
+            database: health.schema.database,
+            binary: health.schema.binary,
+        });
         return Ok(health);
     }
-    let (next_runs, missed_nights) = schedule.await?;
-    health.next_runs = next_runs;
-    for m in &missed_nights {
+    health.next_runs = night::next_runs(cx).await?;
+    health.missed_nights = night::missed_nights(cx).await?;
+    for m in &health.missed_nights {
         health
             .attention
             .push(Attention::MissedNight(m.branch_id, m.night));
     }
-    health.missed_nights = missed_nights;
-    health.last_runs = db::health::last_runs(client, 10).await?;
+    health.last_runs = db::health::last_runs(&client, 10).await?;
+    branch_states(&client, &mut health).await?;
+    health.stale_runs = db::health::stale_runs(&client).await?;
+    for r in &health.stale_runs {
+        health
+            .attention
+            .push(Attention::StaleRun(r.id, r.branches.clone()));
+    }
+    for (branch_id, time_zone) in db::branches::invalid_time_zones(&client).await? {
+        health
+            .attention
+            .push(Attention::InvalidTimeZone(branch_id, time_zone.clone()));
+        health.invalid_time_zones.push(InvalidZone {
+            branch_id,
+            time_zone,
+        });
+    }
+    outbox_and_locks(&client, cx.now(), &mut health).await?;
+    Ok(health)
+}
+
+/// The schema version in the database against this binary's, and whether
+/// its rules are this binary's.
+async fn schema_state(client: &db::Object) -> Result<SchemaState> {
+    let database = migrate::current_version(client).await?;
+    let binary = migrate::latest_version();
+    Ok(SchemaState {
+        database,
+        binary,
+        ok: migrate::ensure_current(client).await.is_ok(),
+    })
+}
+
+/// Held, failed and interrupted last runs, and branches deleting
+/// automatically with types that have no period.
+async fn branch_states(client: &db::Object, health: &mut Health) -> Result<()> {
     for b in db::health::branch_states(client).await? {
         if b.auto_delete && !b.unconfigured.is_empty() {
             health.auto_delete_unconfigured.push(Unconfigured {
@@ -196,32 +204,26 @@ pub async fn gather(
             health.held_branches.push(b.branch_id);
             health.attention.push(Attention::Held(b.branch_id));
         }
-        if b.last_run_status.as_deref() == Some(RunStatus::Failed.as_str()) {
+        if b.last_run_status == Some(RunStatus::Failed) {
             health.failed_last_run.push(b.branch_id);
             health.attention.push(Attention::LastRunFailed(b.branch_id));
         }
-        if b.last_run_status.as_deref() == Some(RunStatus::Interrupted.as_str()) {
+        if b.last_run_status == Some(RunStatus::Interrupted) {
             health.interrupted_last_run.push(b.branch_id);
             health
                 .attention
                 .push(Attention::LastRunInterrupted(b.branch_id));
         }
     }
-    health.stale_runs = db::health::stale_runs(client).await?;
-    for r in &health.stale_runs {
-        health
-            .attention
-            .push(Attention::StaleRun(r.id, r.branches.clone()));
-    }
-    for (branch_id, time_zone) in db::branches::invalid_time_zones(client).await? {
-        health
-            .attention
-            .push(Attention::InvalidTimeZone(branch_id, time_zone.clone()));
-        health.invalid_time_zones.push(InvalidZone {
-            branch_id,
-            time_zone,
-        });
-    }
+    Ok(())
+}
+
+/// The outbox's counts and the branch locks held right now.
+async fn outbox_and_locks(
+    client: &db::Object,
+    now: DateTime<Utc>,
+    health: &mut Health,
+) -> Result<()> {
     let (queued, failed) = db::health::outbox_counts(client, now).await?;
     health.outbox = OutboxState {
         queued,
@@ -239,5 +241,12 @@ pub async fn gather(
             application_name: l.application_name,
         })
         .collect();
-    Ok(health)
+    Ok(())
+}
+
+/// The few small tables the metrics endpoint shows (last runs, the day's
+/// pending snapshot, the outbox), read at the context's now.
+pub async fn metrics_snapshot(cx: &Context) -> Result<db::metrics::Snapshot> {
+    let client = cx.raw_client().await?;
+    db::metrics::snapshot(&client, cx.now()).await
 }

@@ -1,20 +1,29 @@
 //! The core: the only code that decides *what*. Policies and branch
-//! settings, one guest's classification, the pending report, the
-//! anonymization run (plan, batches, finish), erasure requests, exports and
-//! the health summary. It knows no command line: hints for people are the
-//! edges' to render from the data it returns.
+//! settings, one guest's classification, the pending report and its daily
+//! summary, the anonymization run (plan, batches, finish) and the nights it
+//! runs in, erasure requests, exports, the protocol and its seals, the
+//! schema, and the health summary. It knows no command line: hints for
+//! people are the edges' to render from the data it returns. The edges
+//! reach the database only through it, with one [`Context`].
 
 pub mod branch_settings;
 pub mod classify;
+pub mod context;
+pub mod demo;
 pub mod erasure;
 pub mod export;
 pub mod health;
+pub mod night;
 pub mod pending;
 pub mod policy;
+pub mod protocol;
 pub mod run;
+pub mod schema;
 pub mod seals;
+pub mod summary;
 
 pub use crate::model::GuestType;
+pub use context::{Context, Pool};
 
 use crate::db::{self, GenericClient};
 use crate::error::{Error, Refusal, Result};

@@ -79,6 +79,20 @@ impl BranchPending {
             .sum()
     }
 
+    /// Guests of one action, type and status, whatever the reason.
+    pub fn guests(
+        &self,
+        action: PendingAction,
+        guest_type: GuestType,
+        status: PendingStatus,
+    ) -> i64 {
+        self.counts
+            .iter()
+            .filter(|c| c.action == action && c.guest_type == guest_type && c.status == status)
+            .map(|c| c.guests)
+            .sum()
+    }
+
     /// Whether anything is overdue or due within the window.
     pub fn has_due(&self) -> bool {
         self.counts

@@ -5,16 +5,12 @@
 //! a hanging scrape).
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
+use crate::error::{Error, Result};
+use crate::retention::{health, Context};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio_util::sync::CancellationToken;
-
-use crate::clock::Clock;
-use crate::db::{self, DbPool};
-use crate::error::{Error, Result};
 
 /// How long a scrape waits for the database, and a client for its request.
 const TIMEOUT: Duration = Duration::from_secs(5);
@@ -29,19 +25,14 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener> {
         .map_err(|e| Error::io(format!("cannot listen on metrics.listen = {addr}"), e))
 }
 
-/// Answers scrapes until `cancel`.
-pub async fn serve(
-    listener: TcpListener,
-    pool: DbPool,
-    clock: Arc<dyn Clock>,
-    cancel: CancellationToken,
-) {
+/// Answers scrapes until the context's stop.
+pub async fn serve(listener: TcpListener, cx: Context) {
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(metrics.listen = %addr, "metrics endpoint listening on /metrics");
     }
     loop {
         let (stream, _) = tokio::select! {
-            _ = cancel.cancelled() => return,
+            _ = cx.stop.cancelled() => return,
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
                 Err(e) => {
@@ -51,16 +42,16 @@ pub async fn serve(
                 }
             },
         };
-        let (pool, clock) = (pool.clone(), clock.clone());
+        let cx = cx.clone();
         tokio::spawn(async move {
-            if let Err(e) = answer(stream, &pool, clock.as_ref()).await {
+            if let Err(e) = answer(stream, &cx).await {
                 tracing::debug!(error = %e, "metrics endpoint: request not answered");
             }
         });
     }
 }
 
-async fn answer(mut stream: TcpStream, pool: &DbPool, clock: &dyn Clock) -> std::io::Result<()> {
+async fn answer(mut stream: TcpStream, cx: &Context) -> std::io::Result<()> {
     let mut head = Vec::with_capacity(1024);
     let mut buf = [0u8; 1024];
     while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < MAX_REQUEST {
@@ -81,7 +72,7 @@ async fn answer(mut stream: TcpStream, pool: &DbPool, clock: &dyn Clock) -> std:
         ("GET", "/metrics") => (
             "200 OK",
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
-            page(pool, clock).await,
+            page(cx).await,
         ),
         ("GET", "/") => (
             "200 OK",
@@ -108,11 +99,8 @@ async fn answer(mut stream: TcpStream, pool: &DbPool, clock: &dyn Clock) -> std:
     stream.shutdown().await
 }
 
-async fn page(pool: &DbPool, clock: &dyn Clock) -> String {
-    let read = async {
-        let client = pool.get().await?;
-        db::metrics::snapshot(&client, clock.now()).await
-    };
+async fn page(cx: &Context) -> String {
+    let read = health::metrics_snapshot(cx);
     let snapshot = match tokio::time::timeout(TIMEOUT, read).await {
         Ok(Ok(s)) => Some(s),
         Ok(Err(e)) => {

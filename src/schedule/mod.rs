@@ -1,13 +1,12 @@
 //! The only code that decides *when*: `retentiond serve` waits for the
 //! database, then lets tokio-cron-scheduler drive a UTC tick; each tick runs
-//! the nights that are due ([`nightly`]), queues the pending summaries that
-//! are due ([`pending`]) and drains the outbox. SIGHUP reloads the settings.
-//! SIGTERM/SIGINT: the current batch commits, no new one starts, the run is
-//! recorded as interrupted, the process exits.
+//! the nights that are due ([`night`]), queues the pending summaries that
+//! are due ([`summary`]) and drains the outbox. SIGHUP reloads the settings.
+//! SIGTERM/SIGINT: no new batch starts; a statement still running after a
+//! short grace is cancelled and its batch rolls back; the run is recorded as
+//! interrupted, and the process exits.
 
 mod endpoint;
-pub mod nightly;
-pub mod pending;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,72 +17,64 @@ use tokio::signal::unix::{signal, SignalKind};
 
 use tokio::sync::mpsc;
 use tokio_cron_scheduler::{Job, JobScheduler};
-use tokio_util::sync::CancellationToken;
 
-use crate::clock::Clock;
-use crate::db::{self, DbPool};
 use crate::error::{Error, Result};
 use crate::notify::sender::{self, FlushScope};
 use crate::notify::transport::Transport;
 use crate::notify::Notifier;
 use crate::retention::run::{LogLines, Progress};
+use crate::retention::{night, summary, Context};
 use crate::sd_notify;
 use crate::settings::Settings;
 
 /// What the daemon works with; replaced as a whole on SIGHUP.
 struct State {
-    settings: Settings,
-    pool: DbPool,
+    cx: Context,
     notifier: Arc<Notifier>,
     transport: Transport,
 }
 
 impl State {
     /// Templates and transport are checked before anything else happens.
-    fn new(settings: Settings) -> Result<State> {
+    fn new(cx: Context) -> Result<State> {
         Ok(State {
-            pool: db::connect_pool(&settings.database)?,
-            notifier: Arc::new(Notifier::from_settings(&settings)?),
-            transport: Transport::from_settings(&settings.mail)?,
-            settings,
+            notifier: Arc::new(Notifier::from_settings(&cx.settings)?),
+            transport: Transport::from_settings(&cx.settings.mail)?,
+            cx,
         })
+    }
+
+    fn settings(&self) -> &Settings {
+        &self.cx.settings
     }
 }
 
-/// Runs the daemon until `cancel` fires. `config` is the settings file that
-/// SIGHUP re-reads.
-pub async fn serve(
-    settings: Settings,
-    config: Option<PathBuf>,
-    clock: Arc<dyn Clock>,
-    cancel: CancellationToken,
-) -> Result<()> {
+/// Runs the daemon until the context's stop fires. `config` is the
+/// settings file that SIGHUP re-reads.
+pub async fn serve(cx: Context, config: Option<PathBuf>) -> Result<()> {
     let systemd = sd_notify::Notifier::from_env();
     let watchdog = sd_notify::watchdog_interval().map_err(Error::Invalid)?;
     // Listen for SIGHUP at once: its default action would end the process.
     let mut hup =
         signal(SignalKind::hangup()).map_err(|e| Error::io("cannot listen for SIGHUP", e))?;
-    let mut state = State::new(settings)?;
+    let cancel = cx.stop.clone();
+    let progress = Arc::new(Heartbeat::default());
+    let mut state = State::new(cx.with_progress(progress.clone()))?;
     // the endpoint answers from the start: a scrape sees retentiond_ready 0
     // while the daemon waits for the database
-    if let Some(addr) = state.settings.metrics.listen {
+    if let Some(addr) = state.settings().metrics.listen {
         let listener = endpoint::bind(addr).await?;
-        tokio::spawn(endpoint::serve(
-            listener,
-            state.pool.clone(),
-            clock.clone(),
-            cancel.clone(),
-        ));
+        tokio::spawn(endpoint::serve(listener, state.cx.clone()));
     }
     systemd.status("waiting for the database");
-    if !wait_for_database(&state.pool, &systemd, &cancel).await? {
+    if !wait_for_database(&state.cx, &systemd).await? {
         systemd.stopping();
         return Ok(());
     }
     crate::metrics::global().set_ready(true);
-    let status = status_line(&state, clock.as_ref()).await;
+    let status = status_line(&state).await;
     systemd.ready(&status);
-    log_next_runs(&state, clock.as_ref()).await;
+    log_next_runs(&state).await;
 
     // The scheduler only nudges the loop; a tick that comes while a run is
     // going is dropped (capacity 1), the next one catches up.
@@ -91,17 +82,18 @@ pub async fn serve(
     let mut scheduler = JobScheduler::new()
         .await
         .map_err(|e| Error::cause("cannot start the scheduler", e))?;
-    let mut job = add_tick_job(&scheduler, state.settings.schedule.tick, &tx).await?;
+    let mut job = add_tick_job(&scheduler, state.settings().schedule.tick, &tx).await?;
     scheduler
         .start()
         .await
         .map_err(|e| Error::cause("cannot start the scheduler", e))?;
     tracing::info!(
-        tick = %humantime::format_duration(state.settings.schedule.tick),
-        nightly_at = %state.settings.schedule.nightly_at.format("%H:%M"),
+        tick = %humantime::format_duration(state.settings().schedule.tick),
+        nightly_at = %state.settings().schedule.nightly_at.format("%H:%M"),
         "daemon started"
     );
-    // The first tick at start-up catches up a missed night.
+    // The first tick at start-up: a night whose window is open now runs,
+    // and a pending summary due today is queued.
     let _ = tx.try_send(());
 
     // Heartbeats prove progress: the idle loop answers its timer, and while
@@ -109,24 +101,23 @@ pub async fn serve(
     // tick finished since the last one. A hung statement or a half-open
     // connection stops them, and systemd restarts the daemon.
     let mut heartbeat = tokio::time::interval(watchdog.unwrap_or(Duration::from_secs(3600)));
-    let progress = Heartbeat::default();
     loop {
         tokio::select! {
             _ = cancel.cancelled() => break,
             _ = heartbeat.tick() => systemd.watchdog(),
             Some(()) = hup.recv() => {
                 systemd.reloading();
-                let old_tick = state.settings.schedule.tick;
+                let old_tick = state.settings().schedule.tick;
                 reload(&mut state, config.as_deref());
-                if state.settings.schedule.tick != old_tick {
+                if state.settings().schedule.tick != old_tick {
                     let _ = scheduler.remove(&job).await;
-                    job = add_tick_job(&scheduler, state.settings.schedule.tick, &tx).await?;
+                    job = add_tick_job(&scheduler, state.settings().schedule.tick, &tx).await?;
                 }
-                let status = status_line(&state, clock.as_ref()).await;
+                let status = status_line(&state).await;
                 systemd.ready(&status);
             }
             Some(()) = rx.recv() => {
-                let work = tick(&state, clock.as_ref(), &progress, &cancel);
+                let work = tick(&state, &progress);
                 tokio::pin!(work);
                 let mut seen = progress.count();
                 loop {
@@ -151,7 +142,7 @@ pub async fn serve(
                     }
                 }
                 if !cancel.is_cancelled() {
-                    systemd.status(&status_line(&state, clock.as_ref()).await);
+                    systemd.status(&status_line(&state).await);
                 }
             }
         }
@@ -221,43 +212,35 @@ async fn add_tick_job(
 
 /// One tick: due nights, due pending summaries, then the outbox.
 #[tracing::instrument(skip_all)]
-async fn tick(state: &State, clock: &dyn Clock, progress: &Heartbeat, cancel: &CancellationToken) {
-    let ticked = nightly::tick(
-        &state.pool,
-        &state.settings,
-        Some(&state.notifier),
-        clock,
-        progress,
-        cancel,
-    )
-    .await;
-    match ticked {
-        Ok(reports) if !reports.is_empty() => log_next_runs(state, clock).await,
+async fn tick(state: &State, progress: &Heartbeat) {
+    let cx = &state.cx;
+    match night::run_due_nights(cx, Some(&state.notifier)).await {
+        Ok(reports) if !reports.is_empty() => log_next_runs(state).await,
         Ok(_) => {}
         Err(e) => tracing::error!(error = %e, "tick failed; retrying at the next tick"),
     }
     progress.step();
-    if cancel.is_cancelled() {
+    if cx.stop.is_cancelled() {
         return;
     }
-    if let Err(e) = pending::tick(&state.pool, &state.settings, &state.notifier, clock).await {
+    if let Err(e) = summary::queue_due(cx, &state.notifier).await {
         tracing::error!(error = %e, "pending summaries failed; retrying at the next tick");
     }
     progress.step();
     let scope = FlushScope {
-        stop: cancel.clone(),
+        stop: cx.stop.clone(),
         progress: Some(progress.steps.clone()),
         ..FlushScope::default()
     };
-    if let Err(e) = sender::flush(
-        &state.pool,
-        &state.settings.mail,
+    let flushed = sender::flush(
+        &cx.pool,
+        &cx.settings.mail,
         &state.transport,
-        clock,
+        cx.clock.as_ref(),
         &scope,
     )
-    .await
-    {
+    .await;
+    if let Err(e) = flushed {
         tracing::warn!(error = %e, "outbox not drained; retrying at the next tick");
     }
 }
@@ -266,19 +249,20 @@ async fn tick(state: &State, clock: &dyn Clock, progress: &Heartbeat, cancel: &C
 /// ones kept.
 fn reload(state: &mut State, config: Option<&Path>) {
     let new = match Settings::load(config).and_then(|s| {
-        let database_changed = s.database.url != state.settings.database.url
-            || s.database.pool_size != state.settings.database.pool_size;
-        let pool = if database_changed {
-            db::connect_pool(&s.database)?
+        let old = state.settings();
+        let database_changed =
+            s.database.url != old.database.url || s.database.pool_size != old.database.pool_size;
+        let cx = if database_changed {
+            Context::new(s, state.cx.clock.clone())?
+                .with_stop(state.cx.stop.clone())
+                .with_progress(state.cx.progress.clone())
         } else {
-            state.pool.clone()
+            Context {
+                settings: Arc::new(s),
+                ..state.cx.clone()
+            }
         };
-        Ok(State {
-            pool,
-            notifier: Arc::new(Notifier::from_settings(&s)?),
-            transport: Transport::from_settings(&s.mail)?,
-            settings: s,
-        })
+        State::new(cx)
     }) {
         Ok(new) => new,
         Err(e) => {
@@ -286,12 +270,13 @@ fn reload(state: &mut State, config: Option<&Path>) {
             return;
         }
     };
-    if new.settings.log.level != state.settings.log.level
-        || new.settings.log.format != state.settings.log.format
+    let (new_settings, old_settings) = (new.settings(), state.settings());
+    if new_settings.log.level != old_settings.log.level
+        || new_settings.log.format != old_settings.log.format
     {
         tracing::warn!("log settings take effect at the next restart");
     }
-    if new.settings.metrics.listen != state.settings.metrics.listen {
+    if new_settings.metrics.listen != old_settings.metrics.listen {
         tracing::warn!("metrics.listen takes effect at the next restart");
     }
     *state = new;
@@ -299,8 +284,8 @@ fn reload(state: &mut State, config: Option<&Path>) {
 }
 
 /// `next run at … (branch N)` for systemctl status.
-async fn status_line(state: &State, clock: &dyn Clock) -> String {
-    match nightly::next_runs(&state.pool, &state.settings, clock).await {
+async fn status_line(state: &State) -> String {
+    match night::next_runs(&state.cx).await {
         Ok(next) => match next
             .iter()
             .min_by_key(|n| n.at)
@@ -321,14 +306,10 @@ async fn status_line(state: &State, clock: &dyn Clock) -> String {
 /// and so is a schema that `retentiond migrate` has yet to upgrade (after a
 /// package upgrade), instead of exiting into a restart loop. systemd's
 /// start timeout bounds the wait.
-async fn wait_for_database(
-    pool: &DbPool,
-    systemd: &sd_notify::Notifier,
-    cancel: &CancellationToken,
-) -> Result<bool> {
+async fn wait_for_database(cx: &Context, systemd: &sd_notify::Notifier) -> Result<bool> {
     let mut delay = Duration::from_secs(1);
     loop {
-        match db::connect_checked(pool).await {
+        match cx.client().await {
             Ok(_) => return Ok(true),
             Err(e @ Error::Schema(_)) => {
                 tracing::error!(error = %e, retry_in = ?delay, "schema does not match; waiting for `retentiond migrate`");
@@ -340,15 +321,15 @@ async fn wait_for_database(
             }
         }
         tokio::select! {
-            _ = cancel.cancelled() => return Ok(false),
+            _ = cx.stop.cancelled() => return Ok(false),
             _ = tokio::time::sleep(delay) => {}
         }
         delay = (delay * 2).min(Duration::from_secs(60));
     }
 }
 
-async fn log_next_runs(state: &State, clock: &dyn Clock) {
-    match nightly::next_runs(&state.pool, &state.settings, clock).await {
+async fn log_next_runs(state: &State) {
+    match night::next_runs(&state.cx).await {
         Ok(next) if next.is_empty() => {
             tracing::info!("no branch has automatic deletion on; nothing is scheduled")
         }

@@ -12,7 +12,7 @@ pub const D: fn(i64) -> Duration = Duration::days;
 pub struct World {
     pub db: TestDb,
     pub c: tokio_postgres::Client,
-    pub pool: retentiond::db::DbPool,
+    pub pool: retentiond::retention::Pool,
     pub head: i64,
 }
 

@@ -222,7 +222,7 @@ impl TestDb {
     }
 
     /// A pool on this database, for calling the library directly.
-    pub fn pool(&self) -> retentiond::db::DbPool {
+    pub fn pool(&self) -> retentiond::retention::Pool {
         let settings = retentiond::settings::DatabaseSettings {
             url: self.url.clone(),
             config: tokio_postgres::Config::from_str(&self.url).unwrap(),

@@ -7,12 +7,10 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use retentiond::clock::FixedClock;
-use retentiond::retention::run::{RunReport, Silent};
-use retentiond::schedule::nightly;
+use retentiond::retention::night;
+use retentiond::retention::run::RunReport;
 use retentiond::settings::Settings;
 use tokio_postgres::Client;
-use tokio_util::sync::CancellationToken;
 
 use super::{day, fx, TestDb};
 
@@ -22,16 +20,8 @@ pub fn utc(s: &str) -> DateTime<Utc> {
 
 /// One tick of the daemon's scheduler at `at`, with [`settings`].
 pub async fn tick_at(db: &TestDb, at: &str) -> Vec<RunReport> {
-    nightly::tick(
-        &db.pool(),
-        &settings(db),
-        None,
-        &FixedClock(utc(at)),
-        &Silent,
-        &CancellationToken::new(),
-    )
-    .await
-    .unwrap()
+    let cx = super::context(settings(db), utc(at));
+    night::run_due_nights(&cx, None).await.unwrap()
 }
 
 /// Settings for runs of the library; the guard lets one overdue guest go.

@@ -9,7 +9,7 @@ pub fn manual(s: &retentiond::settings::Settings) -> retentiond::retention::run:
         kind: retentiond::model::RunKind::Manual,
         actor: "alice".into(),
         night: None,
-        window: None,
+        time_left: None,
         guard: None,
         batch: s.batch.clone(),
         notify: None,
@@ -27,21 +27,22 @@ pub fn settings(db: &TestDb, extra: &str) -> retentiond::settings::Settings {
     .unwrap()
 }
 
+/// The core's context for `settings` with the clock standing at `at`.
+pub fn context(
+    settings: retentiond::settings::Settings,
+    at: chrono::DateTime<chrono::Utc>,
+) -> retentiond::retention::Context {
+    let clock = std::sync::Arc::new(retentiond::clock::FixedClock(at));
+    retentiond::retention::Context::new(settings, clock).unwrap()
+}
+
 /// A manual run's preparation over `branches` with the clock at `at`
 /// (no waiting for a busy branch).
 pub async fn prepare(
-    pool: &retentiond::db::DbPool,
+    cx: &retentiond::retention::Context,
     branches: &[i64],
-    at: chrono::DateTime<chrono::Utc>,
 ) -> retentiond::retention::run::Prepared {
-    retentiond::retention::run::prepare(
-        pool,
-        branches,
-        at,
-        at,
-        std::time::Duration::ZERO,
-        &tokio_util::sync::CancellationToken::new(),
-    )
-    .await
-    .unwrap()
+    retentiond::retention::run::prepare(cx, branches, cx.now(), std::time::Duration::ZERO)
+        .await
+        .unwrap()
 }

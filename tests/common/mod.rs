@@ -22,8 +22,13 @@ pub use db::{connect, server_url, url_for, TestDb};
 #[allow(unused_imports)]
 pub use fixtures::{assert_anonymized, assert_untouched, day};
 #[allow(unused_imports)]
-pub use library::{manual, prepare, settings};
+pub use library::{context, manual, prepare, settings};
 #[allow(unused_imports)]
 pub use process::{expect_code, free_port, is_root, signal, stderr, stdout, terminate};
 #[allow(unused_imports)]
 pub use smtp::SmtpSink;
+
+/// The class of the branch locks (the high 32 bits of
+/// `retention.branch_lock_key`, "RETE"), for tests that look at `pg_locks`
+/// themselves.
+pub const BRANCH_LOCK_CLASS: i64 = 0x5245_5445;

@@ -3,11 +3,9 @@
 //! library with the clock where the test wants it.
 
 use chrono::{DateTime, Utc};
-use retentiond::clock::FixedClock;
-use retentiond::retention::run::{RunReport, Silent};
+use retentiond::retention::run::RunReport;
 use retentiond::settings::Settings;
 use tokio_postgres::Client;
-use tokio_util::sync::CancellationToken;
 
 use super::{day, fx, manual, TestDb};
 
@@ -18,21 +16,16 @@ pub fn settings(db: &TestDb, extra: &str) -> Settings {
 /// A manual run over `branches` with the clock at `at`.
 pub async fn run_at(db: &TestDb, branches: &[i64], at: DateTime<Utc>) -> RunReport {
     let s = settings(db, "");
-    let pool = db.pool();
-    let prepared = super::prepare(&pool, branches, at).await;
+    let opts = manual(&s);
+    let cx = super::context(s, at);
+    let prepared = super::prepare(&cx, branches).await;
     // a run that found its branch busy would do nothing and prove nothing
     assert!(
         prepared.locked_elsewhere.is_empty(),
         "the branches are free: an earlier run released them when it ended"
     );
     prepared
-        .execute(
-            &pool,
-            &manual(&s),
-            &FixedClock(at),
-            &Silent,
-            &CancellationToken::new(),
-        )
+        .execute(&cx, &opts)
         .await
         .unwrap()
         .expect("a manual run is always recorded")

@@ -8,16 +8,15 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use tokio_postgres::error::SqlState;
-use tokio_util::sync::CancellationToken;
 
 use super::finish::Stop;
 use super::plan::{BranchPlan, Prepared};
-use super::{Held, Progress, RunOptions, RunReport};
-use crate::clock::Clock;
+use super::{Held, RunOptions, RunReport};
 use crate::db::protocol::{self, Entry};
-use crate::db::{self, DbPool, GenericClient};
+use crate::db::{self, GenericClient};
 use crate::error::{Error, Result};
 use crate::model::{Action, GuestType, RunKind};
+use crate::retention::context::Context;
 
 /// How [`apply_locked`] anonymizes.
 pub struct Apply<'a> {
@@ -84,24 +83,42 @@ struct BatchResult {
     lock_hold: std::time::Duration,
 }
 
+/// A run in progress: its options, when it started, what it did so far and
+/// how far its batches got (for progress).
+pub(super) struct Running<'a> {
+    pub(super) opts: &'a RunOptions,
+    pub(super) started: Instant,
+    pub(super) report: RunReport,
+    done: u64,
+    total: u64,
+}
+
+impl Running<'_> {
+    /// Why the batch loop stops before its next batch, if it does.
+    fn stop(&self, cx: &Context) -> Option<Stop> {
+        if cx.stop.is_cancelled() {
+            Some(Stop::Shutdown)
+        } else if self
+            .opts
+            .time_left
+            .is_some_and(|left| self.started.elapsed() >= left)
+        {
+            Some(Stop::Window)
+        } else {
+            None
+        }
+    }
+}
+
 impl Prepared {
     /// Records one run over every branch of the plan and works it off (a
     /// manual run). Returns `Ok(None)` for a scheduled run whose night
     /// another run has claimed.
-    pub async fn execute(
-        mut self,
-        pool: &DbPool,
-        opts: &RunOptions,
-        clock: &dyn Clock,
-        progress: &dyn Progress,
-        cancel: &CancellationToken,
-    ) -> Result<Option<RunReport>> {
+    pub async fn execute(mut self, cx: &Context, opts: &RunOptions) -> Result<Option<RunReport>> {
         let all: Vec<usize> = (0..self.plans.len()).collect();
         // one run over everything asked for: what was busy is its gap
         let skipped = self.locked_elsewhere.clone();
-        let result = self
-            .run(&all, skipped, pool, opts, clock, progress, cancel)
-            .await;
+        let result = self.run(cx, &all, skipped, opts).await;
         let released = self.release().await;
         let report = result?;
         released?;
@@ -110,32 +127,27 @@ impl Prepared {
 
     /// One run per branch, one after another, under the locks and on the
     /// candidates listed once for all of them (the nights of a tick); a
-    /// branch for which `opts_for` has no options is left. Stops starting
+    /// branch for which `options_for` has no options is left. Stops starting
     /// runs when shutdown is asked.
     pub async fn execute_each(
         mut self,
-        pool: &DbPool,
-        opts_for: impl Fn(i64) -> Option<RunOptions>,
-        clock: &dyn Clock,
-        progress: &dyn Progress,
-        cancel: &CancellationToken,
+        cx: &Context,
+        options_for: impl Fn(i64) -> Option<RunOptions>,
     ) -> Vec<(i64, Result<Option<RunReport>>)> {
         let mut results = Vec::new();
         for i in 0..self.plans.len() {
-            if cancel.is_cancelled() {
+            if cx.stop.is_cancelled() {
                 break;
             }
             let branch_id = self.plans[i].branch_id;
-            let Some(opts) = opts_for(branch_id) else {
+            let Some(opts) = options_for(branch_id) else {
                 tracing::info!(
                     branch.id = branch_id,
                     "no time left for this branch; it waits for its next run"
                 );
                 continue;
             };
-            let result = self
-                .run(&[i], Vec::new(), pool, &opts, clock, progress, cancel)
-                .await;
+            let result = self.run(cx, &[i], Vec::new(), &opts).await;
             results.push((branch_id, result));
         }
         if let Err(e) = self.release().await {
@@ -160,18 +172,14 @@ impl Prepared {
     /// Records a run over the plans at `subset`, works them off and records
     /// the end, all under the branch locks.
     #[tracing::instrument(skip_all, fields(run.kind = %opts.kind))]
-    #[allow(clippy::too_many_arguments)]
     async fn run(
         &mut self,
+        cx: &Context,
         subset: &[usize],
         skipped: Vec<i64>,
-        pool: &DbPool,
         opts: &RunOptions,
-        clock: &dyn Clock,
-        progress: &dyn Progress,
-        cancel: &CancellationToken,
     ) -> Result<Option<RunReport>> {
-        let started_at = clock.now();
+        let started_at = cx.now();
         let started = Instant::now();
         let plans: Vec<BranchPlan> = subset.iter().map(|&i| self.plans[i].clone()).collect();
         let branches: Vec<i64> = plans.iter().map(|p| p.branch_id).collect();
@@ -187,15 +195,18 @@ impl Prepared {
             guests = plans.iter().map(|p| p.guests).sum::<i64>(),
             "run started"
         );
-        let mut report = RunReport::new(run_id, opts.kind, self.cutoff, branches);
-        report.skipped = skipped;
-        let outcome = self
-            .work(&plans, opts, clock, progress, cancel, started, &mut report)
-            .await;
-        progress.finish();
-        report.duration_ms = started.elapsed().as_millis() as u64;
-        self.finish(pool, opts, clock, report, plans.len(), outcome)
-            .await
+        let mut running = Running {
+            opts,
+            started,
+            report: RunReport::new(run_id, opts.kind, self.cutoff, branches),
+            done: 0,
+            total: 0,
+        };
+        running.report.skipped = skipped;
+        let outcome = self.work(cx, &plans, &mut running).await;
+        cx.progress.finish();
+        running.report.duration_ms = started.elapsed().as_millis() as u64;
+        self.finish(cx, running, plans.len(), outcome).await
     }
 
     /// Creates the run record and its `run_started` row. For a scheduled run
@@ -250,50 +261,34 @@ impl Prepared {
         Ok(Some(run_id))
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// The guard over every branch, then each branch's batches in turn.
     async fn work(
         &mut self,
+        cx: &Context,
         plans: &[BranchPlan],
-        opts: &RunOptions,
-        clock: &dyn Clock,
-        progress: &dyn Progress,
-        cancel: &CancellationToken,
-        started: Instant,
-        report: &mut RunReport,
+        running: &mut Running<'_>,
     ) -> Result<Stop> {
         // The guard first, for every branch, so that its verdict does not
         // depend on how far other branches got.
         let mut to_do = Vec::new();
         for plan in plans.iter().cloned() {
-            let held = match opts.guard {
-                Some(guard) => self.guard(&plan, guard, opts, report.run_id).await?,
+            let held = match running.opts.guard {
+                Some(guard) => self.guard(&plan, guard, running).await?,
                 None => None,
             };
             match held {
-                Some(held) => report.held.push(held),
+                Some(held) => running.report.held.push(held),
                 None => to_do.push(plan),
             }
         }
 
-        let total: u64 = to_do.iter().map(|p| p.guests as u64).sum();
-        progress.start(total);
-        let mut done = 0;
+        running.total = to_do.iter().map(|p| p.guests as u64).sum();
+        cx.progress.start(running.total);
         for (i, plan) in to_do.iter().enumerate() {
-            let stop = self
-                .work_branch(
-                    plan,
-                    opts,
-                    clock,
-                    progress,
-                    cancel,
-                    started,
-                    (&mut done, total),
-                    report,
-                )
-                .await?;
+            let stop = self.work_branch(cx, plan, running).await?;
             if !matches!(stop, Stop::Done) {
                 // branches not reached wait for the next run as well
-                report.remaining += to_do[i + 1..].iter().map(|p| p.guests).sum::<i64>();
+                running.report.remaining += to_do[i + 1..].iter().map(|p| p.guests).sum::<i64>();
                 return Ok(stop);
             }
         }
@@ -307,8 +302,7 @@ impl Prepared {
         &self,
         plan: &BranchPlan,
         guard: f64,
-        opts: &RunOptions,
-        run_id: i64,
+        running: &Running<'_>,
     ) -> Result<Option<Held>> {
         let not_anonymized = db::guests::not_anonymized(self.client(), plan.branch_id).await?;
         let candidates = plan.anonymize();
@@ -321,6 +315,7 @@ impl Prepared {
             not_anonymized,
             guard,
         };
+        let run_id = running.report.run_id;
         protocol::append(
             self.client(),
             &Entry {
@@ -331,7 +326,7 @@ impl Prepared {
                     "not_anonymized": not_anonymized,
                     "guard": guard,
                 }),
-                ..Entry::new(&opts.actor, Action::RunHeld)
+                ..Entry::new(&running.opts.actor, Action::RunHeld)
             },
         )
         .await?;
@@ -347,31 +342,21 @@ impl Prepared {
         Ok(Some(held))
     }
 
-    #[allow(clippy::too_many_arguments)]
-    #[tracing::instrument(skip_all, fields(branch.id = plan.branch_id, run.id = report.run_id))]
+    /// Works one branch's candidates off, a batch at a time, until none is
+    /// left, the run's time is up or a stop is asked.
+    #[tracing::instrument(skip_all, fields(branch.id = plan.branch_id, run.id = running.report.run_id))]
     async fn work_branch(
         &mut self,
+        cx: &Context,
         plan: &BranchPlan,
-        opts: &RunOptions,
-        clock: &dyn Clock,
-        progress: &dyn Progress,
-        cancel: &CancellationToken,
-        started: Instant,
-        (done, total): (&mut u64, u64),
-        report: &mut RunReport,
+        running: &mut Running<'_>,
     ) -> Result<Stop> {
-        let size = i64::from(opts.batch.size);
+        let size = i64::from(running.opts.batch.size);
         let mut last: i64 = 0;
         loop {
-            let stop = if cancel.is_cancelled() {
-                Some(Stop::Shutdown)
-            } else if opts.window.is_some_and(|w| started.elapsed() >= w) {
-                Some(Stop::Window)
-            } else {
-                None
-            };
-            if let Some(stop) = stop {
-                report.remaining += db::runs::left_after(self.client(), plan.plan_id, last).await?;
+            if let Some(stop) = running.stop(cx) {
+                running.report.remaining +=
+                    db::runs::left_after(self.client(), plan.plan_id, last).await?;
                 return Ok(stop);
             }
             let ids = db::runs::next_batch(self.client(), plan.plan_id, last, size).await?;
@@ -379,42 +364,59 @@ impl Prepared {
                 return Ok(Stop::Done);
             };
             last = batch_last;
-            // a stop cancels a statement that runs on; its batch rolls back
-            let token = self.client().cancel_token();
-            let batch = self.batch(&ids, plan.branch_id, opts, clock, report.run_id);
-            let batch_started = Instant::now();
-            match db::stoppable(token, cancel, batch).await {
-                Ok(result) => {
-                    report.lock_holds.record(result.lock_hold);
-                    let metrics = crate::metrics::global();
-                    metrics.batch(batch_started.elapsed(), result.lock_hold);
-                    for (action, guest_type, n) in result.actions {
-                        metrics.changed(plan.branch_id, action, n);
-                        report.record(plan.branch_id, action, guest_type, n);
-                    }
-                    report.kept += result.kept;
-                    report.remaining += result.skipped;
-                }
-                Err(e) if is_timeout(&e) => {
-                    tracing::warn!(
-                        branch.id = plan.branch_id,
-                        guests = ids.len(),
-                        error = %e,
-                        "batch gave up waiting for a lock or took too long; its guests are left \
-                         for the next run"
-                    );
-                    report.remaining += ids.len() as i64;
-                }
-                Err(e) => return Err(e),
-            }
-            *done += ids.len() as u64;
-            progress.batch(*done, total);
-            if !opts.batch.pause.is_zero() {
+            self.run_batch(cx, plan, &ids, running).await?;
+            running.done += ids.len() as u64;
+            cx.progress.batch(running.done, running.total);
+            let pause = running.opts.batch.pause;
+            if !pause.is_zero() {
                 tokio::select! {
-                    _ = tokio::time::sleep(opts.batch.pause) => {}
-                    _ = cancel.cancelled() => {}
+                    _ = tokio::time::sleep(pause) => {}
+                    _ = cx.stop.cancelled() => {}
                 }
             }
+        }
+    }
+
+    /// One batch, counted into the report; a batch that gave up on a lock
+    /// or its time leaves its guests for the next run.
+    async fn run_batch(
+        &mut self,
+        cx: &Context,
+        plan: &BranchPlan,
+        ids: &[i64],
+        running: &mut Running<'_>,
+    ) -> Result<()> {
+        // a stop cancels a statement that runs on; its batch rolls back
+        let token = self.client().cancel_token();
+        let run_id = running.report.run_id;
+        let batch = self.batch(cx, ids, plan.branch_id, running.opts, run_id);
+        let batch_started = Instant::now();
+        match db::stoppable(token, &cx.stop, batch).await {
+            Ok(result) => {
+                let report = &mut running.report;
+                report.lock_holds.record(result.lock_hold);
+                let metrics = crate::metrics::global();
+                metrics.batch(batch_started.elapsed(), result.lock_hold);
+                for (action, guest_type, n) in result.actions {
+                    metrics.changed(plan.branch_id, action, n);
+                    report.record(plan.branch_id, action, guest_type, n);
+                }
+                report.kept += result.kept;
+                report.remaining += result.skipped;
+                Ok(())
+            }
+            Err(e) if is_timeout(&e) => {
+                tracing::warn!(
+                    branch.id = plan.branch_id,
+                    guests = ids.len(),
+                    error = %e,
+                    "batch gave up waiting for a lock or took too long; its guests are left \
+                     for the next run"
+                );
+                running.report.remaining += ids.len() as i64;
+                Ok(())
+            }
+            Err(e) => Err(e),
         }
     }
 
@@ -422,10 +424,10 @@ impl Prepared {
     #[tracing::instrument(skip_all, fields(run.id = run_id, branch.id = branch_id, batch.rows = ids.len()))]
     async fn batch(
         &mut self,
+        cx: &Context,
         ids: &[i64],
         branch_id: i64,
         opts: &RunOptions,
-        clock: &dyn Clock,
         run_id: i64,
     ) -> Result<BatchResult> {
         let cutoff = self.cutoff;
@@ -450,7 +452,7 @@ impl Prepared {
             &locked,
             &Apply {
                 cutoff,
-                now: clock.now(),
+                now: cx.now(),
                 actor: &opts.actor,
                 run_id: Some(run_id),
                 forced: &[],

@@ -1,19 +1,20 @@
-//! Ending a run: decide its status, release the branch locks, and record
-//! the end, its `run_finished` row and its completed summaries in one
-//! transaction.
+//! Ending a run: decide its status, and record the end, its `run_finished`
+//! row and its completed summaries in one transaction while the branch
+//! locks are still held (the prepared run releases them afterwards).
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
+use super::batch::Running;
 use super::plan::Prepared;
 use super::{total, RunOptions, RunReport};
-use crate::clock::Clock;
 use crate::db::protocol::{self, Entry};
-use crate::db::{self, DbPool, GenericClient};
+use crate::db::{self, GenericClient};
 use crate::error::{Error, Result};
 use crate::model::{Action, GuestType, RunStatus, Seal};
 use crate::notify::{CompletedSummary, HeldSummary, TypeActions};
 use crate::retention::branch_settings;
+use crate::retention::context::Context;
 
 /// Why the batch loop stopped.
 pub(super) enum Stop {
@@ -31,37 +32,16 @@ impl Prepared {
     /// this one interrupted) before its end is on record.
     pub(super) async fn finish(
         &mut self,
-        pool: &DbPool,
-        opts: &RunOptions,
-        clock: &dyn Clock,
-        mut report: RunReport,
+        cx: &Context,
+        running: Running<'_>,
         plans: usize,
         outcome: Result<Stop>,
     ) -> Result<Option<RunReport>> {
-        report.status = match &outcome {
-            Err(e) => {
-                // the full error to the log, only what names no data to the records
-                tracing::error!(
-                    run.id = report.run_id,
-                    branch.id = single_branch(&report),
-                    error = %e,
-                    "run failed"
-                );
-                report.error = Some(e.for_records());
-                RunStatus::Failed
-            }
-            Ok(Stop::Shutdown) => RunStatus::Interrupted,
-            Ok(Stop::Window) => RunStatus::Partial,
-            Ok(Stop::Done) if !report.held.is_empty() && report.held.len() == plans => {
-                RunStatus::Held
-            }
-            Ok(Stop::Done) if report.remaining > 0 || !report.skipped.is_empty() => {
-                RunStatus::Partial
-            }
-            Ok(Stop::Done) => RunStatus::Completed,
-        };
-        let run_id = report.run_id;
-        let at = clock.now();
+        let Running {
+            opts, mut report, ..
+        } = running;
+        report.status = status_of(&mut report, plans, &outcome);
+        let at = cx.now();
         let recorded = match self.client.as_mut() {
             Some(client) => finish_run(client, opts, &report, at).await,
             None => Err(Error::Failed("the run's connection is gone".into())),
@@ -72,8 +52,8 @@ impl Prepared {
         let recorded = match recorded {
             Ok(mails) => Ok(mails),
             Err(e) => {
-                tracing::warn!(run.id = run_id, error = %e, "cannot record the run's end on its own connection; trying a new one");
-                match pool.get().await {
+                tracing::warn!(run.id = report.run_id, error = %e, "cannot record the run's end on its own connection; trying a new one");
+                match cx.pool.get().await {
                     Ok(mut client) => finish_run(&mut client, opts, &report, at).await,
                     Err(e) => Err(e.into()),
                 }
@@ -85,27 +65,54 @@ impl Prepared {
                 report.seal = seal;
             }
             Err(e) if outcome.is_err() => {
-                tracing::warn!(run.id = run_id, error = %e, "cannot record the failed run's end; the next run marks it interrupted");
+                tracing::warn!(run.id = report.run_id, error = %e, "cannot record the failed run's end; the next run marks it interrupted");
             }
             Err(e) => return Err(e),
         }
-        tracing::info!(
-            run.id = run_id,
-            branch.id = single_branch(&report),
-            status = report.status.as_str(),
-            anonymized = report.total(Action::GuestAnonymized),
-            unsubscribed = report.total(Action::NewsletterUnsubscribed),
-            fiscal_erased = report.total(Action::FiscalDataErased),
-            remaining = report.remaining,
-            held = report.held.len(),
-            duration_ms = report.duration_ms,
-            batches = report.lock_holds.batches(),
-            lock_hold_p99_ms = report.lock_holds.p99_ms(),
-            seal = report.seal.as_ref().map(tracing::field::display),
-            "run finished"
-        );
+        log_finished(&report);
         outcome.map(|_| Some(report))
     }
+}
+
+/// How the run ended; a failure's full error goes to the log, only what
+/// names no data to the report (and so to the records).
+fn status_of(report: &mut RunReport, plans: usize, outcome: &Result<Stop>) -> RunStatus {
+    match outcome {
+        Err(e) => {
+            tracing::error!(
+                run.id = report.run_id,
+                branch.id = single_branch(report),
+                error = %e,
+                "run failed"
+            );
+            report.error = Some(e.for_records());
+            RunStatus::Failed
+        }
+        Ok(Stop::Shutdown) => RunStatus::Interrupted,
+        Ok(Stop::Window) => RunStatus::Partial,
+        Ok(Stop::Done) if !report.held.is_empty() && report.held.len() == plans => RunStatus::Held,
+        Ok(Stop::Done) if report.remaining > 0 || !report.skipped.is_empty() => RunStatus::Partial,
+        Ok(Stop::Done) => RunStatus::Completed,
+    }
+}
+
+/// The `run finished` log line.
+fn log_finished(report: &RunReport) {
+    tracing::info!(
+        run.id = report.run_id,
+        branch.id = single_branch(report),
+        status = report.status.as_str(),
+        anonymized = report.total(Action::GuestAnonymized),
+        unsubscribed = report.total(Action::NewsletterUnsubscribed),
+        fiscal_erased = report.total(Action::FiscalDataErased),
+        remaining = report.remaining,
+        held = report.held.len(),
+        duration_ms = report.duration_ms,
+        batches = report.lock_holds.batches(),
+        lock_hold_p99_ms = report.lock_holds.p99_ms(),
+        seal = report.seal.as_ref().map(tracing::field::display),
+        "run finished"
+    );
 }
 
 /// The branch of a one-branch run (every nightly run), for the log.

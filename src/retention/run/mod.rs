@@ -75,8 +75,9 @@ pub struct RunOptions {
     pub actor: String,
     /// The local night a scheduled run belongs to.
     pub night: Option<NaiveDate>,
-    /// No new batch starts after this much time.
-    pub window: Option<Duration>,
+    /// No new batch starts once the run has worked this long (what is left
+    /// of a night's window; `run --window`).
+    pub time_left: Option<Duration>,
     /// Blast-radius guard (scheduled runs): hold a branch above this fraction.
     pub guard: Option<f64>,
     /// Batch size, pause and timeouts.

@@ -6,11 +6,11 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use tokio_util::sync::CancellationToken;
 
-use crate::db::{self, DbPool, Object};
+use crate::db::{self, Object};
 use crate::error::Result;
 use crate::model::GuestType;
+use crate::retention::context::Context;
 
 pub use crate::db::runs::PlanCount as TypeCounts;
 
@@ -51,19 +51,17 @@ pub struct Prepared {
 /// Locks the branches that nobody else is processing and lists their
 /// candidates at `cutoff`. A branch another run holds is waited for up to
 /// `wait`, then skipped. Uses a connection of its own, outside the pool's
-/// reuse: the session's advisory locks end with it. `stop` cancels a long
-/// listing.
+/// reuse: the session's advisory locks end with it. The context's stop
+/// cancels a long listing.
 #[tracing::instrument(skip_all, fields(run.branches = ?branches, run.cutoff = %cutoff))]
 pub async fn prepare(
-    pool: &DbPool,
+    cx: &Context,
     branches: &[i64],
     cutoff: DateTime<Utc>,
-    now: DateTime<Utc>,
     wait: Duration,
-    stop: &CancellationToken,
 ) -> Result<Prepared> {
     let mut prepared = Prepared {
-        client: Some(pool.get().await?),
+        client: Some(cx.pool.get().await?),
         cutoff,
         plans: Vec::new(),
         locked_elsewhere: Vec::new(),
@@ -71,71 +69,87 @@ pub async fn prepare(
     };
     // On an error below, dropping `prepared` closes the connection and with
     // it the locks taken so far.
-    // Branches are taken in ascending order, each waited for up to what is
-    // left of `wait`: two runs over the same branches queue behind each
-    // other instead of holding some each and waiting for the rest.
-    let mut ordered = branches.to_vec();
-    ordered.sort_unstable();
-    ordered.dedup();
-    let mut locked = Vec::new();
-    let mut busy = Vec::new();
-    let deadline = Instant::now() + wait;
-    for branch_id in ordered {
-        let client = prepared.client();
-        let left = deadline.saturating_duration_since(Instant::now());
-        let taking = db::runs::lock_branch_within(client, branch_id, left);
-        if !db::stoppable(client.cancel_token(), stop, taking).await? {
-            busy.push(branch_id);
-            continue;
-        }
-        for id in db::runs::mark_stale(client, branch_id, now).await? {
-            tracing::warn!(
-                run.id = id,
-                branch.id = branch_id,
-                "marked a stale run as interrupted"
-            );
-            if !prepared.stale_runs.contains(&id) {
-                prepared.stale_runs.push(id);
-            }
-        }
-        locked.push(branch_id);
-    }
-    for &branch_id in &busy {
-        tracing::warn!(
-            branch.id = branch_id,
-            waited_s = wait.as_secs(),
-            "branch is being processed by another run; skipping it"
-        );
-    }
-    prepared.locked_elsewhere = busy;
-    if locked.is_empty() {
-        return Ok(prepared);
-    }
-    // one pass over the guests for every branch of the run
-    let client = prepared.client();
-    let (plan_ids, counts) = db::stoppable(client.cancel_token(), stop, async {
-        let plan_ids = db::runs::list_candidates(client, &locked, cutoff).await?;
-        let counts = db::runs::plan_counts(client, &plan_ids).await?;
-        Ok((plan_ids, counts))
-    })
-    .await?;
-    for (&branch_id, &plan_id) in locked.iter().zip(&plan_ids) {
-        let mut by_type: Vec<TypeCounts> = counts
-            .iter()
-            .filter(|(p, _)| *p == plan_id)
-            .map(|(_, c)| c.clone())
-            .collect();
-        by_type.sort_by_key(|t| GuestType::ALL.iter().position(|g| *g == t.guest_type));
-        let guests = by_type.iter().map(|t| t.guests).sum();
-        tracing::debug!(branch.id = branch_id, guests, "candidates listed");
-        prepared.plans.push(BranchPlan {
-            branch_id,
-            plan_id,
-            by_type,
-            guests,
-        });
+    let locked = prepared.lock_branches(cx, branches, wait).await?;
+    if !locked.is_empty() {
+        prepared.list_candidates(cx, &locked).await?;
     }
     Ok(prepared)
+}
+
+impl Prepared {
+    /// Takes the branch locks in ascending order, each waited for up to
+    /// what is left of `wait`: two runs over the same branches queue behind
+    /// each other instead of holding some each and waiting for the rest.
+    /// Marks the dead runs of each branch taken as interrupted. Returns the
+    /// branches taken; the others are `locked_elsewhere`.
+    async fn lock_branches(
+        &mut self,
+        cx: &Context,
+        branches: &[i64],
+        wait: Duration,
+    ) -> Result<Vec<i64>> {
+        let mut ordered = branches.to_vec();
+        ordered.sort_unstable();
+        ordered.dedup();
+        let mut locked = Vec::new();
+        let deadline = Instant::now() + wait;
+        for branch_id in ordered {
+            let client = self.client();
+            let left = deadline.saturating_duration_since(Instant::now());
+            let taking = db::runs::lock_branch_within(client, branch_id, left);
+            if !db::stoppable(client.cancel_token(), &cx.stop, taking).await? {
+                tracing::warn!(
+                    branch.id = branch_id,
+                    waited_s = wait.as_secs(),
+                    "branch is being processed by another run; skipping it"
+                );
+                self.locked_elsewhere.push(branch_id);
+                continue;
+            }
+            for id in db::runs::mark_stale(client, branch_id, cx.now()).await? {
+                tracing::warn!(
+                    run.id = id,
+                    branch.id = branch_id,
+                    "marked a stale run as interrupted"
+                );
+                if !self.stale_runs.contains(&id) {
+                    self.stale_runs.push(id);
+                }
+            }
+            locked.push(branch_id);
+        }
+        Ok(locked)
+    }
+
+    /// Lists the candidates of every locked branch in one pass over the
+    /// guests, at the cut-off.
+    async fn list_candidates(&mut self, cx: &Context, locked: &[i64]) -> Result<()> {
+        let client = self.client();
+        let cutoff = self.cutoff;
+        let (plan_ids, counts) = db::stoppable(client.cancel_token(), &cx.stop, async {
+            let plan_ids = db::runs::list_candidates(client, locked, cutoff).await?;
+            let counts = db::runs::plan_counts(client, &plan_ids).await?;
+            Ok((plan_ids, counts))
+        })
+        .await?;
+        for (&branch_id, &plan_id) in locked.iter().zip(&plan_ids) {
+            let mut by_type: Vec<TypeCounts> = counts
+                .iter()
+                .filter(|(p, _)| *p == plan_id)
+                .map(|(_, c)| c.clone())
+                .collect();
+            by_type.sort_by_key(|t| GuestType::ALL.iter().position(|g| *g == t.guest_type));
+            let guests = by_type.iter().map(|t| t.guests).sum();
+            tracing::debug!(branch.id = branch_id, guests, "candidates listed");
+            self.plans.push(BranchPlan {
+                branch_id,
+                plan_id,
+                by_type,
+                guests,
+            });
+        }
+        Ok(())
+    }
 }
 
 impl Prepared {

@@ -1,0 +1,147 @@
+-- Classification: every guest's type, last activity, deadlines and blocker
+-- (the functions of guest_rules.sql) over its facts, gathered in one of two
+-- ways with the same columns:
+--
+-- - retention.guest_classification, the index path: every fact a LATERAL
+--   index lookup by guest id; right for `classify` and a batch's
+--   `guest_id = ANY ($1)`. As a view it is inlined: a caller's WHERE on
+--   guest_id, branch_id or anonymized_at reaches the guests scan.
+-- - retention.guest_classification_scan, the scan path: the facts as
+--   GROUP BY guest_id aggregates joined by hash, one pass over sales,
+--   reservations and invoices whatever the number of branches; for run
+--   candidates and the pending report. Branches whose time zone PostgreSQL
+--   does not accept are left out (checked once per branch and statement).
+--
+-- After the facts both paths are the same: the rules of guest_rules.sql and
+-- the periods in force (retention.guest_periods, below).
+
+-- The periods in force for a branch's guests whose personal data follows
+-- the period of personal_period_type: that period and the company guest
+-- period (for the fiscal deadline), each with whether it is inherited
+-- (effective_policies.sql). A guest finds its row by branch and personal
+-- period type; no row, or a NULL, where none is configured. A few rows per
+-- branch, joined by hash.
+CREATE OR REPLACE VIEW retention.guest_periods AS
+SELECT b.id AS branch_id, t.personal_period_type,
+       pp.period AS personal_period, pp.inherited AS personal_period_inherited,
+       fp.period AS fiscal_period, fp.inherited AS fiscal_period_inherited
+FROM public.branches b
+-- the values of retention.personal_period_type
+CROSS JOIN (VALUES ('regular_guest'), ('guest'), ('newsletter_subscriber'),
+                   ('guest_without_sale')) AS t (personal_period_type)
+LEFT JOIN retention.effective_policies pp
+       ON pp.branch_id = b.id AND pp.guest_type = t.personal_period_type
+LEFT JOIN retention.effective_policies fp
+       ON fp.branch_id = b.id AND fp.guest_type = 'company_guest';
+
+-- The index path: every fact a LATERAL lookup by guest id.
+CREATE OR REPLACE VIEW retention.guest_classification (
+    guest_id, branch_id, time_zone, guest_type, verified, has_company, created_at,
+    profile_updated_at, last_sale_at, last_booked_at, subscribed_at, newsletter_active,
+    last_activity, latest_reservation_for, last_invoice_at, unpaid_invoices,
+    personal_period_type, personal_period, personal_period_inherited, personal_deadline,
+    fiscal_period, fiscal_period_inherited, fiscal_deadline, blocked_reason, anonymized_at,
+    fiscal_erased_at
+) AS
+SELECT g.id, g.branch_id, b.time_zone, t.guest_type, g.verified,
+       retention.has_company(g.company), g.created_at, g.profile_updated_at,
+       s.last_sale_at, r.last_booked_at, ns.subscribed_at, coalesce(ns.active, false),
+       t.last_activity,
+       r.latest_reservation_for, i.last_invoice_at, i.unpaid, t.personal_period_type,
+       p.personal_period, p.personal_period_inherited, pd.personal_deadline, p.fiscal_period,
+       p.fiscal_period_inherited,
+       retention.fiscal_deadline(t.guest_type, s.last_sale_at, i.last_invoice_at, p.fiscal_period,
+                                 p.personal_period, b.time_zone, pd.personal_deadline),
+       retention.blocked_reason(i.unpaid), g.anonymized_at, g.fiscal_erased_at
+FROM public.guests g
+JOIN public.branches b ON b.id = g.branch_id
+CROSS JOIN LATERAL (
+    SELECT max(x.sold_at) AS last_sale_at FROM public.sales x WHERE x.guest_id = g.id
+) s
+CROSS JOIN LATERAL (
+    SELECT max(x.created_at) AS last_booked_at,
+           max(x.reserved_for) FILTER (WHERE x.cancelled_at IS NULL) AS latest_reservation_for
+    FROM public.reservations x WHERE x.guest_id = g.id
+) r
+CROSS JOIN LATERAL (
+    SELECT max(x.issued_at) AS last_invoice_at, count(*) FILTER (WHERE x.paid_at IS NULL) AS unpaid
+    FROM public.invoices x WHERE x.guest_id = g.id
+) i
+LEFT JOIN LATERAL (
+    -- at most one row (guest_id is the key); the LIMIT keeps it a lookup
+    SELECT x.subscribed_at, x.unsubscribed_at IS NULL AS active
+    FROM public.newsletter_subscriptions x WHERE x.guest_id = g.id
+    LIMIT 1
+) ns ON true
+CROSS JOIN LATERAL (
+    SELECT retention.guest_type(s.last_sale_at IS NOT NULL, g.company, g.verified,
+                                coalesce(ns.active, false)) AS guest_type,
+           retention.personal_period_type(s.last_sale_at IS NOT NULL, g.verified,
+                                          coalesce(ns.active, false)) AS personal_period_type,
+           retention.last_activity(g.created_at, g.profile_updated_at, s.last_sale_at,
+                                   r.last_booked_at, ns.subscribed_at) AS last_activity
+) t
+LEFT JOIN retention.guest_periods p
+       ON p.branch_id = g.branch_id AND p.personal_period_type = t.personal_period_type
+CROSS JOIN LATERAL (
+    SELECT retention.personal_deadline(t.last_activity, p.personal_period, b.time_zone,
+                                       r.latest_reservation_for) AS personal_deadline
+) pd;
+
+-- The scan path: the same columns and rules, every fact a hash aggregate.
+CREATE OR REPLACE VIEW retention.guest_classification_scan AS
+WITH zoned AS MATERIALIZED (
+    SELECT b.id, b.time_zone FROM public.branches b
+    WHERE retention.valid_time_zone(b.time_zone)
+)
+SELECT g.id AS guest_id, g.branch_id, b.time_zone, t.guest_type, g.verified,
+       retention.has_company(g.company) AS has_company, g.created_at, g.profile_updated_at,
+       s.last_sale_at, r.last_booked_at, ns.subscribed_at,
+       coalesce(ns.active, false) AS newsletter_active, t.last_activity,
+       r.latest_reservation_for, i.last_invoice_at,
+       coalesce(i.unpaid, 0) AS unpaid_invoices, t.personal_period_type,
+       p.personal_period, p.personal_period_inherited, pd.personal_deadline,
+       p.fiscal_period, p.fiscal_period_inherited,
+       retention.fiscal_deadline(t.guest_type, s.last_sale_at, i.last_invoice_at, p.fiscal_period,
+                                 p.personal_period, b.time_zone, pd.personal_deadline)
+           AS fiscal_deadline,
+       retention.blocked_reason(coalesce(i.unpaid, 0)) AS blocked_reason,
+       g.anonymized_at, g.fiscal_erased_at
+FROM public.guests g
+JOIN zoned b ON b.id = g.branch_id
+LEFT JOIN (
+    SELECT x.guest_id, max(x.sold_at) AS last_sale_at
+    FROM public.sales x WHERE x.guest_id IS NOT NULL GROUP BY x.guest_id
+) s ON s.guest_id = g.id
+LEFT JOIN (
+    SELECT x.guest_id, max(x.created_at) AS last_booked_at,
+           max(x.reserved_for) FILTER (WHERE x.cancelled_at IS NULL) AS latest_reservation_for
+    FROM public.reservations x GROUP BY x.guest_id
+) r ON r.guest_id = g.id
+LEFT JOIN (
+    SELECT x.guest_id, max(x.issued_at) AS last_invoice_at,
+           count(*) FILTER (WHERE x.paid_at IS NULL) AS unpaid
+    FROM public.invoices x GROUP BY x.guest_id
+) i ON i.guest_id = g.id
+LEFT JOIN (
+    SELECT x.guest_id, x.subscribed_at, x.unsubscribed_at IS NULL AS active
+    FROM public.newsletter_subscriptions x
+) ns ON ns.guest_id = g.id
+CROSS JOIN LATERAL (
+    SELECT retention.guest_type(s.last_sale_at IS NOT NULL, g.company, g.verified,
+                                coalesce(ns.active, false)) AS guest_type,
+           retention.personal_period_type(s.last_sale_at IS NOT NULL, g.verified,
+                                          coalesce(ns.active, false)) AS personal_period_type,
+           retention.last_activity(g.created_at, g.profile_updated_at, s.last_sale_at,
+                                   r.last_booked_at, ns.subscribed_at) AS last_activity
+) t
+LEFT JOIN retention.guest_periods p
+       ON p.branch_id = g.branch_id AND p.personal_period_type = t.personal_period_type
+CROSS JOIN LATERAL (
+    SELECT retention.personal_deadline(t.last_activity, p.personal_period, b.time_zone,
+                                       r.latest_reservation_for) AS personal_deadline
+) pd;
+
+COMMENT ON VIEW retention.guest_classification_scan IS
+    'retention.guest_classification by hash aggregates: for whole branches or tables.';
+

@@ -1,0 +1,128 @@
+-- The retention rules as functions over a guest's facts: type, period,
+-- last activity, deadlines, blocker, and what is due at a cut-off. Every
+-- caller (both classification paths, the candidate listing, the batch's
+-- re-check, the pending report) goes through these.
+--
+-- Each is one plain SQL expression that the planner inlines, so it costs
+-- what the expression costs and never hides an index; every argument is
+-- used once, which keeps them inlinable when a caller passes an
+-- expression. None depends on the moment of evaluation: whether a deadline
+-- has passed is decided against an instant the caller passes (a bound
+-- parameter from its clock, never now()).
+
+-- A blank company is no company.
+CREATE OR REPLACE FUNCTION retention.has_company(company text) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT nullif(btrim($1, E' \t\r\n'), '') IS NOT NULL $$;
+
+-- Type, first match wins: company guest (a sale and a company), regular
+-- guest (verified), guest (a sale), newsletter subscriber (an active
+-- subscription), guest without sale.
+CREATE OR REPLACE FUNCTION retention.guest_type(
+    has_sale boolean, company text, verified boolean, newsletter_active boolean
+) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT CASE
+        WHEN $1 AND retention.has_company($2) THEN 'company_guest'
+        WHEN $3 THEN 'regular_guest'
+        WHEN $1 THEN 'guest'
+        WHEN $4 THEN 'newsletter_subscriber'
+        ELSE 'guest_without_sale'
+    END
+$$;
+
+-- The type whose period governs personal data: a company guest's is the
+-- regular guest period if verified, else the guest period; any other
+-- guest's is its own type's (the company test is the only difference, so
+-- it is the type without it).
+CREATE OR REPLACE FUNCTION retention.personal_period_type(
+    has_sale boolean, verified boolean, newsletter_active boolean
+) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT retention.guest_type($1, NULL, $2, $3) $$;
+
+-- Last activity: reservation, sale, manual edit and newsletter sign-up all
+-- extend retention (NULLs ignored).
+CREATE OR REPLACE FUNCTION retention.last_activity(
+    created_at timestamptz, profile_updated_at timestamptz, last_sale_at timestamptz,
+    last_booked_at timestamptz, subscribed_at timestamptz
+) RETURNS timestamptz
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT greatest($1, $2, $3, $4, $5) $$;
+
+-- Personal deadline: last activity + period on the branch's local calendar
+-- ('3 years' after 14:00 local is 14:00 local, across daylight saving
+-- changes), but never before a non-cancelled reservation happens; NULL when
+-- no period is configured.
+CREATE OR REPLACE FUNCTION retention.personal_deadline(
+    last_activity timestamptz, period interval, time_zone text,
+    latest_reservation_for timestamptz
+) RETURNS timestamptz
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT CASE WHEN $2 IS NOT NULL
+                THEN greatest((($1 AT TIME ZONE $3) + $2) AT TIME ZONE $3, $4)
+           END
+$$;
+
+-- Fiscal deadline of a company guest: latest sale or invoice + the company
+-- period, never before the personal deadline; NULL where either period is
+-- not configured or the guest is no company guest.
+CREATE OR REPLACE FUNCTION retention.fiscal_deadline(
+    guest_type text, last_sale_at timestamptz, last_invoice_at timestamptz,
+    fiscal_period interval, personal_period interval, time_zone text,
+    personal_deadline timestamptz
+) RETURNS timestamptz
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT CASE WHEN $1 = 'company_guest' AND $4 IS NOT NULL AND $5 IS NOT NULL
+                THEN greatest(((greatest($2, $3) AT TIME ZONE $6) + $4) AT TIME ZONE $6, $7)
+           END
+$$;
+
+-- Blocked: a guest with an unpaid invoice is not touched.
+CREATE OR REPLACE FUNCTION retention.blocked_reason(unpaid_invoices bigint) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT CASE WHEN $1 > 0 THEN 'unpaid_invoice' END $$;
+
+-- Due at the cut-off: personal data not anonymized yet, deadline passed.
+-- Blocked guests are never due; callers filter them by blocked_reason.
+CREATE OR REPLACE FUNCTION retention.anonymize_due(
+    anonymized_at timestamptz, personal_deadline timestamptz, cutoff timestamptz
+) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT coalesce($1 IS NULL AND $2 <= $3, false) $$;
+
+COMMENT ON FUNCTION retention.anonymize_due(timestamptz, timestamptz, timestamptz) IS
+    'Whether a guest''s personal data is due at the cut-off: not anonymized, deadline passed.';
+
+-- Due at the cut-off: a company guest's fiscal data, not erased yet,
+-- fiscal deadline passed.
+CREATE OR REPLACE FUNCTION retention.fiscal_erasure_due(
+    guest_type text, fiscal_erased_at timestamptz, fiscal_deadline timestamptz,
+    cutoff timestamptz
+) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT coalesce($1 = 'company_guest' AND $2 IS NULL AND $3 <= $4, false) $$;
+
+COMMENT ON FUNCTION retention.fiscal_erasure_due(text, timestamptz, timestamptz, timestamptz) IS
+    'Whether a company guest''s fiscal data is due at the cut-off.';
+
+-- Whether a change erases the company fields and invoice PDFs: at the
+-- fiscal deadline, or with the personal data of a guest who is no company
+-- guest (a company guest keeps them until its fiscal deadline).
+CREATE OR REPLACE FUNCTION retention.company_data_erased(
+    anonymize boolean, erase_fiscal boolean, guest_type text
+) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT $2 OR ($1 AND $3 <> 'company_guest') $$;
+
+-- Whether a guest has anything left for the rules to do: personal data not
+-- anonymized yet, or company data still kept. Guests without are skipped by
+-- the candidate listing and the pending report.
+CREATE OR REPLACE FUNCTION retention.work_left(
+    anonymized_at timestamptz, fiscal_erased_at timestamptz, has_company boolean
+) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT $1 IS NULL OR ($2 IS NULL AND $3) $$;
