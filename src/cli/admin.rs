@@ -135,31 +135,35 @@ pub async fn policy(cx: &Context, cmd: PolicyCommand) -> Result<()> {
             if format == Format::Json {
                 return print_json(&policies);
             }
-            let mut table = Table::new(&["BRANCH", "NAME", "TYPE", "PERIOD", "SOURCE"]);
-            for p in &policies {
-                table.row(vec![
-                    p.branch_id.to_string(),
-                    p.branch_name.clone(),
-                    p.guest_type.to_string(),
-                    p.period.clone().unwrap_or_else(|| "-".to_string()),
-                    match p.source {
-                        Source::Own => "own".to_string(),
-                        Source::Inherited => format!(
-                            "inherited from branch {}",
-                            p.source_branch_id.unwrap_or_default()
-                        ),
-                        Source::NotConfigured => "not configured: never anonymized".to_string(),
-                    },
-                ]);
-            }
-            if table.is_empty() {
-                println!("no branches in the guest database");
-            } else {
-                print!("{}", table.render());
-            }
+            print_policies(&policies);
         }
     }
     Ok(())
+}
+
+fn print_policies(policies: &[policy::EffectivePolicy]) {
+    let mut table = Table::new(&["BRANCH", "NAME", "TYPE", "PERIOD", "SOURCE"]);
+    for p in policies {
+        table.row(vec![
+            p.branch_id.to_string(),
+            p.branch_name.clone(),
+            p.guest_type.to_string(),
+            p.period.clone().unwrap_or_else(|| "-".to_string()),
+            match p.source {
+                Source::Own => "own".to_string(),
+                Source::Inherited => format!(
+                    "inherited from branch {}",
+                    p.source_branch_id.unwrap_or_default()
+                ),
+                Source::NotConfigured => "not configured: never anonymized".to_string(),
+            },
+        ]);
+    }
+    if table.is_empty() {
+        println!("no branches in the guest database");
+    } else {
+        print!("{}", table.render());
+    }
 }
 
 pub async fn branch_settings(cx: &Context, cmd: SettingsCommand) -> Result<()> {

@@ -40,7 +40,7 @@ pub async fn notify(cx: &Context, cmd: &NotifyCommand) -> Result<()> {
     }
     let shutdown = Shutdown::on_signals();
     let scope = FlushScope {
-        now: true,
+        ignore_backoff: true,
         only: Some(ids.clone()),
         stop: shutdown.token().clone(),
         progress: None,
@@ -105,7 +105,7 @@ pub async fn outbox(cx: &Context, cmd: &OutboxCommand) -> Result<()> {
             let transport = Transport::from_settings(&cx.settings.mail)?;
             let shutdown = Shutdown::on_signals();
             let scope = FlushScope {
-                now: true,
+                ignore_backoff: true,
                 only: None,
                 stop: shutdown.token().clone(),
                 progress: None,

@@ -288,74 +288,9 @@ pub async fn protocol(cx: &Context, args: &ProtocolArgs) -> Result<()> {
         action: args.action.clone(),
         limit,
     };
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let io = |e| Error::io("cannot write to stdout", e);
-    let mut table = Table::new(&[
-        "ID", "AT", "ACTOR", "ACTION", "BRANCH", "GUEST", "TYPE", "RUN", "DETAILS",
-    ]);
-    // csv goes straight to stdout through its own buffer: memory stays flat
-    let mut csv = (args.format == ProtocolFormat::Csv).then(|| {
-        csv::WriterBuilder::new()
-            .terminator(csv::Terminator::CRLF)
-            .from_writer(std::io::stdout())
-    });
-    if args.format == ProtocolFormat::Json {
-        out.write_all(b"{\"rows\": [").map_err(io)?;
-    }
-    if let Some(w) = csv.as_mut() {
-        w.write_record(CSV_COLUMNS)
-            .map_err(|e| Error::cause("cannot write the CSV", e))?;
-    }
-    let mut n = 0u64;
-    let truncated = protocol::stream(cx, &filter, |r| {
-        n += 1;
-        match args.format {
-            ProtocolFormat::Table => {
-                table.row(table_row(&r));
-                Ok(())
-            }
-            ProtocolFormat::Json | ProtocolFormat::Ndjson => {
-                let text =
-                    serde_json::to_string(&r).map_err(|e| Error::cause("cannot encode JSON", e))?;
-                let sep = match (args.format, n) {
-                    (ProtocolFormat::Json, 1) => "\n  ",
-                    (ProtocolFormat::Json, _) => ",\n  ",
-                    _ => "",
-                };
-                out.write_all(sep.as_bytes()).map_err(io)?;
-                out.write_all(text.as_bytes()).map_err(io)?;
-                if args.format == ProtocolFormat::Ndjson {
-                    out.write_all(b"\n").map_err(io)?;
-                }
-                Ok(())
-            }
-            ProtocolFormat::Csv => {
-                let w = csv.as_mut().expect("csv writer");
-                w.write_record(csv_row(&r))
-                    .map_err(|e| Error::cause("cannot write the CSV", e))
-            }
-        }
-    })
-    .await?;
-    match args.format {
-        ProtocolFormat::Table => out.write_all(table.render().as_bytes()).map_err(io)?,
-        ProtocolFormat::Json => {
-            let tail = serde_json::json!({"truncated": truncated, "limit": limit});
-            out.write_all(
-                format!(
-                    "\n], \"truncated\": {}, \"limit\": {}}}\n",
-                    tail["truncated"], tail["limit"]
-                )
-                .as_bytes(),
-            )
-            .map_err(io)?;
-        }
-        ProtocolFormat::Csv => {
-            csv.as_mut().expect("csv writer").flush().map_err(io)?;
-        }
-        ProtocolFormat::Ndjson => {}
-    }
-    out.flush().map_err(io)?;
+    let mut writer = ProtocolWriter::start(args.format)?;
+    let truncated = protocol::stream(cx, &filter, |r| writer.row(&r)).await?;
+    writer.finish(truncated, limit)?;
     if truncated {
         eprintln!(
             "note: showing the newest {} row(s); older ones were left out (give --since, or a \
@@ -364,6 +299,105 @@ pub async fn protocol(cx: &Context, args: &ProtocolArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Protocol rows to stdout in one of the formats, one row at a time (the
+/// table, which aligns its columns, is the only one held until the end).
+struct ProtocolWriter {
+    format: ProtocolFormat,
+    out: std::io::BufWriter<std::io::StdoutLock<'static>>,
+    table: Table,
+    csv: Option<csv::Writer<std::io::Stdout>>,
+    rows: u64,
+}
+
+fn stdout_error(e: std::io::Error) -> Error {
+    Error::io("cannot write to stdout", e)
+}
+
+fn csv_error(e: csv::Error) -> Error {
+    Error::cause("cannot write the CSV", e)
+}
+
+impl ProtocolWriter {
+    fn start(format: ProtocolFormat) -> Result<ProtocolWriter> {
+        let mut writer = ProtocolWriter {
+            format,
+            out: std::io::BufWriter::new(std::io::stdout().lock()),
+            table: Table::new(&[
+                "ID", "AT", "ACTOR", "ACTION", "BRANCH", "GUEST", "TYPE", "RUN", "DETAILS",
+            ]),
+            // csv goes straight to stdout through its own buffer: memory stays flat
+            csv: (format == ProtocolFormat::Csv).then(|| {
+                csv::WriterBuilder::new()
+                    .terminator(csv::Terminator::CRLF)
+                    .from_writer(std::io::stdout())
+            }),
+            rows: 0,
+        };
+        if format == ProtocolFormat::Json {
+            writer
+                .out
+                .write_all(b"{\"rows\": [")
+                .map_err(stdout_error)?;
+        }
+        if let Some(w) = writer.csv.as_mut() {
+            w.write_record(CSV_COLUMNS).map_err(csv_error)?;
+        }
+        Ok(writer)
+    }
+
+    fn row(&mut self, r: &protocol::Row) -> Result<()> {
+        self.rows += 1;
+        match self.format {
+            ProtocolFormat::Table => {
+                self.table.row(table_row(r));
+                Ok(())
+            }
+            ProtocolFormat::Json | ProtocolFormat::Ndjson => {
+                let text =
+                    serde_json::to_string(r).map_err(|e| Error::cause("cannot encode JSON", e))?;
+                let sep = match (self.format, self.rows) {
+                    (ProtocolFormat::Json, 1) => "\n  ",
+                    (ProtocolFormat::Json, _) => ",\n  ",
+                    _ => "",
+                };
+                self.out.write_all(sep.as_bytes()).map_err(stdout_error)?;
+                self.out.write_all(text.as_bytes()).map_err(stdout_error)?;
+                if self.format == ProtocolFormat::Ndjson {
+                    self.out.write_all(b"\n").map_err(stdout_error)?;
+                }
+                Ok(())
+            }
+            ProtocolFormat::Csv => {
+                let w = self.csv.as_mut().expect("csv writer");
+                w.write_record(csv_row(r)).map_err(csv_error)
+            }
+        }
+    }
+
+    fn finish(mut self, truncated: bool, limit: Option<i64>) -> Result<()> {
+        match self.format {
+            ProtocolFormat::Table => self
+                .out
+                .write_all(self.table.render().as_bytes())
+                .map_err(stdout_error)?,
+            ProtocolFormat::Json => {
+                let tail = serde_json::json!({"truncated": truncated, "limit": limit});
+                let text = format!(
+                    "\n], \"truncated\": {}, \"limit\": {}}}\n",
+                    tail["truncated"], tail["limit"]
+                );
+                self.out.write_all(text.as_bytes()).map_err(stdout_error)?;
+            }
+            ProtocolFormat::Csv => {
+                let w = self.csv.as_mut().expect("csv writer");
+                w.flush().map_err(stdout_error)?;
+            }
+            ProtocolFormat::Ndjson => {}
+        }
+        self.out.flush().map_err(stdout_error)
+    }
 }
 
 const CSV_COLUMNS: [&str; 9] = [

@@ -184,7 +184,7 @@ async fn deliver_summaries(cx: &Context, transport: &Transport, report: &RunRepo
         return;
     }
     let scope = FlushScope {
-        now: true,
+        ignore_backoff: true,
         only: Some(report.mails.clone()),
         ..FlushScope::default()
     };

@@ -93,6 +93,21 @@ fn print_table(status: &Status) {
         if s.schema.ok { "" } else { "  MISMATCH" }
     );
     println!();
+    print_last_runs(s);
+    println!();
+    print_schedule_and_outbox(s);
+    println!();
+    if status.attention.is_empty() {
+        println!("state: ok");
+    } else {
+        println!("state: needs attention");
+        for a in &status.attention {
+            println!("  - {a}");
+        }
+    }
+}
+
+fn print_last_runs(s: &Health) {
     println!("last runs:");
     if s.last_runs.is_empty() {
         println!("  none yet");
@@ -129,7 +144,9 @@ fn print_table(status: &Status) {
         }
         print!("{}", t.render());
     }
-    println!();
+}
+
+fn print_schedule_and_outbox(s: &Health) {
     if s.next_runs.is_empty() {
         println!("next runs: none (no branch has automatic deletion on)");
     } else {
@@ -160,15 +177,6 @@ fn print_table(status: &Status) {
                 l.pid,
                 l.application_name.as_deref().unwrap_or("?")
             );
-        }
-    }
-    println!();
-    if status.attention.is_empty() {
-        println!("state: ok");
-    } else {
-        println!("state: needs attention");
-        for a in &status.attention {
-            println!("  - {a}");
         }
     }
 }

@@ -5,7 +5,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 
-use super::{parsed, GenericClient};
+use super::{parsed, parsed_opt, GenericClient};
 use crate::error::Result;
 use crate::model::{Action, GuestType, PendingAction, PendingStatus};
 
@@ -136,9 +136,9 @@ pub struct PendingGroup {
     /// Guest type.
     pub guest_type: GuestType,
     /// Status of the personal data (`None`: nothing in the window).
-    pub personal_status: Option<String>,
+    pub personal_status: Option<PendingStatus>,
     /// Status of a company guest's fiscal data.
-    pub fiscal_status: Option<String>,
+    pub fiscal_status: Option<PendingStatus>,
     /// The blocker, where a status is `blocked`.
     pub blocked_reason: Option<String>,
     /// Local due day of the personal data, where due soon.
@@ -166,8 +166,8 @@ pub async fn pending_groups(
             Ok(PendingGroup {
                 branch_id: r.get("branch_id"),
                 guest_type: parsed(r, "guest_type")?,
-                personal_status: r.get("personal_status"),
-                fiscal_status: r.get("fiscal_status"),
+                personal_status: parsed_opt(r, "personal_status")?,
+                fiscal_status: parsed_opt(r, "fiscal_status")?,
                 blocked_reason: r.get("blocked_reason"),
                 personal_day: r.get("personal_day"),
                 fiscal_day: r.get("fiscal_day"),

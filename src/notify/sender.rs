@@ -19,7 +19,7 @@ use crate::address::mask_all;
 use crate::clock::Clock;
 use crate::db::outbox::{Pick, Queued};
 use crate::db::protocol::{self, Entry};
-use crate::db::{self, DbPool};
+use crate::db::{self, DbPool, GenericClient};
 use crate::error::{Error, Result};
 use crate::model::{Action, DAEMON_ACTOR};
 use crate::settings::MailSettings;
@@ -39,7 +39,7 @@ pub struct FlushReport {
 #[derive(Debug, Clone, Default)]
 pub struct FlushScope {
     /// Ignore the retry backoff (an admin's `outbox flush`, a run's own summary).
-    pub now: bool,
+    pub ignore_backoff: bool,
     /// Only these outbox ids.
     pub only: Option<Vec<i64>>,
     /// Shutdown: no new mail is taken, and a send still going after a short
@@ -77,7 +77,7 @@ pub async fn flush(
         let now = clock.now();
         let pick = Pick {
             now,
-            ignore_backoff: scope.now,
+            ignore_backoff: scope.ignore_backoff,
             only: scope.only.as_deref(),
             tried: &tried,
         };
@@ -88,52 +88,92 @@ pub async fn flush(
         let id = queued.id;
         tried.push(id);
         let attempts = queued.attempts + 1;
-        // a mail that cannot be built (a recipient that no longer parses)
-        // is given up like a 5xx answer, so it blocks nothing behind it
-        let result = match build(&from, &queued) {
-            Ok(message) => {
-                let name = format!("{id:08}-{}", queued.kind);
-                let send = transport.send(&message, &name, &queued.recipients);
-                tokio::pin!(send);
-                tokio::select! {
-                    result = &mut send => result,
-                    _ = scope.stop.cancelled() => {
-                        match tokio::time::timeout(STOP_GRACE, &mut send).await {
-                            Ok(result) => result,
-                            Err(_) => {
-                                // rolled back: still queued, retried at the next start
-                                tracing::warn!(outbox.id = id, "stop requested during a send; the mail stays queued");
-                                break;
-                            }
-                        }
-                    }
-                }
-            }
-            Err(e) => Err(SendError {
+        let Some(result) = send(transport, &from, &queued, &scope.stop).await else {
+            // rolled back: still queued, retried at the next start
+            tracing::warn!(
+                outbox.id = id,
+                "stop requested during a send; the mail stays queued"
+            );
+            break;
+        };
+        let outcome = Outcome {
+            queued: &queued,
+            attempts,
+            now,
+        };
+        outcome
+            .record(&tx, mail, clock, result, &mut report)
+            .await?;
+        tx.commit().await?;
+        if let Some(progress) = &scope.progress {
+            progress.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    Ok(report)
+}
+
+/// Sends one mail; `None` when a stop came and the send did not finish
+/// within the grace. A mail that cannot be built (a recipient that no
+/// longer parses) is a permanent failure, so it blocks nothing behind it.
+async fn send(
+    transport: &Transport,
+    from: &Mailbox,
+    queued: &Queued,
+    stop: &CancellationToken,
+) -> Option<Result<String, SendError>> {
+    let message = match build(from, queued) {
+        Ok(message) => message,
+        Err(e) => {
+            return Some(Err(SendError {
                 permanent: true,
                 message: e.to_string(),
-            }),
-        };
+            }))
+        }
+    };
+    let name = format!("{:08}-{}", queued.id, queued.kind);
+    let send = transport.send(&message, &name, &queued.recipients);
+    tokio::pin!(send);
+    tokio::select! {
+        result = &mut send => Some(result),
+        _ = stop.cancelled() => tokio::time::timeout(STOP_GRACE, &mut send).await.ok(),
+    }
+}
+
+/// One attempt at one mail, to be recorded.
+struct Outcome<'a> {
+    queued: &'a Queued,
+    attempts: i32,
+    now: DateTime<Utc>,
+}
+
+impl Outcome<'_> {
+    /// Marks the mail sent, given up (with a `mail_failed` protocol row) or
+    /// due again after the backoff, in the pass's transaction.
+    async fn record(
+        &self,
+        tx: &impl GenericClient,
+        mail: &MailSettings,
+        clock: &dyn Clock,
+        result: Result<String, SendError>,
+        report: &mut FlushReport,
+    ) -> Result<()> {
+        let (id, attempts, now) = (self.queued.id, self.attempts, self.now);
+        let recipients = &self.queued.recipients;
         match result {
             Ok(answer) => {
-                db::outbox::mark_sent(&tx, id, clock.now(), attempts, &answer).await?;
-                tracing::info!(
-                    outbox.id = id,
-                    recipients = %mask_all(&queued.recipients),
-                    answer = %answer,
-                    "mail delivered"
-                );
+                db::outbox::mark_sent(tx, id, clock.now(), attempts, &answer).await?;
+                tracing::info!(outbox.id = id, recipients = %mask_all(recipients), answer = %answer, "mail delivered");
                 report.sent += 1;
             }
             Err(e) if e.permanent || attempts >= mail.max_attempts as i32 => {
-                db::outbox::mark_failed(&tx, id, now, attempts, &e.message).await?;
+                db::outbox::mark_failed(tx, id, now, attempts, &e.message).await?;
                 protocol::append(
-                    &tx,
+                    tx,
                     &Entry {
-                        branch_id: queued.branch_id,
+                        branch_id: self.queued.branch_id,
                         details: json!({
                             "outbox_id": id,
-                            "kind": queued.kind,
+                            "kind": self.queued.kind,
                             "attempts": attempts,
                             "permanent": e.permanent,
                             "error": e.message,
@@ -144,7 +184,7 @@ pub async fn flush(
                 .await?;
                 tracing::error!(
                     outbox.id = id,
-                    recipients = %mask_all(&queued.recipients),
+                    recipients = %mask_all(recipients),
                     attempts,
                     error = %e.message,
                     "mail given up; see `retentiond outbox list`"
@@ -153,7 +193,7 @@ pub async fn flush(
             }
             Err(e) => {
                 let next = retry_at(now, mail.retry_base, attempts);
-                db::outbox::mark_retry(&tx, id, next, attempts, &e.message).await?;
+                db::outbox::mark_retry(tx, id, next, attempts, &e.message).await?;
                 tracing::warn!(
                     outbox.id = id,
                     attempts,
@@ -164,12 +204,8 @@ pub async fn flush(
                 report.retrying += 1;
             }
         }
-        tx.commit().await?;
-        if let Some(progress) = &scope.progress {
-            progress.fetch_add(1, Ordering::Relaxed);
-        }
+        Ok(())
     }
-    Ok(report)
 }
 
 /// Exponential backoff: base, 2×base, 4×base, … at most six hours.

@@ -62,7 +62,7 @@ pub struct CompletedSummary {
     /// How it ended.
     pub status: RunStatus,
     /// Its cut-off.
-    pub started: DateTime<Utc>,
+    pub cutoff: DateTime<Utc>,
     /// Wall time.
     pub duration_ms: u64,
     /// Counts per guest type (types with nothing done are left out of the mail).
@@ -228,7 +228,7 @@ pub(super) fn completed_data(c: &CompletedSummary, tz: Tz, locale: Locale) -> Va
         "run_id": c.run_id,
         "status": c.status,
         "kind": c.kind,
-        "started": date_label(c.started, tz, locale),
+        "started": date_label(c.cutoff, tz, locale),
         "duration": humantime::format_duration(std::time::Duration::from_secs(
             c.duration_ms.div_ceil(1000))).to_string(),
         "rows": rows,

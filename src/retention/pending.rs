@@ -143,13 +143,12 @@ pub async fn report(
         };
         branch.newsletter_unsubscriptions += g.unsubscriptions;
         for (action, status, day) in [
-            (PendingAction::Anonymize, &g.personal_status, g.personal_day),
-            (PendingAction::EraseFiscal, &g.fiscal_status, g.fiscal_day),
+            (PendingAction::Anonymize, g.personal_status, g.personal_day),
+            (PendingAction::EraseFiscal, g.fiscal_status, g.fiscal_day),
         ] {
-            let Some(status) = status.as_deref() else {
+            let Some(status) = status else {
                 continue;
             };
-            let status: PendingStatus = status.parse()?;
             let reason = (status == PendingStatus::Blocked)
                 .then(|| g.blocked_reason.clone())
                 .flatten();

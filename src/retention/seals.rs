@@ -217,7 +217,7 @@ impl Walk<'_> {
             });
             return;
         };
-        let Some(canonical) = row.canonical else {
+        let Some(canonical) = row.canonical.as_deref() else {
             self.verdict.breach = Some(Breach::Removed {
                 row_id: row.id,
                 seal: row.pos,
@@ -233,9 +233,14 @@ impl Walk<'_> {
         }
         open.published |= self.published.is_some_and(|p| p.row_id == row.id);
         self.verdict.rows += 1;
-        if row.n < row.rows {
-            return;
+        if row.n == row.rows {
+            self.close(&row);
         }
+    }
+
+    /// The seal's last row was hashed: compares the hash with the stored
+    /// seal (and a published one), and moves the chain on.
+    fn close(&mut self, row: &SealedRow) {
         let Some(open) = self.open.take() else {
             return;
         };

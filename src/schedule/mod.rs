@@ -79,19 +79,7 @@ pub async fn serve(cx: Context, config: Option<PathBuf>) -> Result<()> {
     // The scheduler only nudges the loop; a tick that comes while a run is
     // going is dropped (capacity 1), the next one catches up.
     let (tx, mut rx) = mpsc::channel::<()>(1);
-    let mut scheduler = JobScheduler::new()
-        .await
-        .map_err(|e| Error::cause("cannot start the scheduler", e))?;
-    let mut job = add_tick_job(&scheduler, state.settings().schedule.tick, &tx).await?;
-    scheduler
-        .start()
-        .await
-        .map_err(|e| Error::cause("cannot start the scheduler", e))?;
-    tracing::info!(
-        tick = %humantime::format_duration(state.settings().schedule.tick),
-        nightly_at = %state.settings().schedule.nightly_at.format("%H:%M"),
-        "daemon started"
-    );
+    let (mut scheduler, mut job) = start_scheduler(&state, &tx).await?;
     // The first tick at start-up: a night whose window is open now runs,
     // and a pending summary due today is queued.
     let _ = tx.try_send(());
@@ -117,30 +105,7 @@ pub async fn serve(cx: Context, config: Option<PathBuf>) -> Result<()> {
                 systemd.ready(&status);
             }
             Some(()) = rx.recv() => {
-                let work = tick(&state, &progress);
-                tokio::pin!(work);
-                let mut seen = progress.count();
-                loop {
-                    tokio::select! {
-                        _ = &mut work => break,
-                        _ = heartbeat.tick() => {
-                            let now = progress.count();
-                            if now != seen {
-                                seen = now;
-                                systemd.watchdog();
-                            }
-                        }
-                        _ = cancel.cancelled() => {
-                            // the running statement is cancelled by the run
-                            // itself; whatever is still going after the
-                            // grace is dropped (its session ends with it)
-                            if tokio::time::timeout(STOP_GRACE, &mut work).await.is_err() {
-                                tracing::warn!("the tick did not stop in time; leaving it");
-                            }
-                            break;
-                        }
-                    }
-                }
+                watched_tick(&state, &progress, &mut heartbeat, &systemd).await;
                 if !cancel.is_cancelled() {
                     systemd.status(&status_line(&state).await);
                 }
@@ -152,6 +117,60 @@ pub async fn serve(cx: Context, config: Option<PathBuf>) -> Result<()> {
     let _ = tokio::time::timeout(Duration::from_secs(1), scheduler.shutdown()).await;
     tracing::info!("daemon stopped");
     Ok(())
+}
+
+/// Starts tokio-cron-scheduler with the tick job.
+async fn start_scheduler(
+    state: &State,
+    tx: &mpsc::Sender<()>,
+) -> Result<(JobScheduler, uuid::Uuid)> {
+    let scheduler = JobScheduler::new()
+        .await
+        .map_err(|e| Error::cause("cannot start the scheduler", e))?;
+    let job = add_tick_job(&scheduler, state.settings().schedule.tick, tx).await?;
+    scheduler
+        .start()
+        .await
+        .map_err(|e| Error::cause("cannot start the scheduler", e))?;
+    tracing::info!(
+        tick = %humantime::format_duration(state.settings().schedule.tick),
+        nightly_at = %state.settings().schedule.nightly_at.format("%H:%M"),
+        "daemon started"
+    );
+    Ok((scheduler, job))
+}
+
+/// Runs one tick; meanwhile a heartbeat goes out only when a batch or a
+/// step finished since the last one. A stop gives the tick a grace, then
+/// leaves it (the run has cancelled its statement; a session still going
+/// ends with the process).
+async fn watched_tick(
+    state: &State,
+    progress: &Heartbeat,
+    heartbeat: &mut tokio::time::Interval,
+    systemd: &sd_notify::Notifier,
+) {
+    let work = tick(state, progress);
+    tokio::pin!(work);
+    let mut seen = progress.count();
+    loop {
+        tokio::select! {
+            _ = &mut work => break,
+            _ = heartbeat.tick() => {
+                let now = progress.count();
+                if now != seen {
+                    seen = now;
+                    systemd.watchdog();
+                }
+            }
+            _ = state.cx.stop.cancelled() => {
+                if tokio::time::timeout(STOP_GRACE, &mut work).await.is_err() {
+                    tracing::warn!("the tick did not stop in time; leaving it");
+                }
+                break;
+            }
+        }
+    }
 }
 
 /// How long a stop waits for the work in hand before leaving it (the unit's

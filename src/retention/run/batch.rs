@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use tokio_postgres::error::SqlState;
 
-use super::finish::Stop;
+use super::finish::{finish, Stop};
 use super::plan::{BranchPlan, Prepared};
 use super::{Held, RunOptions, RunReport};
 use crate::db::protocol::{self, Entry};
@@ -206,7 +206,7 @@ impl Prepared {
         let outcome = self.work(cx, &plans, &mut running).await;
         cx.progress.finish();
         running.report.duration_ms = started.elapsed().as_millis() as u64;
-        self.finish(cx, running, plans.len(), outcome).await
+        finish(self.client.as_mut(), cx, running, plans.len(), outcome).await
     }
 
     /// Creates the run record and its `run_started` row. For a scheduled run

@@ -6,7 +6,6 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use super::batch::Running;
-use super::plan::Prepared;
 use super::{total, RunOptions, RunReport};
 use crate::db::protocol::{self, Entry};
 use crate::db::{self, GenericClient};
@@ -26,52 +25,51 @@ pub(super) enum Stop {
     Shutdown,
 }
 
-impl Prepared {
-    /// Decides the status and records the end while the branch locks are
-    /// still held, so that no other run can take the branches (and mark
-    /// this one interrupted) before its end is on record.
-    pub(super) async fn finish(
-        &mut self,
-        cx: &Context,
-        running: Running<'_>,
-        plans: usize,
-        outcome: Result<Stop>,
-    ) -> Result<Option<RunReport>> {
-        let Running {
-            opts, mut report, ..
-        } = running;
-        report.status = status_of(&mut report, plans, &outcome);
-        let at = cx.now();
-        let recorded = match self.client.as_mut() {
-            Some(client) => finish_run(client, opts, &report, at).await,
-            None => Err(Error::Failed("the run's connection is gone".into())),
-        };
-        // The session may be gone (database outage): record the end on a
-        // fresh connection, and let the run be marked stale later if even
-        // that fails.
-        let recorded = match recorded {
-            Ok(mails) => Ok(mails),
-            Err(e) => {
-                tracing::warn!(run.id = report.run_id, error = %e, "cannot record the run's end on its own connection; trying a new one");
-                match cx.pool.get().await {
-                    Ok(mut client) => finish_run(&mut client, opts, &report, at).await,
-                    Err(e) => Err(e.into()),
-                }
+/// Decides the status and records the end on the run's connection
+/// (`client`), while its branch locks are still held, so that no other run
+/// can take the branches (and mark this one interrupted) before its end is
+/// on record.
+pub(super) async fn finish(
+    client: Option<&mut db::Object>,
+    cx: &Context,
+    running: Running<'_>,
+    plans: usize,
+    outcome: Result<Stop>,
+) -> Result<Option<RunReport>> {
+    let Running {
+        opts, mut report, ..
+    } = running;
+    report.status = status_of(&mut report, plans, &outcome);
+    let at = cx.now();
+    let recorded = match client {
+        Some(client) => finish_run(client, opts, &report, at).await,
+        None => Err(Error::Failed("the run's connection is gone".into())),
+    };
+    // The session may be gone (database outage): record the end on a
+    // fresh connection, and let the run be marked stale later if even
+    // that fails.
+    let recorded = match recorded {
+        Ok(mails) => Ok(mails),
+        Err(e) => {
+            tracing::warn!(run.id = report.run_id, error = %e, "cannot record the run's end on its own connection; trying a new one");
+            match cx.pool.get().await {
+                Ok(mut client) => finish_run(&mut client, opts, &report, at).await,
+                Err(e) => Err(e.into()),
             }
-        };
-        match recorded {
-            Ok((mails, seal)) => {
-                report.mails = mails;
-                report.seal = seal;
-            }
-            Err(e) if outcome.is_err() => {
-                tracing::warn!(run.id = report.run_id, error = %e, "cannot record the failed run's end; the next run marks it interrupted");
-            }
-            Err(e) => return Err(e),
         }
-        log_finished(&report);
-        outcome.map(|_| Some(report))
+    };
+    match recorded {
+        Ok((mails, seal)) => {
+            report.mails = mails;
+            report.seal = seal;
+        }
+        Err(e) if outcome.is_err() => {
+            tracing::warn!(run.id = report.run_id, error = %e, "cannot record the failed run's end; the next run marks it interrupted");
+        }
+        Err(e) => return Err(e),
     }
+    log_finished(&report);
+    outcome.map(|_| Some(report))
 }
 
 /// How the run ended; a failure's full error goes to the log, only what
@@ -252,7 +250,7 @@ async fn completed_summaries(
             run_id: report.run_id,
             kind: report.kind,
             status: report.status,
-            started: report.cutoff,
+            cutoff: report.cutoff,
             duration_ms: report.duration_ms,
             by_type,
             anonymized: totals(Action::GuestAnonymized),
