@@ -236,20 +236,15 @@ pub async fn next_runs(cx: &Context) -> Result<Vec<NextRun>> {
 /// The night a branch missed: the latest night whose window has ended
 /// without any run, for a branch that had scheduled runs before it (the
 /// daemon was down, or the database unreachable the whole window).
+/// The branch's time zone must be one PostgreSQL knows.
 pub async fn missed_night(
     client: &impl GenericClient,
     settings: &Settings,
-    branch: &ScheduledBranch,
+    branch_id: i64,
+    time_zone: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<NaiveDate>> {
-    if !branch.valid {
-        return Ok(None);
-    }
-    let tz = branch_time_zone(
-        branch.branch_id,
-        &branch.time_zone,
-        settings.schedule.time_zone,
-    );
+    let tz = branch_time_zone(branch_id, time_zone, settings.schedule.time_zone);
     let (tonight, starts) = latest_due_night(now, settings.schedule.nightly_at, tz);
     // while tonight's window is open, the night before is the one to ask about
     let date = if now < window_from(settings, starts) {
@@ -257,12 +252,10 @@ pub async fn missed_night(
     } else {
         tonight
     };
-    Ok(
-        match db::runs::last_night(client, branch.branch_id).await? {
-            Some(last) if last < date => Some(date),
-            _ => None,
-        },
-    )
+    Ok(match db::runs::last_night(client, branch_id).await? {
+        Some(last) if last < date => Some(date),
+        _ => None,
+    })
 }
 
 /// The missed nights of every branch with automatic deletion on.
@@ -271,7 +264,12 @@ pub async fn missed_nights(cx: &Context) -> Result<Vec<MissedNight>> {
     let now = cx.now();
     let mut missed = Vec::new();
     for b in db::runs::scheduled_branches(&client).await? {
-        if let Some(night) = missed_night(&client, &cx.settings, &b, now).await? {
+        if !b.valid {
+            continue;
+        }
+        if let Some(night) =
+            missed_night(&client, &cx.settings, b.branch_id, &b.time_zone, now).await?
+        {
             missed.push(MissedNight {
                 branch_id: b.branch_id,
                 night,

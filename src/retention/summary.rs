@@ -73,14 +73,9 @@ pub async fn summary(
     };
     let erasure_overdue =
         erasure::overdue(client, branch.branch_id, now, settings.gdpr.answer_within).await?;
+    // a branch whose zone PostgreSQL does not know gets no summary (`targets`)
     let missed_night = if branch.auto_delete {
-        let scheduled = night::ScheduledBranch {
-            branch_id: branch.branch_id,
-            time_zone: branch.time_zone.clone(),
-            // a branch with an unknown zone is no target (see `targets`)
-            valid: true,
-        };
-        night::missed_night(client, settings, &scheduled, now).await?
+        night::missed_night(client, settings, branch.branch_id, &branch.time_zone, now).await?
     } else {
         None
     };

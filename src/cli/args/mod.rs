@@ -326,7 +326,7 @@ pub struct PendingArgs {
     /// Only this branch.
     #[arg(long)]
     pub branch: Option<i64>,
-    /// The "due soon" window.
+    /// The "due soon" window (the pending summary's, by default).
     #[arg(long, default_value = "14d", value_parser = parse_window)]
     pub within: chrono::Duration,
     /// Preview another instant (RFC 3339 or YYYY-MM-DD, UTC); read-only.
@@ -364,4 +364,20 @@ pub struct RunArgs {
     pub format: Format,
     #[command(flatten)]
     pub actor: ActorArg,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn pending_defaults_to_the_window_of_the_pending_summary() {
+        let cli = Cli::try_parse_from(["retentiond", "pending"]).unwrap();
+        let Command::Pending(args) = cli.command else {
+            panic!("pending parses as pending");
+        };
+        let window = chrono::Duration::days(crate::retention::summary::WINDOW_DAYS);
+        assert_eq!(args.within, window);
+    }
 }
