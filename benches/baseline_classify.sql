@@ -1,4 +1,4 @@
--- The fastest plain SQL for the rules (DESIGN "Rules"), written by hand for
+-- The fastest plain SQL for the rules (README "How the rules are implemented"), written by hand for
 -- the benchmarks: GROUP BY guest_id aggregates over sales, reservations and
 -- invoices joined by hash, the newsletter joined, the effective periods per
 -- branch and type with inheritance, deadlines on the branch-local calendar.

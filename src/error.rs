@@ -37,7 +37,7 @@ pub enum Error {
     /// or type our own statements never write): a bug or a hand edit.
     #[error("the database holds {value:?} in {column}, which this retentiond does not know")]
     Corrupt {
-        /// Table and column.
+        /// The column read.
         column: &'static str,
         /// The value read.
         value: String,

@@ -7,9 +7,12 @@
 //! module.
 //!
 //! - [`cli`]: the commands; `main.rs` only parses and dispatches.
-//! - [`schedule`]: *when* — the serve loop, nightly and pending ticks, reload.
-//! - [`retention`]: *what* — policies, classification, the pending report,
-//!   the run (plan, batches, finish), erasure, export, health.
+//! - [`schedule`]: *when* — the serve loop, the tick, reload, the metrics
+//!   endpoint.
+//! - [`retention`]: *what* — one [`retention::Context`]; policies,
+//!   classification, the pending report and its daily summary, the nights,
+//!   the run (plan, batches, finish), erasure, export, the protocol, the
+//!   schema, health. The edges reach [`db`] only through it.
 //! - [`notify`]: outbox, templates and transports, fed plain data.
 //! - [`db`]: the pool, the migrations and one typed module per table family;
 //!   the only place SQL is loaded.

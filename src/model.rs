@@ -1,6 +1,9 @@
 //! The vocabulary every layer shares: guest types, protocol actions, run
-//! kinds and statuses, pending statuses. Each is an enum with one `as_str`
-//! for SQL, JSON and the protocol; the strings appear nowhere else.
+//! kinds and statuses, pending actions and statuses, blockers, mail kinds,
+//! locales, erasure request statuses, and the daemon's actor. Each is an
+//! enum with one `as_str` for JSON and the protocol; `src/db` parses what
+//! the database holds into them. In Rust the strings appear nowhere else
+//! (the SQL of `sql/` spells them where it must, e.g. in CHECK constraints).
 
 use std::fmt;
 use std::str::FromStr;

@@ -1,6 +1,7 @@
 //! SIGTERM and SIGINT become one cancellation token. Whoever works (the
-//! daemon's loop, a run's batch loop) checks it between units of work, never
-//! inside one: the current batch commits, no new one starts.
+//! daemon's loop, a run's batch loop) checks it between units of work: no
+//! new batch starts. A statement still running after a short grace is
+//! cancelled (`db::stoppable`), and its batch rolls back whole.
 
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::task::JoinHandle;
@@ -30,7 +31,7 @@ impl Shutdown {
                 _ = tokio::signal::ctrl_c() => {}
                 _ = term.recv() => {}
             }
-            tracing::info!("stop requested: finishing the current batch");
+            tracing::info!("stop requested: no new batch starts");
             cancel.cancel();
         });
         Shutdown { token, listener }

@@ -170,3 +170,32 @@ async fn one_run_per_night_is_enforced_by_the_rule_that_claims_it() {
         .collect();
     assert_eq!(claims, [true, true, true, true, false, false]);
 }
+
+#[tokio::test]
+async fn rules_of_a_newer_retentiond_are_refused_and_left_as_they_are() {
+    let db = TestDb::migrated().await;
+    let c = db.client().await;
+    // a newer release applied its rules (another text, a higher version)
+    c.batch_execute(&format!(
+        "UPDATE retention.schema_rules SET version = {}, checksum = 'newer'
+         WHERE name = 'guest_rules';
+         CREATE OR REPLACE FUNCTION retention.blocked_reason(unpaid_invoices bigint)
+         RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT 'newer rule'::text $$;",
+        migrate::RULES_VERSION + 1
+    ))
+    .await
+    .unwrap();
+    let out = db.cli(&["migrate"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("newer than this retentiond"),
+        "{}",
+        stderr(&out)
+    );
+    let reason: Option<String> = c
+        .query_one("SELECT retention.blocked_reason(0)", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(reason.as_deref(), Some("newer rule"), "left as it was");
+}

@@ -1,14 +1,16 @@
 -- The retention rules as functions over a guest's facts: type, period,
--- last activity, deadlines, blocker, and what is due at a cut-off. Every
--- caller (both classification paths, the candidate listing, the batch's
--- re-check, the pending report) goes through these.
+-- last activity, deadlines, blocker, and what is due at a cut-off. Both
+-- classification paths, the candidate listing, the batch's re-check and
+-- the pending report go through these. (An erasure request's blockers are
+-- listed one by one for the person deciding: erasure_blockers.sql.)
 --
 -- Each is one plain SQL expression that the planner inlines, so it costs
--- what the expression costs and never hides an index; every argument is
--- used once, which keeps them inlinable when a caller passes an
--- expression. None depends on the moment of evaluation: whether a deadline
--- has passed is decided against an instant the caller passes (a bound
--- parameter from its clock, never now()).
+-- what the expression costs and never hides an index. A function that uses
+-- an argument twice is inlined only when the caller passes something cheap
+-- (a column, a parameter), as every caller here does. None depends on the
+-- moment of evaluation: whether a deadline has passed is decided against
+-- an instant the caller passes (a bound parameter from its clock, never
+-- now()).
 
 -- A blank company is no company.
 CREATE OR REPLACE FUNCTION retention.has_company(company text) RETURNS boolean

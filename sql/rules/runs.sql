@@ -30,7 +30,7 @@ GRANT SELECT ON retention.branch_locks TO PUBLIC;
 
 -- Whether a run over `branches` is alive: some run holds one of their locks.
 CREATE OR REPLACE FUNCTION retention.run_alive(branches bigint[]) RETURNS boolean
-LANGUAGE sql STABLE
+LANGUAGE sql VOLATILE
 AS $$
     SELECT EXISTS (SELECT 1 FROM retention.branch_locks l
                    WHERE l.branch_id = ANY ($1))
@@ -46,7 +46,7 @@ AS $$ SELECT $1 NOT IN ('failed', 'interrupted') $$;
 -- running, it is alive (a dead run's night is open again).
 CREATE OR REPLACE FUNCTION retention.run_holds_night(status text, branches bigint[])
 RETURNS boolean
-LANGUAGE sql STABLE
+LANGUAGE sql VOLATILE
 AS $$
     SELECT retention.run_claims_night($1) AND ($1 <> 'running' OR retention.run_alive($2))
 $$;

@@ -159,7 +159,11 @@ fn print_schedule_and_outbox(s: &Health) {
         println!(
             "  branch {} has automatic deletion on but no period for: {} (never deleted)",
             u.branch_id,
-            u.types.join(", ")
+            u.types
+                .iter()
+                .map(|t| t.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
     println!();

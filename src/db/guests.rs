@@ -51,7 +51,7 @@ pub struct GuestRecord {
 }
 
 /// The inputs of a classification, for the table form's explanations.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Facts {
     /// Marked verified.
     pub verified: bool,
@@ -76,7 +76,7 @@ pub struct Facts {
     /// Unpaid invoices.
     pub unpaid_invoices: i64,
     /// Type whose period governs personal data.
-    pub personal_period_type: String,
+    pub personal_period_type: GuestType,
     /// That period.
     pub personal_period: Option<String>,
     /// Inherited from the head office.
@@ -104,7 +104,7 @@ pub async fn classify(client: &impl GenericClient, guest_id: i64) -> Result<Opti
         latest_reservation_for: row.get("latest_reservation_for"),
         last_invoice_at: row.get("last_invoice_at"),
         unpaid_invoices: row.get("unpaid_invoices"),
-        personal_period_type: row.get("personal_period_type"),
+        personal_period_type: parsed(&row, "personal_period_type")?,
         personal_period: row.get("personal_period"),
         personal_period_inherited: row
             .get::<_, Option<bool>>("personal_period_inherited")

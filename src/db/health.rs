@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::{parsed, parsed_opt, GenericClient};
 use crate::error::Result;
-use crate::model::{Action, RunKind, RunStatus};
+use crate::model::{Action, GuestType, RunKind, RunStatus};
 
 /// A run as `status` lists it.
 #[derive(Debug, Serialize)]
@@ -81,7 +81,7 @@ pub struct BranchState {
     /// Automatic deletion on.
     pub auto_delete: bool,
     /// Types without a period in force.
-    pub unconfigured: Vec<String>,
+    pub unconfigured: Vec<GuestType>,
     /// Status of its last finished run.
     pub last_run_status: Option<RunStatus>,
     /// Its last finished run was held by the guard.
@@ -98,7 +98,16 @@ pub async fn branch_states(client: &impl GenericClient) -> Result<Vec<BranchStat
             Ok(BranchState {
                 branch_id: r.get("branch_id"),
                 auto_delete: r.get("auto_delete"),
-                unconfigured: r.get("unconfigured"),
+                unconfigured: r
+                    .get::<_, Vec<String>>("unconfigured")
+                    .into_iter()
+                    .map(|value| {
+                        value.parse().map_err(|_| crate::error::Error::Corrupt {
+                            column: "unconfigured",
+                            value,
+                        })
+                    })
+                    .collect::<Result<_>>()?,
                 last_run_status: parsed_opt(r, "last_run_status")?,
                 held: r.get("held"),
             })

@@ -80,8 +80,18 @@ macro_rules! rule_file {
     };
 }
 
+/// The version of the rules below. Raise it with every change of a rule
+/// file (a unit test checks the pair): a database whose rules a newer
+/// version applied is refused, never rolled back to older rules.
+pub const RULES_VERSION: i32 = 1;
+
+/// The checksum of the rules at [`RULES_VERSION`].
+#[cfg(test)]
+const RULES_FINGERPRINT: &str = "e0540f1af4cb2d76";
+
 /// The rules, in the order they are applied: each file may use what the
-/// files before it define.
+/// files before it define, and a function or view no file defines any more
+/// is dropped by a numbered migration.
 pub const RULES: &[RuleFile] = &[
     rule_file!("time_zones"),
     rule_file!("guest_rules"),
@@ -160,20 +170,19 @@ async fn apply_pending(client: &mut Client) -> Result<MigrateReport> {
                  name       text NOT NULL,
                  checksum   text NOT NULL,
                  applied_at timestamptz NOT NULL DEFAULT now()
-             );
-             CREATE TABLE IF NOT EXISTS retention.schema_rules (
-                 name       text PRIMARY KEY,
-                 checksum   text NOT NULL,
-                 applied_at timestamptz NOT NULL DEFAULT now()
-             );
-             -- every command checks it; names and checksums only
-             GRANT SELECT ON retention.schema_rules TO PUBLIC;",
+             );",
         )
         .await?;
     let applied = applied_versions(client).await?;
     let from = applied.iter().map(|(v, _)| *v).max().unwrap_or(0);
     check_known(&applied)?;
-    let rules_current = rules_current(client).await?;
+    let rules = RulesState::read(client).await?;
+    rules.check_known()?;
+    let create = query!("schema_rules_create");
+    client
+        .batch_execute(create.sql)
+        .await
+        .map_err(|e| create.failed(e))?;
 
     let mut report = MigrateReport {
         from,
@@ -203,24 +212,8 @@ async fn apply_pending(client: &mut Client) -> Result<MigrateReport> {
         report.applied.push(migration.version);
         report.to = migration.version;
     }
-    if !rules_current || !report.applied.is_empty() {
-        tx.execute("DELETE FROM retention.schema_rules", &[])
-            .await?;
-        for rule in RULES {
-            tx.batch_execute(rule.sql).await.map_err(|e| {
-                Error::Schema(format!(
-                    "the rules in {}.sql failed, nothing was applied: {}",
-                    rule.name,
-                    Error::from(e)
-                ))
-            })?;
-            tx.execute(
-                "INSERT INTO retention.schema_rules (name, checksum) VALUES ($1, $2)",
-                &[&rule.name, &checksum(rule.sql)],
-            )
-            .await?;
-            report.rules.push(rule.name);
-        }
+    if !rules.current() || !report.applied.is_empty() {
+        report.rules = apply_rules(&tx).await?;
     }
     tx.commit().await?;
     for version in &report.applied {
@@ -232,28 +225,90 @@ async fn apply_pending(client: &mut Client) -> Result<MigrateReport> {
     Ok(report)
 }
 
-/// Whether the database recorded exactly this binary's rule files.
-async fn rules_current(client: &Client) -> Result<bool> {
-    let exists: bool = client
-        .query_one(
-            "SELECT to_regclass('retention.schema_rules') IS NOT NULL",
-            &[],
+/// Applies every rule file, in order, and records it.
+async fn apply_rules(tx: &tokio_postgres::Transaction<'_>) -> Result<Vec<&'static str>> {
+    let (clear, record) = (query!("schema_rules_clear"), query!("schema_rules_record"));
+    tx.execute(clear.sql, &[])
+        .await
+        .map_err(|e| clear.failed(e))?;
+    let mut applied = Vec::new();
+    for rule in RULES {
+        tx.batch_execute(rule.sql).await.map_err(|e| {
+            Error::Schema(format!(
+                "the rules in {}.sql failed, nothing was applied: {}",
+                rule.name,
+                Error::from(e)
+            ))
+        })?;
+        tx.execute(
+            record.sql,
+            &[&rule.name, &checksum(rule.sql), &RULES_VERSION],
         )
-        .await?
-        .get(0);
-    if !exists {
-        return Ok(false);
+        .await
+        .map_err(|e| record.failed(e))?;
+        applied.push(rule.name);
     }
-    let rows = client
-        .query("SELECT name, checksum FROM retention.schema_rules", &[])
-        .await?;
-    let recorded: Vec<(String, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
-    Ok(recorded.len() == RULES.len()
-        && RULES.iter().all(|rule| {
-            recorded
+    Ok(applied)
+}
+
+/// The rule files a database recorded.
+struct RulesState {
+    /// (file, checksum, rules version) per file; empty when none are.
+    recorded: Vec<(String, String, i32)>,
+}
+
+impl RulesState {
+    async fn read(client: &Client) -> Result<RulesState> {
+        let (exists, recorded) = (
+            query!("schema_rules_exists"),
+            query!("schema_rules_recorded"),
+        );
+        let found: bool = client
+            .query_one(exists.sql, &[])
+            .await
+            .map_err(|e| exists.failed(e))?
+            .get(0);
+        let recorded = if found {
+            client
+                .query(recorded.sql, &[])
+                .await
+                .map_err(|e| recorded.failed(e))?
                 .iter()
-                .any(|(name, sum)| name == rule.name && *sum == checksum(rule.sql))
-        }))
+                .map(|r| (r.get("name"), r.get("checksum"), r.get("version")))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Ok(RulesState { recorded })
+    }
+
+    /// Whether these are exactly this binary's rule files.
+    fn current(&self) -> bool {
+        self.recorded.len() == RULES.len()
+            && RULES.iter().all(|rule| {
+                self.recorded
+                    .iter()
+                    .any(|(name, sum, _)| name == rule.name && *sum == checksum(rule.sql))
+            })
+    }
+
+    /// Refuses rules that a newer retentiond applied: this binary's older
+    /// rules never replace them.
+    fn check_known(&self) -> Result<()> {
+        match self.recorded.iter().map(|(_, _, v)| *v).max() {
+            Some(newer) if newer > RULES_VERSION => Err(Error::Schema(format!(
+                "the database's rules are at version {newer}, newer than this retentiond's \
+                 ({RULES_VERSION}); install the newer retentiond that migrated it. The \
+                 database was not changed."
+            ))),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Whether the database holds exactly this binary's rules.
+pub async fn rules_current(client: &Client) -> Result<bool> {
+    Ok(RulesState::read(client).await?.current())
 }
 
 async fn applied_versions(client: &Client) -> Result<Vec<(i32, String)>> {
@@ -344,6 +399,16 @@ mod tests {
         for (i, m) in MIGRATIONS.iter().enumerate() {
             assert_eq!(m.version, i as i32 + 1, "migration {}", m.name);
         }
+    }
+
+    #[test]
+    fn every_change_of_the_rules_raises_their_version() {
+        let all: String = RULES.iter().map(|r| checksum(r.sql)).collect();
+        assert_eq!(
+            checksum(&all),
+            RULES_FINGERPRINT,
+            "the rules changed: raise RULES_VERSION and record the new fingerprint"
+        );
     }
 
     #[test]

@@ -115,7 +115,8 @@ impl Query {
             .map_err(|e| self.failed(e))
     }
 
-    fn failed(self, source: tokio_postgres::Error) -> Error {
+    /// The error of this statement.
+    pub(crate) fn failed(self, source: tokio_postgres::Error) -> Error {
         Error::Db {
             statement: Some(self.name),
             source,

@@ -27,9 +27,6 @@ pub use summary::{
 };
 pub use templates::Templates;
 
-/// The "due soon" window of the pending summary, in days.
-pub const WINDOW_DAYS: i64 = 14;
-
 /// Renders summaries and queues them.
 pub struct Notifier {
     /// Compiled templates.

@@ -118,7 +118,7 @@ pub struct Unconfigured {
     /// Branch.
     pub branch_id: i64,
     /// The types.
-    pub types: Vec<String>,
+    pub types: Vec<crate::model::GuestType>,
 }
 
 /// Reads the state at the context's now. Only the schema is read when it
@@ -186,7 +186,7 @@ async fn schema_state(client: &db::Object) -> Result<SchemaState> {
     Ok(SchemaState {
         database,
         binary,
-        ok: migrate::ensure_current(client).await.is_ok(),
+        ok: database == binary && migrate::rules_current(client).await?,
     })
 }
 

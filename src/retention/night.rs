@@ -57,12 +57,13 @@ pub struct MissedNight {
     pub night: NaiveDate,
 }
 
-/// The window of the night that starts at `starts`: `schedule.window` long.
+/// The end of the night that starts at `starts`: `schedule.window` later.
+/// A window too long to compute is empty: never a night that lasts forever.
 fn window_from(settings: &Settings, starts: DateTime<Utc>) -> DateTime<Utc> {
     chrono::Duration::from_std(settings.schedule.window)
         .ok()
         .and_then(|length| starts.checked_add_signed(length))
-        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+        .unwrap_or(starts)
 }
 
 /// The latest night of a branch whose start has come, with its window;

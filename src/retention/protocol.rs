@@ -1,5 +1,6 @@
-//! The action protocol as people read it: filtered, newest first, streamed
-//! one row at a time so that a listing of years costs flat memory.
+//! The action protocol as people read it: filtered, oldest first (the
+//! newest rows when a limit cuts), streamed one row at a time so that a
+//! listing of years costs flat memory.
 
 use super::context::Context;
 use crate::db;

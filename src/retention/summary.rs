@@ -73,7 +73,7 @@ pub async fn summary(
     };
     let erasure_overdue =
         erasure::overdue(client, branch.branch_id, now, settings.gdpr.answer_within).await?;
-    // a branch whose zone PostgreSQL does not know gets no summary (`targets`)
+    // callers leave out branches whose zone PostgreSQL does not know (`targets`)
     let missed_night = if branch.auto_delete {
         night::missed_night(client, settings, branch.branch_id, &branch.time_zone, now).await?
     } else {
@@ -129,6 +129,10 @@ pub async fn queue_due(cx: &Context, notifier: &Notifier) -> Result<Vec<i64>> {
     let mut client = cx.pool.get().await?;
     let mut queued = Vec::new();
     for (branch, why) in targets(&client, None).await? {
+        // a branch nobody would receive a summary for is no error
+        if branch.notify_addresses.is_empty() {
+            continue;
+        }
         match why {
             Some(NoSummary::UnknownTimeZone(tz)) => {
                 tracing::error!(

@@ -1,0 +1,2 @@
+-- Forgets the recorded rules before all of them are applied again.
+DELETE FROM retention.schema_rules
