@@ -9,6 +9,7 @@ use super::output::{print_json, time, Table};
 use super::{ClassifyArgs, Context, Format, PendingArgs, ProtocolArgs, ProtocolFormat};
 use crate::error::{Error, Result};
 use crate::retention::classify::{classify_guest, Classification, Status};
+use crate::retention::export::csv_cell;
 use crate::retention::protocol;
 use crate::retention::{pending, GuestType};
 
@@ -416,6 +417,8 @@ fn opt(v: Option<i64>) -> String {
     v.map(|v| v.to_string()).unwrap_or_default()
 }
 
+/// A protocol row as CSV cells, none of which a spreadsheet runs as a
+/// formula (an `--actor` label is free text).
 fn csv_row(r: &protocol::Row) -> [String; 9] {
     [
         r.id.to_string(),
@@ -428,6 +431,7 @@ fn csv_row(r: &protocol::Row) -> [String; 9] {
         opt(r.run_id),
         r.details.to_string(),
     ]
+    .map(csv_cell)
 }
 
 fn table_row(r: &protocol::Row) -> Vec<String> {

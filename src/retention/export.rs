@@ -269,7 +269,7 @@ async fn write_csv(
             .zip(&withheld)
             .map(|(value, &withheld)| match value {
                 Some(_) if withheld => WITHHELD.to_string(),
-                Some(v) => v,
+                Some(v) => csv_cell(v),
                 None => String::new(),
             });
         csv.write_record(record).map_err(csv_err)
@@ -278,6 +278,27 @@ async fn write_csv(
     csv.flush()
         .map_err(|e| Error::io("cannot write the ZIP", e))?;
     Ok(n)
+}
+
+/// A value as a CSV cell that no spreadsheet program runs as a formula: a
+/// text starting with `=`, `+`, `-`, `@`, a tab or a carriage return gets a
+/// leading apostrophe (the usual neutralisation); plain numbers such as
+/// `-1250` stay as they are.
+pub fn csv_cell(value: String) -> String {
+    let risky = value.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if risky && !is_plain_number(&value) {
+        format!("'{value}")
+    } else {
+        value
+    }
+}
+
+/// `-1250`, `+3.5`: a sign, digits and at most a decimal point.
+fn is_plain_number(value: &str) -> bool {
+    let digits = value.strip_prefix(['+', '-']).unwrap_or(value);
+    digits.chars().any(|c| c.is_ascii_digit())
+        && digits.chars().all(|c| c.is_ascii_digit() || c == '.')
+        && digits.matches('.').count() <= 1
 }
 
 fn readme(trade_secrets: &[String]) -> String {
@@ -321,4 +342,26 @@ their content is replaced by a note: {withheld}
 "
     )
     .replace('\n', "\r\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_cell;
+
+    #[test]
+    fn formula_cells_are_neutralised_and_numbers_kept() {
+        for (value, cell) in [
+            ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+            ("+49 30 1234567", "'+49 30 1234567"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("-1250", "-1250"),
+            ("+3.5", "+3.5"),
+            ("Müller", "Müller"),
+            ("", ""),
+        ] {
+            assert_eq!(csv_cell(value.to_string()), cell, "{value:?}");
+        }
+    }
 }
