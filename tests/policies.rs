@@ -191,6 +191,28 @@ async fn invalid_policy_input_is_refused_and_nothing_is_saved() {
             &["--branch", &h, "--type", "guest", "--period", "3"],
             "shorter than one day",
         ),
+        (
+            &[
+                "--branch",
+                &h,
+                "--type",
+                "guest",
+                "--period",
+                "178000000 years",
+            ],
+            "longer than 100 years",
+        ),
+        (
+            &[
+                "--branch",
+                &h,
+                "--type",
+                "guest",
+                "--period",
+                "100 years 1 day",
+            ],
+            "longer than 100 years",
+        ),
     ];
     for (args, message) in cases {
         let mut full = vec!["policy", "set"];
@@ -202,6 +224,19 @@ async fn invalid_policy_input_is_refused_and_nothing_is_saved() {
     let policies = fx::count(&c, "SELECT count(*) FROM retention.policies").await;
     let rows = fx::count(&c, "SELECT count(*) FROM retention.action_protocol").await;
     assert_eq!((policies, rows), (0, 0));
+    // the longest period accepted, and every report still works with it
+    let longest = [
+        "policy",
+        "set",
+        "--branch",
+        &h,
+        "--type",
+        "guest",
+        "--period",
+        "100 years",
+    ];
+    expect_code(&db.cli(&longest), 0);
+    expect_code(&db.cli(&["pending"]), 0);
 }
 
 #[tokio::test]

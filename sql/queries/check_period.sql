@@ -4,5 +4,6 @@
 SELECT p::text AS normal,
        p > interval '0' AS positive,
        p::text LIKE '%-%' AS has_negative_part,
-       p >= interval '1 day' AS at_least_a_day
+       p >= interval '1 day' AS at_least_a_day,
+       p <= interval '100 years' AS at_most_a_century
 FROM (SELECT $1::text::interval AS p) period

@@ -18,6 +18,8 @@ pub struct PeriodCheck {
     pub has_negative_part: bool,
     /// At least a day long.
     pub at_least_a_day: bool,
+    /// At most a hundred years.
+    pub at_most_a_century: bool,
 }
 
 /// Asks PostgreSQL how it reads `period`; `None` when it is no interval.
@@ -31,6 +33,7 @@ pub async fn check_period(
             positive: row.get("positive"),
             has_negative_part: row.get("has_negative_part"),
             at_least_a_day: row.get("at_least_a_day"),
+            at_most_a_century: row.get("at_most_a_century"),
         })),
         // class 22: data exception (invalid interval syntax, out of range)
         Err(e) if e.sql_state().is_some_and(|c| c.code().starts_with("22")) => Ok(None),

@@ -36,6 +36,8 @@ pub enum Change {
 /// Rejects text that is no interval, zero and negative intervals, any
 /// negative part (`'1 year -2 days'`), and anything under a day: a bare
 /// number is read by PostgreSQL as seconds, which is never what was meant.
+/// Periods are at most a hundred years: no record is kept longer, and
+/// every deadline then stays within the dates PostgreSQL can hold.
 pub async fn normalize_period(client: &impl GenericClient, period: &str) -> Result<String> {
     let Some(check) = db::policies::check_period(client, period).await? else {
         return Err(Error::Invalid(format!(
@@ -53,6 +55,13 @@ pub async fn normalize_period(client: &impl GenericClient, period: &str) -> Resu
         return Err(Error::Invalid(format!(
             "period {period:?} ({}) is shorter than one day: give a unit, such as \
              '30 days', '18 months' or '3 years'",
+            check.normal
+        )));
+    }
+    if !check.at_most_a_century {
+        return Err(Error::Invalid(format!(
+            "period {period:?} ({}) is longer than 100 years, the longest retention period \
+             retentiond accepts",
             check.normal
         )));
     }
