@@ -79,3 +79,24 @@ async fn input_that_used_to_panic_gets_a_clear_error() {
         assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
     }
 }
+
+#[tokio::test]
+async fn durations_beyond_their_limit_are_usage_errors_naming_the_limit() {
+    let db = TestDb::migrated().await;
+    for (args, limit) in [
+        (
+            ["run", "--dry-run", "--wait", "99999999999999h"],
+            "at most 1day",
+        ),
+        (["run", "--dry-run", "--wait", "25h"], "at most 1day"),
+        (["run", "--dry-run", "--window", "8days"], "at most 7days"),
+    ] {
+        let out = db.cli(&args);
+        expect_code(&out, 2);
+        let err = stderr(&out);
+        assert!(err.contains(limit), "{args:?}: {err}");
+    }
+    // the limits themselves are accepted
+    let out = db.cli(&["run", "--dry-run", "--wait", "24h", "--window", "7days"]);
+    assert_ne!(out.status.code(), Some(2), "{}", stderr(&out));
+}

@@ -60,14 +60,36 @@ pub(super) fn parse_window(s: &str) -> std::result::Result<chrono::Duration, Str
         })
 }
 
+/// The longest `run --wait`: a branch busy for more than a day needs a person.
+const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+/// The longest `run --window`: a week of batches.
+const MAX_RUN_WINDOW: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+
 pub(super) fn parse_wait(s: &str) -> std::result::Result<std::time::Duration, String> {
-    humantime::parse_duration(s)
-        .map_err(|_| format!("{s:?} is not a duration: expected e.g. 0s, 60s or 5m"))
+    let wait = humantime::parse_duration(s)
+        .map_err(|_| format!("{s:?} is not a duration: expected e.g. 0s, 60s or 5m"))?;
+    at_most(s, wait, MAX_WAIT)
 }
 
 pub(super) fn parse_duration(s: &str) -> std::result::Result<std::time::Duration, String> {
-    humantime::parse_duration(s)
+    let window = humantime::parse_duration(s)
         .ok()
         .filter(|d| !d.is_zero())
-        .ok_or_else(|| format!("{s:?} is not a duration: expected e.g. 30m or 2h"))
+        .ok_or_else(|| format!("{s:?} is not a duration: expected e.g. 30m or 2h"))?;
+    at_most(s, window, MAX_RUN_WINDOW)
+}
+
+fn at_most(
+    s: &str,
+    value: std::time::Duration,
+    limit: std::time::Duration,
+) -> std::result::Result<std::time::Duration, String> {
+    if value > limit {
+        Err(format!(
+            "{s:?} is too long: at most {}",
+            humantime::format_duration(limit)
+        ))
+    } else {
+        Ok(value)
+    }
 }
