@@ -171,7 +171,34 @@ async fn no_run_reports_success_while_it_skipped_work() {
     )
     .await
     .unwrap();
-    let out = db.cli(&["run", "--yes", "--wait", "0s"]);
+    let out = db.cli(&["run", "--yes", "--wait", "0s", "--format", "json"]);
     expect_code(&out, 1);
-    let _ = RunStatus::Partial;
+    assert!(
+        stderr(&out).contains(&format!("branch(es) {b}")),
+        "{}",
+        stderr(&out)
+    );
+    // recorded like every run that skipped work: partial, the branch named
+    let (status, finished): (String, bool) = c
+        .query_one(
+            "SELECT status, finished_at IS NOT NULL FROM retention.runs",
+            &[],
+        )
+        .await
+        .map(|r| (r.get(0), r.get(1)))
+        .unwrap();
+    assert_eq!(
+        (status.as_str(), finished),
+        (RunStatus::Partial.as_str(), true)
+    );
+    let skipped: serde_json::Value = c
+        .query_one(
+            "SELECT details -> 'skipped' FROM retention.action_protocol
+             WHERE action = 'run_finished'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(skipped, serde_json::json!([b]));
 }

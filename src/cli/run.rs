@@ -130,15 +130,9 @@ async fn ready_to_run(
         prepared.abandon().await?;
         return Ok(None);
     }
-    if prepared.plans.is_empty() {
-        prepared.abandon().await?;
-        return Err(Error::Failed(
-            "every branch of this run is being processed by another run right now; try again \
-             when it has finished (see `retentiond protocol --action run_finished`)"
-                .into(),
-        ));
-    }
-    if prepared.total_guests() == 0 {
+    // a run that could not take a branch is recorded (partial, the branch
+    // named as skipped), also when it could take none
+    if prepared.total_guests() == 0 && prepared.locked_elsewhere.is_empty() {
         let (cutoff, skipped) = (prepared.cutoff, prepared.locked_elsewhere.clone());
         prepared.abandon().await?;
         emit(
@@ -149,7 +143,8 @@ async fn ready_to_run(
         )?;
         return skipped_error(&skipped).map(|()| None);
     }
-    if !args.yes && !confirm(&prepared, &cx.stop).await? {
+    let asks = prepared.total_guests() > 0 && !args.yes;
+    if asks && !confirm(&prepared, &cx.stop).await? {
         prepared.abandon().await?;
         emit(
             args.format,
