@@ -220,4 +220,62 @@ async fn kill_at_random_moments_then_a_rerun_anonymizes_every_due_guest_exactly_
         .await,
         0
     );
+    // and with the guests its protocol rows show, killed or not
+    let miscounted = fx::count(
+        &c,
+        "SELECT count(*) FROM retention.runs r
+         WHERE coalesce((SELECT sum(n::bigint) FROM jsonb_each(r.counts -> 'guest_anonymized') t,
+                                LATERAL (SELECT t.value::text AS n) v), 0)
+            <> (SELECT count(*) FROM retention.action_protocol p
+                WHERE p.run_id = r.id AND p.action = 'guest_anonymized')",
+    )
+    .await;
+    assert_eq!(miscounted, 0, "a run's counts are its protocol rows");
+}
+
+#[tokio::test]
+async fn a_dead_run_is_recorded_with_the_counts_its_protocol_rows_show() {
+    let db = TestDb::migrated().await;
+    let c = db.client().await;
+    let (b, _) = branch_with_overdue(&c, "Köln", "Europe/Berlin").await;
+    // a run that committed three batches' rows and then lost its connection
+    let run: i64 = c
+        .query_one(
+            "INSERT INTO retention.runs (kind, actor, branches, cutoff, started_at)
+             VALUES ('manual', 'alice', ARRAY[$1]::bigint[], now(), now()) RETURNING id",
+            &[&b],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    c.execute(
+        "INSERT INTO retention.action_protocol (at, actor, action, branch_id, guest_id,
+             guest_type, run_id)
+         SELECT now(), 'alice', a, $1, g, t, $2
+         FROM (VALUES ('guest_anonymized', 'guest'), ('guest_anonymized', 'guest'),
+                      ('guest_anonymized', 'regular_guest'),
+                      ('newsletter_unsubscribed', 'guest')) v (a, t),
+              LATERAL (SELECT 1000 + row_number() OVER () AS g) x",
+        &[&b, &run],
+    )
+    .await
+    .unwrap();
+    expect_code(&db.cli(&["run", "--yes", "--branch", &b.to_string()]), 0);
+    let row = c
+        .query_one(
+            "SELECT status, counts, branch_counts FROM retention.runs WHERE id = $1",
+            &[&run],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "interrupted");
+    let counts = serde_json::json!({
+        "guest_anonymized": {"guest": 2, "regular_guest": 1},
+        "newsletter_unsubscribed": {"guest": 1},
+    });
+    assert_eq!(row.get::<_, serde_json::Value>(1), counts);
+    assert_eq!(
+        row.get::<_, serde_json::Value>(2),
+        serde_json::json!({ b.to_string(): counts })
+    );
 }
