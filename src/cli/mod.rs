@@ -83,7 +83,7 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<()> {
         Command::Erasure(cmd) => gdpr::erasure(&cx, &cmd).await,
         Command::Status { format } => status::status(&cx, format).await,
         Command::Notify(cmd) => mail::notify(&cx, &cmd).await,
-        Command::Outbox(cmd) => mail::outbox(&cx, &cmd).await,
+        Command::Outbox(args) => mail::outbox(&cx, &args.into_command()).await,
         Command::MailTest { to, out } => mail::mail_test(&cx, &to, out.format).await,
         Command::Serve => {
             let shutdown = Shutdown::on_signals();

@@ -13,7 +13,7 @@ use crate::model::Seal;
 #[derive(Debug, Args)]
 pub struct ExportArgs {
     /// Guest id.
-    #[arg(long)]
+    #[arg(long, value_name = "ID")]
     pub guest: i64,
     /// The ZIP file to write.
     #[arg(long, value_name = "FILE.zip")]
@@ -36,10 +36,10 @@ pub enum ErasureCommand {
     )]
     Request {
         /// Guest id.
-        #[arg(long)]
+        #[arg(long, value_name = "ID")]
         guest: i64,
         /// Why (kept with the request, not in the protocol).
-        #[arg(long)]
+        #[arg(long, value_name = "TEXT")]
         reason: String,
         #[command(flatten)]
         actor: ActorArg,
@@ -59,7 +59,7 @@ pub enum ErasureCommand {
     #[command(after_help = "Example:\n  retentiond erasure approve --request 3 --actor bob")]
     Approve {
         /// Request id.
-        #[arg(long)]
+        #[arg(long, value_name = "N")]
         request: i64,
         #[command(flatten)]
         actor: ActorArg,
@@ -69,7 +69,7 @@ pub enum ErasureCommand {
     /// Take back one's own request (the login that made it only); no decision.
     Withdraw {
         /// Request id.
-        #[arg(long)]
+        #[arg(long, value_name = "N")]
         request: i64,
         #[command(flatten)]
         actor: ActorArg,
@@ -79,10 +79,10 @@ pub enum ErasureCommand {
     /// Reject a request (not by its requester); no guest data changes.
     Reject {
         /// Request id.
-        #[arg(long)]
+        #[arg(long, value_name = "N")]
         request: i64,
         /// Why.
-        #[arg(long)]
+        #[arg(long, value_name = "TEXT")]
         reason: String,
         #[command(flatten)]
         actor: ActorArg,
@@ -99,23 +99,61 @@ pub enum NotifyCommand {
     #[command(after_help = "Example:\n  retentiond notify pending --branch 2")]
     Pending {
         /// Only this branch.
-        #[arg(long)]
+        #[arg(long, value_name = "ID")]
         branch: Option<i64>,
         #[command(flatten)]
         out: FormatArg,
     },
 }
 
+/// `outbox` arguments: a subcommand, or the options of `list` alone
+/// (`retentiond outbox --format json` lists).
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct OutboxArgs {
+    /// List (the default) or deliver.
+    #[command(subcommand)]
+    pub command: Option<OutboxCommand>,
+    #[command(flatten)]
+    pub list: OutboxListArgs,
+}
+
+impl OutboxArgs {
+    /// The command to run: `list` with the options given when no
+    /// subcommand was.
+    pub fn into_command(self) -> OutboxCommand {
+        self.command.unwrap_or(OutboxCommand::List {
+            all: self.list.all,
+            limit: self.list.limit,
+            format: self.list.format,
+        })
+    }
+}
+
+/// The options of `outbox list`.
+#[derive(Debug, Args)]
+pub struct OutboxListArgs {
+    /// Also list sent mails.
+    #[arg(long)]
+    pub all: bool,
+    /// At most this many (the newest).
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub limit: i64,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
 /// `outbox` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum OutboxCommand {
-    /// Queued and failed mails (with --all also the sent ones).
+    /// Queued and failed mails (with --all also the sent ones); the default.
     List {
         /// Also list sent mails.
         #[arg(long)]
         all: bool,
         /// At most this many (the newest).
-        #[arg(long, default_value_t = 100)]
+        #[arg(long, value_name = "N", default_value_t = 100)]
         limit: i64,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -136,24 +174,24 @@ pub struct ProtocolArgs {
     #[command(subcommand)]
     pub command: Option<ProtocolCommand>,
     /// Only this branch.
-    #[arg(long)]
+    #[arg(long, value_name = "ID")]
     pub branch: Option<i64>,
     /// Only this guest.
-    #[arg(long)]
+    #[arg(long, value_name = "ID")]
     pub guest: Option<i64>,
     /// Only rows at or after this instant (RFC 3339 or YYYY-MM-DD, UTC).
-    #[arg(long, value_parser = parse_instant)]
+    #[arg(long, value_name = "TIME", value_parser = parse_instant)]
     pub since: Option<DateTime<Utc>>,
     /// Only rows before this instant (RFC 3339 or YYYY-MM-DD, UTC).
-    #[arg(long, value_parser = parse_instant)]
+    #[arg(long, value_name = "TIME", value_parser = parse_instant)]
     pub until: Option<DateTime<Utc>>,
     /// Only this action.
-    #[arg(long, value_parser = crate::cli::values::action())]
+    #[arg(long, value_name = "ACTION", value_parser = crate::cli::values::action())]
     pub action: Option<String>,
     /// At most this many rows, the newest. Without --since or --until the
     /// newest 1000; with them, every row. A cut is always said (stderr, and
     /// `truncated` in JSON).
-    #[arg(long, value_parser = clap::value_parser!(i64).range(1..))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i64).range(1..))]
     pub limit: Option<i64>,
     /// Output format: ndjson and csv stream any number of rows.
     #[arg(long, value_enum, default_value_t = ProtocolFormat::Table)]

@@ -130,9 +130,11 @@ pub enum Command {
     /// Send notification mails now.
     #[command(subcommand)]
     Notify(NotifyCommand),
-    /// Show or deliver queued and failed mails.
-    #[command(subcommand)]
-    Outbox(OutboxCommand),
+    /// Show (the default) or deliver queued and failed mails.
+    #[command(
+        after_help = "Examples:\n  retentiond outbox\n  retentiond outbox --all --format json\n  retentiond outbox flush"
+    )]
+    Outbox(OutboxArgs),
     /// Send a test mail through the configured transport and show the answer.
     #[command(after_help = "Example:\n  retentiond mail-test --to manager@example.com")]
     MailTest {
@@ -190,16 +192,16 @@ impl ActorArg {
 #[derive(Debug, Args)]
 pub struct DemoDataArgs {
     /// Number of guests.
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
     pub guests: i64,
     /// Number of branches; the first is the head office.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, value_name = "N", default_value_t = 3)]
     pub branches: i64,
     /// Seed of the generator: the same seed and anchor give the same data.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, value_name = "N", default_value_t = 1)]
     pub seed: i32,
     /// The "today" the data is built around (YYYY-MM-DD; default: today, UTC).
-    #[arg(long, value_parser = parse_instant)]
+    #[arg(long, value_name = "DATE", value_parser = parse_instant)]
     pub anchor: Option<DateTime<Utc>>,
     #[command(flatten)]
     pub out: FormatArg,
@@ -214,13 +216,13 @@ pub enum PolicyCommand {
     )]
     Set {
         /// Branch id.
-        #[arg(long)]
+        #[arg(long, value_name = "ID")]
         branch: i64,
         /// Guest type.
         #[arg(long = "type", value_name = "TYPE", value_parser = super::values::guest_type())]
         guest_type: GuestType,
         /// A PostgreSQL interval: '3 years', '18 months', '400 days'.
-        #[arg(long, allow_hyphen_values = true)]
+        #[arg(long, value_name = "PERIOD", allow_hyphen_values = true)]
         period: String,
         #[command(flatten)]
         actor: ActorArg,
@@ -230,7 +232,7 @@ pub enum PolicyCommand {
     /// Remove a branch's own period (it then inherits the head office's, if any).
     Unset {
         /// Branch id.
-        #[arg(long)]
+        #[arg(long, value_name = "ID")]
         branch: i64,
         /// Guest type.
         #[arg(long = "type", value_name = "TYPE", value_parser = super::values::guest_type())]
@@ -264,7 +266,7 @@ impl OnOff {
 #[derive(Debug, Args)]
 pub struct ShowArgs {
     /// Only this branch.
-    #[arg(long)]
+    #[arg(long, value_name = "ID")]
     pub branch: Option<i64>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -280,7 +282,7 @@ pub enum SettingsCommand {
     )]
     Set {
         /// Branch id.
-        #[arg(long)]
+        #[arg(long, value_name = "ID")]
         branch: i64,
         /// Nightly automatic deletion for this branch.
         #[arg(long, value_enum)]
@@ -310,10 +312,10 @@ pub enum SettingsCommand {
 #[derive(Debug, Args)]
 pub struct ClassifyArgs {
     /// Guest id.
-    #[arg(long)]
+    #[arg(long, value_name = "ID")]
     pub guest: i64,
     /// Evaluate at this instant instead of now (RFC 3339 or YYYY-MM-DD, UTC).
-    #[arg(long, value_parser = parse_instant)]
+    #[arg(long, value_name = "TIME", value_parser = parse_instant)]
     pub at: Option<DateTime<Utc>>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -324,13 +326,13 @@ pub struct ClassifyArgs {
 #[derive(Debug, Args)]
 pub struct PendingArgs {
     /// Only this branch.
-    #[arg(long)]
+    #[arg(long, value_name = "ID")]
     pub branch: Option<i64>,
     /// The "due soon" window.
-    #[arg(long, default_value = "14d", value_parser = parse_window)]
+    #[arg(long, value_name = "DURATION", default_value = "14d", value_parser = parse_window)]
     pub within: chrono::Duration,
     /// Preview another instant (RFC 3339 or YYYY-MM-DD, UTC); read-only.
-    #[arg(long, value_parser = parse_instant)]
+    #[arg(long, value_name = "TIME", value_parser = parse_instant)]
     pub at: Option<DateTime<Utc>>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -344,7 +346,7 @@ pub struct PendingArgs {
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Only this branch (default: every branch with a period configured).
-    #[arg(long)]
+    #[arg(long, value_name = "ID")]
     pub branch: Option<i64>,
     /// Show what would be done and change nothing.
     #[arg(long)]
@@ -353,11 +355,11 @@ pub struct RunArgs {
     #[arg(long)]
     pub yes: bool,
     /// Start no new batch after this long (e.g. 2h); the rest waits for the next run.
-    #[arg(long, value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub window: Option<std::time::Duration>,
     /// How long to wait for a branch another run is processing before
     /// skipping it (a run that skips a branch exits 1).
-    #[arg(long, default_value = "60s", value_parser = parse_wait)]
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_wait)]
     pub wait: std::time::Duration,
     /// Output format of the plan and summary.
     #[arg(long, value_enum, default_value_t = Format::Table)]
