@@ -10,6 +10,7 @@ mod docs;
 mod errors;
 mod gdpr;
 mod mail;
+mod man;
 mod output;
 mod report;
 mod run;
@@ -22,6 +23,7 @@ use std::sync::Arc;
 pub use args::*;
 pub use docs::without_settings;
 pub use errors::{error_json, usage_json, wants_json};
+pub use man::synopses;
 
 use crate::clock::{Clock, SystemClock};
 use crate::db::{self, DbPool};

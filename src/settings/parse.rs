@@ -4,7 +4,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use super::keys::{Key, Kind};
+use super::keys::{short, Key, Kind};
 use super::{split_tls, RootCerts, SslMode, TlsSettings};
 
 pub(super) fn non_empty(value: Option<String>) -> Option<String> {
@@ -84,19 +84,6 @@ pub(super) fn duration(k: &Key, raw: Option<&str>) -> Result<Duration, String> {
             short(max)
         )),
         _ => Ok(d),
-    }
-}
-
-/// A duration in its largest whole unit: `3650d`, `1h`, `200ms`.
-pub fn short(d: Duration) -> String {
-    let s = d.as_secs();
-    match () {
-        _ if d.subsec_nanos() != 0 => format!("{}ms", d.as_millis()),
-        _ if s == 0 => "0s".into(),
-        _ if s.is_multiple_of(86400) => format!("{}d", s / 86400),
-        _ if s.is_multiple_of(3600) => format!("{}h", s / 3600),
-        _ if s.is_multiple_of(60) => format!("{}m", s / 60),
-        _ => format!("{s}s"),
     }
 }
 

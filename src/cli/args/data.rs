@@ -31,9 +31,7 @@ pub struct ExportArgs {
 #[derive(Debug, Subcommand)]
 pub enum ErasureCommand {
     /// Record a guest's request to be erased; ends its newsletter at once.
-    #[command(
-        after_help = "Example:\n  retentiond erasure request --guest 4711 --reason 'e-mail of 2026-11-20' --actor alice"
-    )]
+    #[command(after_help = super::pages::epilogue("erasure request"))]
     Request {
         /// Guest id.
         #[arg(long, value_name = "ID")]
@@ -56,7 +54,7 @@ pub enum ErasureCommand {
         format: Format,
     },
     /// Approve a request (not by its requester): the guest is anonymized now.
-    #[command(after_help = "Example:\n  retentiond erasure approve --request 3 --actor bob")]
+    #[command(after_help = super::pages::epilogue("erasure approve"))]
     Approve {
         /// Request id.
         #[arg(long, value_name = "N")]
@@ -96,7 +94,7 @@ pub enum ErasureCommand {
 pub enum NotifyCommand {
     /// Send the pending summary now (to branches with addresses and the
     /// pending toggle on, or to the one branch given).
-    #[command(after_help = "Example:\n  retentiond notify pending --branch 2")]
+    #[command(after_help = super::pages::epilogue("notify pending"))]
     Pending {
         /// Only this branch.
         #[arg(long, value_name = "ID")]
@@ -203,10 +201,7 @@ pub struct ProtocolArgs {
 pub enum ProtocolCommand {
     /// Check the protocol's hash chain: exit 0 when it holds, 3 naming the
     /// first row that was changed, removed or inserted outside the chain.
-    #[command(
-        after_help = "Example:\n  retentiond protocol verify --seal 4711:9f86d0…  \
-                            (the seal from a completed-run mail)"
-    )]
+    #[command(after_help = super::pages::epilogue("protocol verify"))]
     Verify {
         /// A seal published earlier (ROW:HASH, from a completed-run mail or
         /// log line): the chain must still carry it.
