@@ -11,6 +11,7 @@ use retentiond::settings::{LogSettings, Settings};
 use retentiond::telemetry::{self, Sink};
 
 fn main() -> ExitCode {
+    retentiond::metrics::process::mark_start();
     // with --format json, errors are one JSON object on stderr too
     let json = retentiond::cli::wants_json(std::env::args_os());
     let cli = match Cli::try_parse() {

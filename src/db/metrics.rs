@@ -1,5 +1,6 @@
 //! What the metrics endpoint reads at a scrape: small tables only (the
-//! runs, the pending snapshots, the outbox), never the guests.
+//! branches and their settings, the runs, the pending snapshots, the
+//! outbox), never the guests.
 
 use chrono::{DateTime, Utc};
 
@@ -19,11 +20,24 @@ pub struct LastRun {
     pub finished_at: Option<DateTime<Utc>>,
 }
 
+/// A branch, and whether its automatic deletion is on.
+#[derive(Debug)]
+pub struct Branch {
+    /// Branch.
+    pub branch_id: i64,
+    /// Nightly automatic deletion.
+    pub auto_delete: bool,
+}
+
 /// Everything a scrape reads from the database.
 #[derive(Debug, Default)]
 pub struct Snapshot {
+    /// Every branch.
+    pub branches: Vec<Branch>,
     /// Per branch, its newest run that has ended.
     pub last_runs: Vec<LastRun>,
+    /// Per branch, the end of its newest completed scheduled night.
+    pub last_nights: Vec<(i64, DateTime<Utc>)>,
     /// Per branch, overdue and due soon from its newest pending snapshot.
     pub pending: Vec<(i64, i64, i64)>,
     /// Mails queued, and given up in the last 7 days.
@@ -32,6 +46,15 @@ pub struct Snapshot {
 
 /// Reads the snapshot.
 pub async fn snapshot(client: &impl GenericClient, now: DateTime<Utc>) -> Result<Snapshot> {
+    let branches = client
+        .query(query!("metrics_branches"), &[])
+        .await?
+        .iter()
+        .map(|r| Branch {
+            branch_id: r.get("branch_id"),
+            auto_delete: r.get("auto_delete"),
+        })
+        .collect();
     let last_runs = client
         .query(query!("metrics_last_runs"), &[])
         .await?
@@ -43,6 +66,12 @@ pub async fn snapshot(client: &impl GenericClient, now: DateTime<Utc>) -> Result
             finished_at: r.get("finished_at"),
         })
         .collect();
+    let last_nights = client
+        .query(query!("metrics_last_nights"), &[])
+        .await?
+        .iter()
+        .map(|r| (r.get("branch_id"), r.get("finished_at")))
+        .collect();
     let pending = client
         .query(query!("metrics_pending"), &[])
         .await?
@@ -51,7 +80,9 @@ pub async fn snapshot(client: &impl GenericClient, now: DateTime<Utc>) -> Result
         .collect();
     let outbox = super::health::outbox_counts(client, now).await?;
     Ok(Snapshot {
+        branches,
         last_runs,
+        last_nights,
         pending,
         outbox,
     })
