@@ -1,5 +1,6 @@
-//! `man` and `completions`: generated from the clap definitions, so they
-//! list every command, option and allowed value. They need no settings.
+//! `man` and `completions`: generated from the clap definitions (and the
+//! manual's settings page from the settings keys), so they list every
+//! command, option, allowed value and setting. They need no settings.
 
 use std::io::Write;
 

@@ -76,13 +76,16 @@ pub(super) fn title(r: &mut Roff, name: &str, section: &str) {
     r.request("ad", &["l"]);
 }
 
-/// The date of the newest changelog entry (YYYY-MM-DD).
+/// The package's changelog: its newest entry is this version's.
+const CHANGELOG: &str = include_str!("../../../packaging/changelog");
+
+/// The date of the newest changelog entry (YYYY-MM-DD): its trailer is
+/// ` -- MAINTAINER  DATE`, two blanks before the date.
 fn release_date() -> String {
-    const CHANGELOG: &str = include_str!("../../../packaging/changelog");
     CHANGELOG
         .lines()
         .find_map(|l| l.strip_prefix(" -- "))
-        .and_then(|trailer| trailer.split_once(">  ").or(trailer.split_once("@  ")))
+        .and_then(|trailer| trailer.rsplit_once("  "))
         .and_then(|(_, date)| chrono::DateTime::parse_from_rfc2822(date.trim()).ok())
         .map(|d| d.format("%Y-%m-%d").to_string())
         .unwrap_or_else(|| "1970-01-01".to_string())
@@ -412,6 +415,16 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn the_newest_changelog_entry_is_this_version_and_dates_the_pages() {
+        let first = CHANGELOG.lines().next().unwrap();
+        assert!(
+            first.starts_with(&format!("retentiond ({}) ", env!("CARGO_PKG_VERSION"))),
+            "packaging/changelog needs an entry for this version: {first}"
+        );
+        assert_ne!(release_date(), "1970-01-01");
     }
 
     #[test]
