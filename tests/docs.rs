@@ -193,9 +193,25 @@ fn every_command_has_a_page_with_the_sections_of_a_debian_daemon() {
             .collect();
         let name = format!("retentiond-{}.1", words.join("-"));
         let page = read(&name);
-        for section in ["NAME", "SYNOPSIS", "DESCRIPTION", "EXIT STATUS", "SEE ALSO"] {
+        let reads_settings = !["man", "completions"].contains(&words[0]);
+        for section in [
+            "NAME",
+            "SYNOPSIS",
+            "DESCRIPTION",
+            "OPTIONS",
+            "EXIT STATUS",
+            "EXAMPLES",
+            "SEE ALSO",
+        ] {
             assert!(
                 sections(&page).iter().any(|s| s == section),
+                "{name}: {section}"
+            );
+        }
+        for section in ["ENVIRONMENT", "FILES"] {
+            assert_eq!(
+                sections(&page).iter().any(|s| s == section),
+                reads_settings,
                 "{name}: {section}"
             );
         }

@@ -45,6 +45,7 @@ pub enum ErasureCommand {
         out: FormatArg,
     },
     /// Open requests with what blocks them (with --all also decided ones).
+    #[command(after_help = super::pages::epilogue("erasure list"))]
     List {
         /// Also approved and rejected requests.
         #[arg(long)]
@@ -65,6 +66,7 @@ pub enum ErasureCommand {
         out: FormatArg,
     },
     /// Take back one's own request (the login that made it only); no decision.
+    #[command(after_help = super::pages::epilogue("erasure withdraw"))]
     Withdraw {
         /// Request id.
         #[arg(long, value_name = "N")]
@@ -75,6 +77,7 @@ pub enum ErasureCommand {
         out: FormatArg,
     },
     /// Reject a request (not by its requester); no guest data changes.
+    #[command(after_help = super::pages::epilogue("erasure reject"))]
     Reject {
         /// Request id.
         #[arg(long, value_name = "N")]
@@ -146,6 +149,7 @@ pub struct OutboxListArgs {
 #[derive(Debug, Subcommand)]
 pub enum OutboxCommand {
     /// Queued and failed mails (with --all also the sent ones); the default.
+    #[command(after_help = super::pages::epilogue("outbox list"))]
     List {
         /// Also list sent mails.
         #[arg(long)]
@@ -158,6 +162,7 @@ pub enum OutboxCommand {
         format: Format,
     },
     /// Deliver every queued mail now, ignoring the retry backoff.
+    #[command(after_help = super::pages::epilogue("outbox flush"))]
     Flush {
         #[command(flatten)]
         out: FormatArg,

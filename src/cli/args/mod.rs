@@ -241,6 +241,7 @@ pub enum PolicyCommand {
         out: FormatArg,
     },
     /// Remove a branch's own period (it then inherits the head office's, if any).
+    #[command(after_help = pages::epilogue("policy unset"))]
     Unset {
         /// Branch id.
         #[arg(long, value_name = "ID")]
@@ -315,6 +316,7 @@ pub enum SettingsCommand {
         out: FormatArg,
     },
     /// Show branch settings.
+    #[command(after_help = pages::epilogue("settings show"))]
     Show(ShowArgs),
 }
 

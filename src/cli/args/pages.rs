@@ -130,6 +130,11 @@ pub static PAGES: &[Page] = &[
         exit: &[],
     },
     Page {
+        command: "policy unset",
+        examples: &["retentiond policy unset --branch 2 --type guest --actor alice"],
+        exit: &[],
+    },
+    Page {
         command: "policy show",
         examples: &["retentiond policy show --branch 2 --format json"],
         exit: &[],
@@ -139,6 +144,14 @@ pub static PAGES: &[Page] = &[
         examples: &[
             "retentiond settings set --branch 2 --auto-delete on --notify \
              'a@example.com,b@example.com'",
+        ],
+        exit: &[],
+    },
+    Page {
+        command: "settings show",
+        examples: &[
+            "retentiond settings show",
+            "retentiond settings show --branch 2 --format json",
         ],
         exit: &[],
     },
@@ -188,6 +201,26 @@ pub static PAGES: &[Page] = &[
         exit: &[],
     },
     Page {
+        command: "erasure list",
+        examples: &[
+            "retentiond erasure list",
+            "retentiond erasure list --all --format json",
+        ],
+        exit: &[],
+    },
+    Page {
+        command: "erasure withdraw",
+        examples: &["retentiond erasure withdraw --request 3 --actor alice"],
+        exit: &[],
+    },
+    Page {
+        command: "erasure reject",
+        examples: &[
+            "retentiond erasure reject --request 3 --reason 'invoice still open' --actor bob",
+        ],
+        exit: &[],
+    },
+    Page {
         command: "erasure approve",
         examples: &["retentiond erasure approve --request 3 --actor bob"],
         exit: &[
@@ -226,6 +259,16 @@ pub static PAGES: &[Page] = &[
             "retentiond outbox --all --format json",
             "retentiond outbox flush",
         ],
+        exit: &[],
+    },
+    Page {
+        command: "outbox list",
+        examples: &["retentiond outbox list --all --limit 20"],
+        exit: &[],
+    },
+    Page {
+        command: "outbox flush",
+        examples: &["retentiond outbox flush --format json"],
         exit: &[],
     },
     Page {
