@@ -176,8 +176,11 @@ fn shows_words(arg: &Arg) -> bool {
     (1..=5).contains(&words) && !named
 }
 
-/// The allowed values with what each means.
+/// The allowed values with what each means (none for a flag).
 pub(super) fn allowed(arg: &Arg) -> Vec<(String, Option<String>)> {
+    if !arg.get_action().takes_values() {
+        return Vec::new();
+    }
     arg.get_possible_values()
         .into_iter()
         .filter(|v| !v.is_hide_set())
@@ -198,7 +201,7 @@ pub(super) fn sentence(text: &str) -> String {
         Some(first) => first.to_uppercase().chain(chars).collect(),
         None => String::new(),
     };
-    if !s.is_empty() && !s.ends_with(['.', ')', ':']) {
+    if !s.is_empty() && !s.ends_with(['.', '!', '?', ':']) {
         s.push('.');
     }
     s
