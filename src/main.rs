@@ -1,14 +1,17 @@
 //! Composition root: parse the command line, load and validate settings,
-//! initialise logging, dispatch.
+//! initialise logging, dispatch. Every error that ends the process is
+//! reported through the logger (the journal at priority err, a JSON object
+//! with `log.format = "json"`), as `error: …` on a terminal.
 
 use std::process::ExitCode;
 
 use clap::Parser;
 use retentiond::cli::Cli;
-use retentiond::settings::Settings;
-use retentiond::telemetry;
+use retentiond::settings::{LogSettings, Settings};
+use retentiond::telemetry::{self, Sink};
 
 fn main() -> ExitCode {
+    retentiond::metrics::process::mark_start();
     // with --format json, errors are one JSON object on stderr too
     let json = retentiond::cli::wants_json(std::env::args_os());
     let cli = match Cli::try_parse() {
@@ -17,17 +20,26 @@ fn main() -> ExitCode {
             eprintln!("{}", retentiond::cli::usage_json(&e));
             return ExitCode::from(2);
         }
+        // a bad ExecStart= line: the journal says why the service failed
+        Err(e) if e.use_stderr() && telemetry::init(&LogSettings::default()) == Sink::Journal => {
+            telemetry::fatal(e.to_string().trim_end(), 2);
+            return ExitCode::from(2);
+        }
         Err(e) => e.exit(),
     };
     let fail = |e: &retentiond::Error| {
+        // with --format json the JSON document is what stderr shows, as its
+        // last line; the journal and a JSON log get the error as well
+        if !json || telemetry::sink() != Some(Sink::Text) {
+            telemetry::fatal(&retentiond::cli::describe(e), e.exit_code());
+        }
         if json {
             eprintln!("{}", retentiond::cli::error_json(e));
-        } else {
-            eprintln!("error: {}", retentiond::cli::describe(e));
         }
         ExitCode::from(e.exit_code())
     };
     if let Some(done) = retentiond::cli::without_settings(&cli.command) {
+        telemetry::init(&LogSettings::default());
         return match done {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(&e),
@@ -36,7 +48,7 @@ fn main() -> ExitCode {
     let settings = match Settings::load(cli.config.as_deref()) {
         Ok(s) => s,
         Err(e) => {
-            telemetry::init_fallback();
+            telemetry::init(&Settings::log_for_errors(cli.config.as_deref()));
             return fail(&e);
         }
     };
@@ -48,7 +60,7 @@ fn main() -> ExitCode {
     {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            telemetry::fatal(&format!("cannot start the async runtime: {e}"), 1);
             return ExitCode::from(1);
         }
     };

@@ -200,6 +200,9 @@ async fn every_command_answers_in_json_on_success_and_on_failure() {
     assert!(doc["delivered"].is_number(), "{doc}");
     json(&db, None, &["notify", "pending", "--branch", "999"], 2);
     json(&db, None, &["outbox", "list"], 0);
+    // `outbox` alone lists, as `outbox list` does
+    let doc = json(&db, None, &["outbox"], 0);
+    assert!(doc.is_array(), "{doc}");
     let doc = json(&db, None, &["outbox", "flush"], 0);
     assert!(doc["delivered"].is_number(), "{doc}");
     let doc = json(&db, None, &["mail-test", "--to", "ops@example.org"], 0);
@@ -234,4 +237,19 @@ async fn every_command_answers_in_json_on_success_and_on_failure() {
         .to_string();
     let doc: Value = serde_json::from_str(&last).unwrap();
     assert_eq!(doc["kind"], "database_unavailable", "{doc}");
+}
+
+#[tokio::test]
+async fn a_missing_argument_is_named_in_the_json_error() {
+    let db = TestDb::migrated().await;
+    let doc = json(&db, None, &["classify"], 2);
+    assert_eq!(doc["kind"], "usage", "{doc}");
+    assert_eq!(doc["argument"], "--guest", "{doc}");
+    assert_eq!(
+        doc["error"],
+        "the following required arguments were not provided: --guest <ID>"
+    );
+    let doc = json(&db, None, &["policy", "set", "--branch", "1"], 2);
+    assert_eq!(doc["argument"], "--type", "{doc}");
+    assert_eq!(doc["arguments"], serde_json::json!(["--type", "--period"]));
 }

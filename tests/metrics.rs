@@ -1,33 +1,16 @@
-//! The metrics endpoint, scraped during and after a nightly run of the
-//! daemon, as Prometheus would.
+//! The metrics endpoint, scraped as Prometheus and curl would: during and
+//! after a nightly run, before the first run (every series there, the page
+//! accepted by `promtool check metrics`), and while the database is down.
 
 mod common;
+mod scrape;
 
-use std::io::{Read, Write};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use common::{day, free_port, fx, terminate, TestDb};
-
-fn scrape(port: u16) -> Option<String> {
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream
-        .write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nAccept: */*\r\n\r\n")
-        .ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    let (head, body) = response.split_once("\r\n\r\n")?;
-    assert!(head.starts_with("HTTP/1.1 200 OK"), "{head}");
-    assert!(head.contains("application/openmetrics-text"), "{head}");
-    Some(body.to_string())
-}
-
-/// The value of the sample named exactly `series` (with its labels).
-fn value(page: &str, series: &str) -> Option<f64> {
-    page.lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
-}
+use scrape::*;
 
 #[tokio::test]
 async fn a_scrape_during_and_after_a_night_shows_the_run() {
@@ -120,7 +103,7 @@ async fn a_scrape_during_and_after_a_night_shows_the_run() {
             ) == Some(1.0)
                 && value(&page, "retentiond_runs_in_progress") == Some(0.0)
                 // the day's pending snapshot (the tick after the night's run)
-                && value(&page, &format!("retentiond_guests_overdue{branch}")).is_some()
+                && value(&page, &format!("retentiond_guests_overdue{branch}")).is_some_and(|v| !v.is_nan())
             {
                 break page;
             }
@@ -179,6 +162,13 @@ async fn a_scrape_during_and_after_a_night_shows_the_run() {
         after.trim_end().ends_with("# EOF"),
         "OpenMetrics ends with # EOF"
     );
+    // the night is done: its time is there for "no night for a day"
+    let night = value(
+        &after,
+        &format!("retentiond_last_completed_night_timestamp_seconds{branch}"),
+    )
+    .unwrap();
+    assert_eq!(night, ended);
 }
 
 #[tokio::test]
@@ -194,4 +184,184 @@ async fn a_metrics_address_that_does_not_parse_is_refused_at_start() {
         "{}",
         common::stderr(&out)
     );
+}
+
+#[tokio::test]
+async fn every_series_is_there_before_the_first_run_and_promtool_accepts_the_page() {
+    let db = TestDb::migrated().await;
+    let c = db.client().await;
+    let on = fx::branch(&c, "Köln", None).await;
+    let off = fx::branch(&c, "Bonn", Some(on)).await;
+    fx::branch_settings_auto_delete(&c, on).await;
+    let port = free_port();
+    let mut daemon = serve_without_a_night(&db, port);
+    let page = scrape_until(port, scrape_text, |p| {
+        value(p, "retentiond_ready") == Some(1.0)
+    });
+    let status = terminate(&mut daemon, Duration::from_secs(5));
+    assert_eq!(status.code(), Some(0));
+
+    let all = series(&page);
+    for b in [on, off] {
+        let branch = format!("{{branch=\"{b}\"}}");
+        for counter in [
+            "retentiond_guests_anonymized_total",
+            "retentiond_newsletter_unsubscriptions_total",
+            "retentiond_fiscal_erasures_total",
+        ] {
+            assert_eq!(
+                value(&page, &format!("{counter}{branch}")),
+                Some(0.0),
+                "{counter}{branch}"
+            );
+        }
+        for gauge in [
+            "retentiond_last_run_end_timestamp_seconds",
+            "retentiond_last_run_duration_seconds",
+            "retentiond_last_completed_night_timestamp_seconds",
+            "retentiond_branch_held",
+        ] {
+            assert_eq!(
+                value(&page, &format!("{gauge}{branch}")),
+                Some(0.0),
+                "{gauge}{branch}"
+            );
+        }
+        for status in ["completed", "partial", "held", "interrupted", "failed"] {
+            let s = format!("retentiond_last_run_status{{branch=\"{b}\",status=\"{status}\"}}");
+            assert_eq!(value(&page, &s), Some(0.0), "{s}");
+        }
+        // no pending snapshot yet: not known, which no alert reads as 0
+        for gauge in ["retentiond_guests_overdue", "retentiond_guests_due_soon"] {
+            let s = format!("{gauge}{branch}");
+            assert!(all.contains(&s), "{s}");
+            assert!(value(&page, &s).unwrap().is_nan(), "{s}");
+        }
+    }
+    assert_eq!(
+        value(&page, &format!("retentiond_auto_delete{{branch=\"{on}\"}}")),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(
+            &page,
+            &format!("retentiond_auto_delete{{branch=\"{off}\"}}")
+        ),
+        Some(0.0)
+    );
+    for single in [
+        "retentiond_database_up",
+        "retentiond_runs_in_progress",
+        "retentiond_outbox_queued",
+        "retentiond_outbox_given_up",
+        "retentiond_batch_duration_seconds_count",
+        "retentiond_batch_lock_hold_seconds_count",
+        "process_cpu_seconds_total",
+        "process_resident_memory_bytes",
+        "process_virtual_memory_bytes",
+        "process_open_fds",
+        "process_max_fds",
+        "process_threads",
+    ] {
+        assert!(value(&page, single).is_some(), "{single} in\n{page}");
+    }
+    let started = value(&page, "process_start_time_seconds").unwrap();
+    assert!(
+        (started - Utc::now().timestamp() as f64).abs() < 120.0,
+        "{started}"
+    );
+    assert_eq!(
+        value(&page, "retentiond_build_info{version=\"0.1.0\"}"),
+        Some(1.0)
+    );
+    assert_promtool_accepts(&page);
+    // every series the shipped alert rules read is on the page
+    let rules = std::fs::read_to_string(RULES).unwrap();
+    for name in rules
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| w.starts_with("retentiond_"))
+    {
+        assert!(
+            page.contains(&format!("# TYPE {name} ")),
+            "alerts.yml reads {name}, which the daemon does not serve"
+        );
+    }
+}
+
+#[tokio::test]
+async fn while_the_database_is_down_its_gauges_are_absent_and_the_daemon_not_ready() {
+    let db = TestDb::migrated().await;
+    let c = db.client().await;
+    let b = fx::branch(&c, "Köln", None).await;
+    fx::branch_settings_auto_delete(&c, b).await;
+    let port = free_port();
+    let mut daemon = serve_without_a_night(&db, port);
+    let up = scrape_until(port, scrape_text, |p| {
+        value(p, "retentiond_ready") == Some(1.0)
+    });
+    let from_the_database = [
+        "retentiond_auto_delete",
+        "retentiond_last_run_end_timestamp_seconds",
+        "retentiond_last_run_duration_seconds",
+        "retentiond_last_run_status",
+        "retentiond_last_completed_night_timestamp_seconds",
+        "retentiond_branch_held",
+        "retentiond_guests_overdue",
+        "retentiond_guests_due_soon",
+        "retentiond_outbox_queued",
+        "retentiond_outbox_given_up",
+    ];
+    for name in from_the_database {
+        assert!(up.contains(&format!("# TYPE {name} gauge")), "{name}");
+    }
+
+    // the database refuses the daemon: new connections and the ones it has
+    let admin = common::connect(&common::server_url()).await;
+    admin
+        .batch_execute(&format!(
+            "ALTER DATABASE \"{0}\" ALLOW_CONNECTIONS false;
+             SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{0}'",
+            db.name
+        ))
+        .await
+        .unwrap();
+    let down = scrape_until(port, scrape_text, |p| {
+        value(p, "retentiond_database_up") == Some(0.0)
+    });
+    assert_eq!(value(&down, "retentiond_ready"), Some(0.0));
+    for name in from_the_database {
+        assert!(
+            !down.contains(name),
+            "{name} while the database is down:\n{down}"
+        );
+    }
+    // what the process counts itself stays
+    let branch = format!("{{branch=\"{b}\"}}");
+    assert_eq!(
+        value(
+            &down,
+            &format!("retentiond_guests_anonymized_total{branch}")
+        ),
+        Some(0.0)
+    );
+    assert!(value(&down, "process_cpu_seconds_total").is_some());
+    assert_promtool_accepts(&down);
+
+    admin
+        .batch_execute(&format!(
+            "ALTER DATABASE \"{}\" ALLOW_CONNECTIONS true",
+            db.name
+        ))
+        .await
+        .unwrap();
+    let back = scrape_until(port, scrape_text, |p| {
+        value(p, "retentiond_ready") == Some(1.0)
+    });
+    assert_eq!(value(&back, "retentiond_database_up"), Some(1.0));
+    assert_eq!(
+        value(&back, &format!("retentiond_auto_delete{branch}")),
+        Some(1.0)
+    );
+    let status = terminate(&mut daemon, Duration::from_secs(5));
+    assert_eq!(status.code(), Some(0));
 }

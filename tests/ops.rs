@@ -1,5 +1,6 @@
 //! Operations: the sd_notify messages of `serve`, SIGHUP reloads, `status`
-//! in each state, and the systemd unit.
+//! in each state, the systemd unit and the template unit for one daemon
+//! per database, and two databases on one host.
 
 mod common;
 
@@ -300,29 +301,37 @@ async fn status_on_an_old_schema_or_no_database() {
     expect_code(&out, 1);
 }
 
-#[test]
-fn the_unit_verifies_and_is_hardened() {
-    let unit = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/systemd/retentiond.service"
-    ))
-    .unwrap();
+fn unit(name: &str) -> String {
+    std::fs::read_to_string(format!("{}/systemd/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+/// `systemd-analyze verify` without a word, and `security` at 2.0 or less.
+fn verify_and_rate(name: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("retentiond.service");
+    let path = dir.path().join(name);
     // verify checks that ExecStart exists: point it at the built binary
     std::fs::write(
         &path,
-        unit.replace("/usr/bin/retentiond", env!("CARGO_BIN_EXE_retentiond")),
+        unit(name).replace("/usr/bin/retentiond", env!("CARGO_BIN_EXE_retentiond")),
     )
     .unwrap();
+    // verify opens the pages Documentation= names: the binary's own
+    let man = dir.path().join("man");
+    let pages = Command::new(env!("CARGO_BIN_EXE_retentiond"))
+        .args(["man", "--dir"])
+        .arg(&man)
+        .output()
+        .unwrap();
+    assert!(pages.status.success());
     let out = Command::new("systemd-analyze")
         .arg("verify")
         .arg(&path)
+        .env("MANPATH", &man)
         .output()
         .expect("systemd-analyze (Debian package systemd) is needed for this test");
     assert!(
         out.status.success() && out.stderr.is_empty(),
-        "{}",
+        "{name}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     // exposure 2.0 or lower (the threshold is in tenths)
@@ -332,14 +341,144 @@ fn the_unit_verifies_and_is_hardened() {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}");
+    assert!(out.status.success(), "{name}: {text}");
     assert!(text.contains("Overall exposure level"), "{text}");
-    for line in [
-        "Type=notify",
-        "WatchdogSec=",
-        "Restart=on-failure",
-        "UMask=0077",
-    ] {
-        assert!(unit.contains(line), "{line}");
+}
+
+#[test]
+fn the_units_verify_and_are_hardened() {
+    for name in ["retentiond.service", "retentiond@.service"] {
+        verify_and_rate(name);
+        let text = unit(name);
+        for line in [
+            "Type=notify",
+            "WatchdogSec=",
+            "Restart=on-failure",
+            "RestartPreventExitStatus=2",
+            "UMask=0077",
+        ] {
+            assert!(text.contains(line), "{name}: {line}");
+        }
+        // an allow list without a deny list filters nothing
+        let has = |key: &str| text.lines().any(|l| l.starts_with(key));
+        assert!(
+            !has("IPAddressAllow=") || has("IPAddressDeny="),
+            "{name}: IPAddressAllow= without IPAddressDeny="
+        );
     }
+}
+
+#[test]
+fn the_template_unit_gives_each_instance_its_settings_state_and_journal_identifier() {
+    let template = unit("retentiond@.service");
+    for line in [
+        "ExecStart=/usr/bin/retentiond serve --config /etc/retentiond/%i.toml",
+        "ExecReload=/usr/bin/retentiond check-config --quiet --config /etc/retentiond/%i.toml",
+        "StateDirectory=retentiond/%i",
+        "SyslogIdentifier=retentiond-%i",
+        "Environment=RETENTIOND__LOG__IDENTIFIER=retentiond-%i",
+        "LoadCredential=db-password:/etc/retentiond/%i.db-password",
+        "LoadCredential=smtp-password:/etc/retentiond/%i.smtp-password",
+        "EnvironmentFile=-/etc/retentiond/%i.environment",
+    ] {
+        assert!(template.lines().any(|l| l == line), "{line}");
+    }
+    // hardened exactly as the single daemon: the same lines from
+    // NoNewPrivileges= on
+    let hardening = |text: &str| -> Vec<String> {
+        text.lines()
+            .skip_while(|l| !l.starts_with("NoNewPrivileges="))
+            .filter(|l| !l.starts_with('#'))
+            .map(String::from)
+            .collect()
+    };
+    let single = unit("retentiond.service");
+    assert!(!hardening(&single).is_empty());
+    assert_eq!(hardening(&template), hardening(&single));
+}
+
+/// A settings file of one instance, as /etc/retentiond/NAME.toml.
+fn instance_settings(dir: &std::path::Path, name: &str, db: &TestDb, port: u16) -> String {
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(
+        &path,
+        format!(
+            "[database]\nurl = {:?}\n\n[metrics]\nlisten = \"127.0.0.1:{port}\"\n\n\
+             [schedule]\ntick = \"1s\"\n",
+            db.url
+        ),
+    )
+    .unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn two_databases_on_one_host_each_with_its_daemon_settings_and_metrics_port() {
+    let (eu, us) = (TestDb::migrated().await, TestDb::migrated().await);
+    let (ce, cu) = (eu.client().await, us.client().await);
+    fx::branch(&ce, "Köln", None).await;
+    for name in ["Boston", "Austin", "Denver"] {
+        fx::branch(&cu, name, None).await;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ports = (common::free_port(), common::free_port());
+    let configs = (
+        instance_settings(dir.path(), "eu", &eu, ports.0),
+        instance_settings(dir.path(), "us", &us, ports.1),
+    );
+    // as retentiond@eu and retentiond@us start them; the database's URL
+    // comes from each file alone
+    let start = |config: &str, name: &str| {
+        Command::new(env!("CARGO_BIN_EXE_retentiond"))
+            .args(["serve", "--config", config])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("RETENTIOND__LOG__IDENTIFIER", format!("retentiond-{name}"))
+            .env("RETENTIOND__LOG__FORMAT", "journal")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut daemons = [start(&configs.0, "eu"), start(&configs.1, "us")];
+    let branches = |port: u16| -> Option<usize> {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+            .ok()?;
+        let mut page = String::new();
+        s.read_to_string(&mut page).ok()?;
+        page.contains("\nretentiond_ready 1\n").then(|| {
+            page.lines()
+                .filter(|l| l.starts_with("retentiond_auto_delete{"))
+                .count()
+        })
+    };
+    let begin = Instant::now();
+    let seen = loop {
+        if let (Some(e), Some(u)) = (branches(ports.0), branches(ports.1)) {
+            break (e, u);
+        }
+        assert!(begin.elapsed() < Duration::from_secs(20), "not both ready");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(seen, (1, 3), "each daemon serves its own database");
+    for d in &mut daemons {
+        assert_eq!(common::terminate(d, Duration::from_secs(5)).code(), Some(0));
+    }
+    // the admins' commands take the instance's file too
+    let out = Command::new(env!("CARGO_BIN_EXE_retentiond"))
+        .args(["--config", &configs.1, "policy", "show", "--format", "json"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .output()
+        .unwrap();
+    expect_code(&out, 0);
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&out.stdout)
+            .unwrap()
+            .as_array()
+            .map(Vec::len),
+        Some(3 * 5)
+    );
 }

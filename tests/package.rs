@@ -1,6 +1,7 @@
 //! The packaged install's operating path: a reload that checks the settings
-//! first, the schema upgrade after a package upgrade, and admins who are
-//! not root but in the group `retentiond`.
+//! first, the schema upgrade after a package upgrade (of every daemon on
+//! the host), and admins who are not root but in the group `retentiond`.
+//! What the .deb holds is in tests/deb.rs.
 
 mod common;
 
@@ -26,11 +27,16 @@ fn etc(url: &str) -> tempfile::TempDir {
 }
 
 fn upgrade(etc: &Path) -> Output {
+    upgrade_instance(etc, None)
+}
+
+fn upgrade_instance(etc: &Path, instance: Option<&str>) -> Output {
     Command::new("sh")
         .arg(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/systemd/migrate-on-upgrade"
         ))
+        .args(instance)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("RETENTIOND_ETC", etc)
@@ -78,6 +84,47 @@ async fn a_package_upgrade_migrates_or_names_the_one_command_to_run() {
         err.contains("retentiond migrate && sudo systemctl restart retentiond"),
         "names the one command: {err}"
     );
+}
+
+#[tokio::test]
+async fn a_package_upgrade_migrates_each_instances_database_with_its_own_settings() {
+    let db = TestDb::empty().await;
+    let dir = tempfile::tempdir().unwrap();
+    // the instance `eu`: its own settings, and an owner's URL of its own
+    std::fs::write(
+        dir.path().join("eu.toml"),
+        "[database]\nurl = \"host=127.0.0.1 port=1 user=nobody dbname=x\"\nconnect_timeout = \"3s\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("eu.migrate.env"),
+        format!("RETENTIOND__DATABASE__URL='{}'\n", db.url),
+    )
+    .unwrap();
+    let out = upgrade_instance(dir.path(), Some("eu"));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).starts_with("retentiond@eu: "),
+        "{}",
+        stdout(&out)
+    );
+    let version: Option<i32> = db
+        .client()
+        .await
+        .query_one("SELECT max(version) FROM retention.schema_migrations", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(version.is_some());
+    // an instance whose database cannot be reached names its own command
+    std::fs::remove_file(dir.path().join("eu.migrate.env")).unwrap();
+    let out = upgrade_instance(dir.path(), Some("eu"));
+    assert_eq!(out.status.code(), Some(1));
+    let expected = format!(
+        "retentiond --config {}/eu.toml migrate && sudo systemctl restart retentiond@eu",
+        dir.path().display()
+    );
+    assert!(stderr(&out).contains(&expected), "{}", stderr(&out));
 }
 
 #[tokio::test]

@@ -1,5 +1,6 @@
-//! `man` and `completions`: generated from the clap definitions, so they
-//! list every command, option and allowed value. They need no settings.
+//! `man` and `completions`: generated from the clap definitions (and the
+//! manual's settings page from the settings keys), so they list every
+//! command, option, allowed value and setting. They need no settings.
 
 use std::io::Write;
 
@@ -18,20 +19,23 @@ pub fn without_settings(command: &Command) -> Option<Result<()>> {
 }
 
 fn man(dir: Option<&std::path::Path>) -> Result<()> {
-    if let Some(dir) = dir {
-        return clap_mangen::generate_to(Cli::command(), dir).map_err(|e| {
-            Error::io(
-                format!("cannot write the manual pages into {}", dir.display()),
-                e,
-            )
-        });
+    let pages = super::man::all();
+    let Some(dir) = dir else {
+        // the program's own page; the others name it
+        let top = &pages[0];
+        return std::io::stdout()
+            .lock()
+            .write_all(top.source.as_bytes())
+            .map_err(|e| Error::io("cannot write the manual page", e));
+    };
+    for page in &pages {
+        let section = dir.join(format!("man{}", page.section));
+        let path = section.join(page.file_name());
+        std::fs::create_dir_all(&section)
+            .and_then(|()| std::fs::write(&path, &page.source))
+            .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
     }
-    let mut page = Vec::new();
-    let io = |e| Error::io("cannot write the manual page", e);
-    clap_mangen::Man::new(Cli::command())
-        .render(&mut page)
-        .map_err(io)?;
-    std::io::stdout().lock().write_all(&page).map_err(io)
+    Ok(())
 }
 
 fn completions(shell: clap_complete::Shell) -> Result<()> {

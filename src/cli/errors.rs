@@ -65,24 +65,44 @@ pub fn error_json(e: &Error) -> Value {
     doc
 }
 
-/// The JSON form of a command-line error clap found (exit 2).
+/// The JSON form of a command-line error clap found (exit 2): the message
+/// without clap's usage lines, and the argument it is about.
 pub fn usage_json(e: &clap::Error) -> Value {
     use clap::error::{ContextKind, ContextValue};
-    let text = e.to_string();
-    let first = text.lines().next().unwrap_or_default();
     let mut doc = json!({
-        "error": first.strip_prefix("error: ").unwrap_or(first),
+        "error": usage_message(&e.to_string()),
         "exit_code": 2,
         "kind": "usage",
     });
-    if let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg) {
-        // "--type <TYPE>": the option's name
-        doc["argument"] = json!(arg.split_whitespace().next().unwrap_or(arg));
+    // "--type <TYPE>": the option's name
+    let name = |arg: &str| arg.split_whitespace().next().unwrap_or(arg).to_string();
+    match e.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(arg)) => doc["argument"] = json!(name(arg)),
+        // the required arguments not given: the first, as the others name one
+        Some(ContextValue::Strings(args)) if !args.is_empty() => {
+            doc["argument"] = json!(name(&args[0]));
+            if args.len() > 1 {
+                doc["arguments"] = args.iter().map(|a| name(a)).collect();
+            }
+        }
+        _ => {}
     }
     if let Some(ContextValue::String(value)) = e.get(ContextKind::InvalidValue) {
         doc["value"] = json!(value);
     }
     doc
+}
+
+/// clap's message up to its usage lines, on one line: "the following
+/// required arguments were not provided: --guest <GUEST>".
+fn usage_message(text: &str) -> String {
+    let first = text
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(" ");
+    first.strip_prefix("error: ").unwrap_or(&first).to_string()
 }
 
 /// The key a settings problem is about: every message starts with it.
@@ -118,6 +138,17 @@ mod tests {
             "table"
         ])));
         assert!(!wants_json(args(&["retentiond", "status"])));
+    }
+
+    #[test]
+    fn a_usage_message_keeps_what_follows_its_colon() {
+        assert_eq!(
+            usage_message(
+                "error: the following required arguments were not provided:\n  --guest <GUEST>\n\n\
+                 Usage: retentiond classify --guest <GUEST>\n"
+            ),
+            "the following required arguments were not provided: --guest <GUEST>"
+        );
     }
 
     #[test]

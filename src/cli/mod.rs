@@ -10,6 +10,7 @@ mod docs;
 mod errors;
 mod gdpr;
 mod mail;
+mod man;
 mod output;
 mod report;
 mod run;
@@ -22,6 +23,7 @@ use std::sync::Arc;
 pub use args::*;
 pub use docs::without_settings;
 pub use errors::{error_json, usage_json, wants_json};
+pub use man::synopses;
 
 use crate::clock::SystemClock;
 use crate::error::{Error, Refusal, Result};
@@ -59,7 +61,7 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<()> {
         Command::Erasure(cmd) => gdpr::erasure(&cx, &cmd).await,
         Command::Status { format } => status::status(&cx, format).await,
         Command::Notify(cmd) => mail::notify(&cx, &cmd).await,
-        Command::Outbox(cmd) => mail::outbox(&cx, &cmd).await,
+        Command::Outbox(args) => mail::outbox(&cx, &args.into_command()).await,
         Command::MailTest { to, out } => mail::mail_test(&cx, &to, out.format).await,
         Command::Serve => {
             let shutdown = Shutdown::on_signals();

@@ -1,5 +1,6 @@
 //! What the metrics endpoint reads at a scrape: small tables only (the
-//! runs, the pending snapshots, the outbox), never the guests.
+//! branches and their settings, the runs, the pending snapshots, the
+//! outbox), never the guests.
 
 use chrono::{DateTime, Utc};
 
@@ -20,11 +21,24 @@ pub struct LastRun {
     pub finished_at: Option<DateTime<Utc>>,
 }
 
+/// A branch, and whether its automatic deletion is on.
+#[derive(Debug)]
+pub struct Branch {
+    /// Branch.
+    pub branch_id: i64,
+    /// Nightly automatic deletion.
+    pub auto_delete: bool,
+}
+
 /// Everything a scrape reads from the database.
 #[derive(Debug, Default)]
 pub struct Snapshot {
+    /// Every branch.
+    pub branches: Vec<Branch>,
     /// Per branch, its newest run that has ended.
     pub last_runs: Vec<LastRun>,
+    /// Per branch, the end of its newest completed scheduled night.
+    pub last_nights: Vec<(i64, DateTime<Utc>)>,
     /// Per branch, overdue and due soon from its newest pending snapshot.
     pub pending: Vec<(i64, i64, i64)>,
     /// Mails queued, and given up in the last 7 days.
@@ -33,6 +47,15 @@ pub struct Snapshot {
 
 /// Reads the snapshot.
 pub async fn snapshot(client: &impl GenericClient, now: DateTime<Utc>) -> Result<Snapshot> {
+    let branches = query!("metrics_branches")
+        .all(client, &[])
+        .await?
+        .iter()
+        .map(|r| Branch {
+            branch_id: r.get("branch_id"),
+            auto_delete: r.get("auto_delete"),
+        })
+        .collect();
     let last_runs = query!("metrics_last_runs")
         .all(client, &[])
         .await?
@@ -46,6 +69,12 @@ pub async fn snapshot(client: &impl GenericClient, now: DateTime<Utc>) -> Result
             })
         })
         .collect::<Result<Vec<_>>>()?;
+    let last_nights = query!("metrics_last_nights")
+        .all(client, &[])
+        .await?
+        .iter()
+        .map(|r| (r.get("branch_id"), r.get("finished_at")))
+        .collect();
     let pending = query!("metrics_pending")
         .all(client, &[])
         .await?
@@ -54,7 +83,9 @@ pub async fn snapshot(client: &impl GenericClient, now: DateTime<Utc>) -> Result
         .collect();
     let outbox = super::health::outbox_counts(client, now).await?;
     Ok(Snapshot {
+        branches,
         last_runs,
+        last_nights,
         pending,
         outbox,
     })

@@ -2,7 +2,7 @@
 //! HTTP/1.1 responder, one request per connection, that renders the
 //! process's metrics with a snapshot of a few small tables (bounded by a
 //! timeout: a database outage shows as `retentiond_database_up 0`, never as
-//! a hanging scrape).
+//! a hanging scrape), in the format the `Accept` header asks for.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -11,6 +11,8 @@ use crate::error::{Error, Result};
 use crate::retention::{health, Context};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+
+use crate::metrics::Format;
 
 /// How long a scrape waits for the database, and a client for its request.
 const TIMEOUT: Duration = Duration::from_secs(5);
@@ -64,16 +66,19 @@ async fn answer(mut stream: TcpStream, cx: &Context) -> std::io::Result<()> {
         }
         head.extend_from_slice(&buf[..n]);
     }
-    let line = String::from_utf8_lossy(&head);
-    let mut parts = line.lines().next().unwrap_or_default().split_whitespace();
+    let text = String::from_utf8_lossy(&head);
+    let mut lines = text.lines();
+    let mut parts = lines.next().unwrap_or_default().split_whitespace();
     let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
     let path = path.split('?').next().unwrap_or(path);
+    let accept = lines
+        .take_while(|l| !l.is_empty())
+        .filter_map(|l| l.split_once(':'))
+        .find(|(name, _)| name.trim().eq_ignore_ascii_case("accept"))
+        .map(|(_, value)| value.trim().to_string());
+    let format = Format::negotiate(accept.as_deref());
     let (status, content_type, body) = match (method, path) {
-        ("GET", "/metrics") => (
-            "200 OK",
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-            page(cx).await,
-        ),
+        ("GET", "/metrics") => ("200 OK", format.content_type(), page(cx, format).await),
         ("GET", "/") => (
             "200 OK",
             "text/plain; charset=utf-8",
@@ -99,7 +104,7 @@ async fn answer(mut stream: TcpStream, cx: &Context) -> std::io::Result<()> {
     stream.shutdown().await
 }
 
-async fn page(cx: &Context) -> String {
+async fn page(cx: &Context, format: Format) -> String {
     let read = health::metrics_snapshot(cx);
     let snapshot = match tokio::time::timeout(TIMEOUT, read).await {
         Ok(Ok(s)) => Some(s),
@@ -112,5 +117,5 @@ async fn page(cx: &Context) -> String {
             None
         }
     };
-    crate::metrics::global().render(snapshot.as_ref())
+    crate::metrics::global().render(snapshot, format)
 }

@@ -3,6 +3,7 @@
 //! Loading is here; [`validate`] checks each key with a rule of its own;
 //! [`redact`] prints them without secrets.
 
+pub mod keys;
 mod parse;
 mod raw;
 mod redact;
@@ -13,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::error::{Error, Result, SettingsErrors};
-use raw::RawSettings;
+use raw::{RawLogOnly, RawSettings};
 
 pub use redact::redact_url;
 pub use tls::{split_tls, RootCerts, SslMode, TlsSettings};
@@ -73,6 +74,14 @@ pub struct LogSettings {
     pub format: LogFormat,
     /// A tracing filter such as `info` or `retentiond=debug`; `RUST_LOG` wins.
     pub level: String,
+    /// The journal's `SYSLOG_IDENTIFIER`.
+    pub identifier: String,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        validate::log(raw::RawLog::default(), &mut validate::Problems::default())
+    }
 }
 
 /// Log output formats.
@@ -196,47 +205,25 @@ impl Settings {
     /// Loads the file (`path`, or the default path if it exists) and the
     /// environment, and validates the result.
     pub fn load(path: Option<&Path>) -> Result<Settings> {
-        let (file, required) = match path {
-            Some(p) => (p.to_path_buf(), true),
-            None => (PathBuf::from(DEFAULT_CONFIG_PATH), false),
-        };
-        let exists = file.exists();
-        if required && !exists {
-            return Err(Error::Settings(SettingsErrors(vec![format!(
-                "config file {} does not exist: give an existing file with --config, \
-                 or leave --config out to use {DEFAULT_CONFIG_PATH} and the environment",
-                file.display()
-            )])));
-        }
-        if exists {
-            if let Err(e) = std::fs::File::open(&file) {
-                return Err(Error::Settings(SettingsErrors(vec![format!(
-                    "config file {} cannot be read ({e}){}",
-                    file.display(),
-                    parse::permission_hint(&e)
-                )])));
-            }
-        }
-        let mut builder = config::Config::builder();
-        if exists {
-            builder = builder.add_source(
-                config::File::from(file.as_path())
-                    .format(config::FileFormat::Toml)
-                    .required(true),
-            );
-        }
-        builder = builder.add_source(
-            config::Environment::with_prefix("RETENTIOND")
-                .prefix_separator("__")
-                .separator("__"),
-        );
-        let raw: RawSettings = builder
-            .build()
-            .and_then(|c| c.try_deserialize())
+        let (config, file) = read(path)?;
+        let raw: RawSettings = config
+            .try_deserialize()
             .map_err(|e| Error::Settings(SettingsErrors(vec![describe_config_error(&e)])))?;
         let mut settings = validate::settings(raw).map_err(Error::Settings)?;
-        settings.source = exists.then_some(file);
+        settings.source = file;
         Ok(settings)
+    }
+
+    /// How to log when the settings cannot be loaded: the `[log]` section
+    /// of the file and the environment where it is valid on its own, the
+    /// defaults where not. The error then reaches the journal, or is one
+    /// JSON object, as the operator asked.
+    pub fn log_for_errors(path: Option<&Path>) -> LogSettings {
+        let raw = read(path)
+            .ok()
+            .and_then(|(config, _)| config.try_deserialize::<RawLogOnly>().ok())
+            .unwrap_or_default();
+        validate::log(raw.log, &mut validate::Problems::default())
     }
 
     /// Settings from TOML text alone (no file, no environment), validated
@@ -249,6 +236,49 @@ impl Settings {
             .map_err(|e| Error::Settings(SettingsErrors(vec![describe_config_error(&e)])))?;
         validate::settings(raw).map_err(Error::Settings)
     }
+}
+
+/// The file (`path`, or the default path if it exists) and the environment,
+/// not yet validated; the file read, if one was.
+fn read(path: Option<&Path>) -> Result<(config::Config, Option<PathBuf>)> {
+    let (file, required) = match path {
+        Some(p) => (p.to_path_buf(), true),
+        None => (PathBuf::from(DEFAULT_CONFIG_PATH), false),
+    };
+    let exists = file.exists();
+    if required && !exists {
+        return Err(Error::Settings(SettingsErrors(vec![format!(
+            "config file {} does not exist: give an existing file with --config, \
+             or leave --config out to use {DEFAULT_CONFIG_PATH} and the environment",
+            file.display()
+        )])));
+    }
+    if exists {
+        if let Err(e) = std::fs::File::open(&file) {
+            return Err(Error::Settings(SettingsErrors(vec![format!(
+                "config file {} cannot be read ({e}){}",
+                file.display(),
+                parse::permission_hint(&e)
+            )])));
+        }
+    }
+    let mut builder = config::Config::builder();
+    if exists {
+        builder = builder.add_source(
+            config::File::from(file.as_path())
+                .format(config::FileFormat::Toml)
+                .required(true),
+        );
+    }
+    builder = builder.add_source(
+        config::Environment::with_prefix("RETENTIOND")
+            .prefix_separator("__")
+            .separator("__"),
+    );
+    let config = builder
+        .build()
+        .map_err(|e| Error::Settings(SettingsErrors(vec![describe_config_error(&e)])))?;
+    Ok((config, exists.then_some(file)))
 }
 
 /// `config` reports the key in most messages; add what to do about it.

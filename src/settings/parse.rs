@@ -4,6 +4,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
+use super::keys::{short, Key, Kind};
 use super::{split_tls, RootCerts, SslMode, TlsSettings};
 
 pub(super) fn non_empty(value: Option<String>) -> Option<String> {
@@ -36,38 +37,53 @@ pub(super) fn permission_hint(e: &std::io::Error) -> &'static str {
     }
 }
 
-pub(super) fn int(
-    key: &str,
-    raw: Option<&str>,
-    default: u64,
-    min: u64,
-    max: u64,
-) -> Result<u64, String> {
-    let Some(raw) = raw else { return Ok(default) };
+/// A whole number in the key's range, or the key's default when not given.
+pub(super) fn int(k: &Key, raw: Option<&str>) -> Result<u64, String> {
+    let Kind::Integer { min, max } = k.kind else {
+        panic!("{} is not a whole-number key", k.name)
+    };
+    let raw = match raw {
+        Some(raw) => raw,
+        None => k.default.unwrap_or_default(),
+    };
     match raw.trim().parse::<u64>() {
         Ok(v) if (min..=max).contains(&v) => Ok(v),
         _ => Err(format!(
-            "{key} = {raw:?} is not valid: expected a whole number from {min} to {max}"
+            "{} = {raw:?} is not valid: expected a whole number from {min} to {max}",
+            k.name
         )),
     }
 }
 
-/// Parses `200ms`, `0s`, `5m`, `1h 30m`; `allow_zero` says whether `0s` is meaningful.
-pub(super) fn duration(
-    key: &str,
-    raw: Option<&str>,
-    default: &str,
-    allow_zero: bool,
-) -> Result<Duration, String> {
-    let raw = raw.unwrap_or(default);
-    match humantime::parse_duration(raw.trim()) {
-        Ok(d) if allow_zero || !d.is_zero() => Ok(d),
-        Ok(_) => Err(format!(
+/// Parses `200ms`, `0s`, `5m`, `1h 30m` within the key's range, or the
+/// key's default when not given.
+pub(super) fn duration(k: &Key, raw: Option<&str>) -> Result<Duration, String> {
+    let Kind::Duration { min, max } = k.kind else {
+        panic!("{} is not a duration key", k.name)
+    };
+    let key = k.name;
+    let raw = raw.or(k.default).unwrap_or_default();
+    let d = humantime::parse_duration(raw.trim()).map_err(|_| {
+        format!(
+            "{key} = {raw:?} is not a duration: expected a number with a unit, such as 200ms, \
+             5s, 10m or 1h"
+        )
+    })?;
+    let at_least_one = min <= Duration::from_nanos(1);
+    match max {
+        _ if d.is_zero() && !min.is_zero() && at_least_one => Err(format!(
             "{key} = {raw:?} is not valid: expected a duration greater than zero, such as 10s or 500ms"
         )),
-        Err(_) => Err(format!(
-            "{key} = {raw:?} is not a duration: expected a number with a unit, such as 200ms, 5s, 10m or 1h"
+        Some(max) if !at_least_one && (d < min || d > max) => Err(format!(
+            "{key} = {raw:?} is out of range: expected {} to {}",
+            short(min),
+            short(max)
         )),
+        Some(max) if d > max => Err(format!(
+            "{key} = {raw:?} is too long: expected at most {}",
+            short(max)
+        )),
+        _ => Ok(d),
     }
 }
 

@@ -54,6 +54,15 @@ pub(super) struct RawDatabase {
 pub(super) struct RawLog {
     pub(super) format: Option<String>,
     pub(super) level: Option<String>,
+    pub(super) identifier: Option<String>,
+}
+
+/// Only the `[log]` section, everything else ignored: how to log the error
+/// when the settings as a whole are invalid.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct RawLogOnly {
+    pub(super) log: RawLog,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -28,7 +28,7 @@ impl Settings {
         format!(
             "# settings file: {source}\n\
              [database]\nurl = {url:?}\npassword_file = {dbpwf}\npool_size = {pool}\nconnect_timeout = {ct:?}\n\n\
-             [log]\nformat = {format:?}\nlevel = {level:?}\n\n\
+             [log]\nformat = {format:?}\nlevel = {level:?}\nidentifier = {ident:?}\n\n\
              [mail]\ntransport = {transport:?}\nsmtp_url = {smtp}\nfrom = {from:?}\n\
              file_dir = {dir}\npassword_file = {pwf}\npassword = {pw}\nlocale = {locale:?}\ntimeout = {mt:?}\n\
              template_dir = {td}\nmax_attempts = {mma}\nretry_base = {rb:?}\n\n\
@@ -51,6 +51,7 @@ impl Settings {
             pool = self.database.pool_size,
             ct = d(self.database.connect_timeout),
             level = self.log.level,
+            ident = self.log.identifier,
             smtp = opt(self.mail.smtp_url.as_deref().map(redact_url)),
             from = self.mail.from,
             dir = opt(self.mail.file_dir.as_ref().map(|p| p.display().to_string())),

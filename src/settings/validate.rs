@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::keys::{key, one_of, Key, Kind};
 use super::parse::{database_url, duration, int, metrics_listen, non_empty, secret_file};
 use super::raw::{RawBatch, RawDatabase, RawGdpr, RawLog, RawMail, RawSchedule, RawSettings};
 use super::redact::redact_url;
@@ -18,7 +19,7 @@ use crate::error::SettingsErrors;
 
 /// The problems found so far.
 #[derive(Default)]
-struct Problems(Vec<String>);
+pub(super) struct Problems(pub(super) Vec<String>);
 
 impl Problems {
     /// The value of a rule, or `fallback` with the rule's problem noted.
@@ -83,10 +84,8 @@ fn database(raw: RawDatabase, p: &mut Problems) -> Option<DatabaseSettings> {
     let pool_size = p.take(pool_size(raw.pool_size.as_deref()), 4);
     let connect_timeout = p.take(
         duration(
-            "database.connect_timeout",
+            key("database.connect_timeout"),
             raw.connect_timeout.as_deref(),
-            "10s",
-            false,
         ),
         Duration::from_secs(10),
     );
@@ -101,32 +100,71 @@ fn database(raw: RawDatabase, p: &mut Problems) -> Option<DatabaseSettings> {
 }
 
 fn pool_size(raw: Option<&str>) -> Result<u64, String> {
-    match int("database.pool_size", raw, 4, 1, 64)? {
-        1 => Err(
+    if raw.map(str::trim) == Some("1") {
+        return Err(
             "database.pool_size = \"1\" is too small: a run keeps one connection for its \
                   branch locks while the daemon and the mails need another; expected 2 to 64"
                 .to_string(),
-        ),
-        n => Ok(n),
+        );
+    }
+    int(key("database.pool_size"), raw)
+}
+
+/// The `[log]` section; also read on its own when other settings are
+/// invalid, so that the error itself is logged as asked.
+pub(super) fn log(raw: RawLog, p: &mut Problems) -> LogSettings {
+    let format = p.take(log_format(raw.format.as_deref()), LogFormat::Auto);
+    let level = raw.level.unwrap_or_else(|| default("log.level"));
+    p.check(log_level(&level));
+    let identifier = raw.identifier.unwrap_or_else(|| default("log.identifier"));
+    let identifier = p.take(log_identifier(identifier), default("log.identifier"));
+    LogSettings {
+        format,
+        level,
+        identifier,
     }
 }
 
-fn log(raw: RawLog, p: &mut Problems) -> LogSettings {
-    let format = p.take(log_format(raw.format.as_deref()), LogFormat::Auto);
-    let level = raw.level.unwrap_or_else(|| "info".to_string());
-    p.check(log_level(&level));
-    LogSettings { format, level }
-}
-
 fn log_format(raw: Option<&str>) -> Result<LogFormat, String> {
-    match raw.unwrap_or("auto") {
-        "auto" => Ok(LogFormat::Auto),
+    match choice(key("log.format"), raw, "is not a log format")? {
         "journal" => Ok(LogFormat::Journal),
         "pretty" => Ok(LogFormat::Pretty),
         "json" => Ok(LogFormat::Json),
-        other => Err(format!(
-            "log.format = {other:?} is not a log format: expected auto, journal, pretty or json"
-        )),
+        _ => Ok(LogFormat::Auto),
+    }
+}
+
+fn log_identifier(identifier: String) -> Result<String, String> {
+    let fits = |c: char| c.is_ascii_alphanumeric() || "-_.@".contains(c);
+    if (1..=64).contains(&identifier.len()) && identifier.chars().all(fits) {
+        Ok(identifier)
+    } else {
+        Err(format!(
+            "log.identifier = {identifier:?} is not an identifier: expected 1 to 64 letters, \
+             digits or - _ . @, such as retentiond-eu"
+        ))
+    }
+}
+
+/// The key's default, for keys that have one.
+fn default(name: &str) -> String {
+    key(name).default.unwrap_or_default().to_string()
+}
+
+/// One of the key's words, or its default when not given.
+fn choice<'a>(k: &'static Key, raw: Option<&'a str>, what: &str) -> Result<&'a str, String> {
+    let Kind::Choice(words) = k.kind else {
+        panic!("{} is not a choice", k.name)
+    };
+    let value = raw.or(k.default).unwrap_or_default();
+    if words.contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!(
+            "{} = {value:?} {what}: expected {}",
+            k.name,
+            one_of(words)
+        ))
     }
 }
 
@@ -151,14 +189,19 @@ fn mail(raw: RawMail, p: &mut Problems) -> MailSettings {
     if let Some(path) = &password_file {
         p.check(readable_file(path));
     }
-    let from = raw
-        .from
-        .unwrap_or_else(|| "retentiond <retentiond@localhost>".to_string());
+    let from = raw.from.unwrap_or_else(|| default("mail.from"));
     p.check(mailbox(&from));
-    let locale = raw.locale.unwrap_or_else(|| "de".to_string());
-    p.check(mail_locale(&locale));
+    let locale = p.take(
+        choice(
+            key("mail.locale"),
+            raw.locale.as_deref(),
+            "is not supported",
+        )
+        .map(String::from),
+        default("mail.locale"),
+    );
     let timeout = p.take(
-        duration("mail.timeout", raw.timeout.as_deref(), "30s", false),
+        duration(key("mail.timeout"), raw.timeout.as_deref()),
         Duration::from_secs(30),
     );
     let template_dir = non_empty(raw.template_dir).map(PathBuf::from);
@@ -166,11 +209,11 @@ fn mail(raw: RawMail, p: &mut Problems) -> MailSettings {
         p.check(template_directory(dir));
     }
     let max_attempts = p.take(
-        int("mail.max_attempts", raw.max_attempts.as_deref(), 8, 1, 100),
+        int(key("mail.max_attempts"), raw.max_attempts.as_deref()),
         8,
     );
     let retry_base = p.take(
-        duration("mail.retry_base", raw.retry_base.as_deref(), "1m", false),
+        duration(key("mail.retry_base"), raw.retry_base.as_deref()),
         Duration::from_secs(60),
     );
     MailSettings {
@@ -189,13 +232,10 @@ fn mail(raw: RawMail, p: &mut Problems) -> MailSettings {
 }
 
 fn mail_transport(raw: Option<&str>) -> Result<MailTransport, String> {
-    match raw.unwrap_or("log") {
+    match choice(key("mail.transport"), raw, "is not a transport")? {
         "smtp" => Ok(MailTransport::Smtp),
         "file" => Ok(MailTransport::File),
-        "log" => Ok(MailTransport::Log),
-        other => Err(format!(
-            "mail.transport = {other:?} is not a transport: expected smtp, file or log"
-        )),
+        _ => Ok(MailTransport::Log),
     }
 }
 
@@ -263,16 +303,6 @@ fn mailbox(from: &str) -> Result<(), String> {
         })
 }
 
-fn mail_locale(locale: &str) -> Result<(), String> {
-    if matches!(locale, "de" | "en") {
-        Ok(())
-    } else {
-        Err(format!(
-            "mail.locale = {locale:?} is not supported: expected de or en"
-        ))
-    }
-}
-
 fn template_directory(dir: &std::path::Path) -> Result<(), String> {
     if dir.is_dir() {
         Ok(())
@@ -286,29 +316,19 @@ fn template_directory(dir: &std::path::Path) -> Result<(), String> {
 }
 
 fn batch(raw: RawBatch, p: &mut Problems) -> BatchSettings {
-    let size = p.take(
-        int("batch.size", raw.size.as_deref(), 1000, 1, 100_000),
-        1000,
-    );
+    let size = p.take(int(key("batch.size"), raw.size.as_deref()), 1000);
     let pause = p.take(
-        duration("batch.pause", raw.pause.as_deref(), "200ms", true),
+        duration(key("batch.pause"), raw.pause.as_deref()),
         Duration::ZERO,
     );
     let lock_timeout = p.take(
-        duration(
-            "batch.lock_timeout",
-            raw.lock_timeout.as_deref(),
-            "2s",
-            false,
-        ),
+        duration(key("batch.lock_timeout"), raw.lock_timeout.as_deref()),
         Duration::from_secs(2),
     );
     let statement_timeout = p.take(
         duration(
-            "batch.statement_timeout",
+            key("batch.statement_timeout"),
             raw.statement_timeout.as_deref(),
-            "60s",
-            false,
         ),
         Duration::from_secs(60),
     );
@@ -322,31 +342,28 @@ fn batch(raw: RawBatch, p: &mut Problems) -> BatchSettings {
 
 fn schedule(raw: RawSchedule, p: &mut Problems) -> ScheduleSettings {
     let nightly_at = p.take(
-        time_of_day("schedule.nightly_at", raw.nightly_at.as_deref(), "02:30"),
+        time_of_day(key("schedule.nightly_at"), raw.nightly_at.as_deref()),
         chrono::NaiveTime::MIN,
     );
     let pending_at = p.take(
-        time_of_day("schedule.pending_at", raw.pending_at.as_deref(), "07:00"),
+        time_of_day(key("schedule.pending_at"), raw.pending_at.as_deref()),
         chrono::NaiveTime::MIN,
     );
     let time_zone = p.take(
         time_zone(raw.time_zone.as_deref()),
         chrono_tz::Europe::Berlin,
     );
-    let tick = p.take(tick(raw.tick.as_deref()), Duration::from_secs(60));
+    let tick = p.take(
+        duration(key("schedule.tick"), raw.tick.as_deref()),
+        Duration::from_secs(60),
+    );
     let window = p.take(
-        duration("schedule.window", raw.window.as_deref(), "3h", false),
+        duration(key("schedule.window"), raw.window.as_deref()),
         Duration::from_secs(3 * 3600),
     );
     let guard = p.take(guard(raw.guard.as_deref()), 0.1);
     let max_attempts = p.take(
-        int(
-            "schedule.max_attempts",
-            raw.max_attempts.as_deref(),
-            3,
-            1,
-            100,
-        ),
+        int(key("schedule.max_attempts"), raw.max_attempts.as_deref()),
         3,
     );
     ScheduleSettings {
@@ -360,18 +377,22 @@ fn schedule(raw: RawSchedule, p: &mut Problems) -> ScheduleSettings {
     }
 }
 
-fn time_of_day(key: &str, raw: Option<&str>, default: &str) -> Result<chrono::NaiveTime, String> {
+fn time_of_day(k: &Key, raw: Option<&str>) -> Result<chrono::NaiveTime, String> {
+    let default = k.default.unwrap_or_default();
     let raw = raw.unwrap_or(default);
     chrono::NaiveTime::parse_from_str(raw.trim(), "%H:%M").map_err(|_| {
         format!(
-            "{key} = {raw:?} is not a time of day: expected HH:MM (24-hour, local to each \
-             branch), such as {default}"
+            "{} = {raw:?} is not a time of day: expected HH:MM (24-hour, local to each \
+             branch), such as {default}",
+            k.name
         )
     })
 }
 
 fn time_zone(raw: Option<&str>) -> Result<chrono_tz::Tz, String> {
-    let raw = raw.unwrap_or("Europe/Berlin");
+    let raw = raw
+        .or(key("schedule.time_zone").default)
+        .unwrap_or_default();
     raw.trim().parse::<chrono_tz::Tz>().map_err(|_| {
         format!(
             "schedule.time_zone = {raw:?} is not an IANA time zone: expected a name such as \
@@ -380,19 +401,11 @@ fn time_zone(raw: Option<&str>) -> Result<chrono_tz::Tz, String> {
     })
 }
 
-fn tick(raw: Option<&str>) -> Result<Duration, String> {
-    let tick = duration("schedule.tick", raw, "1m", false)?;
-    if tick < Duration::from_secs(1) || tick > Duration::from_secs(3600) {
-        return Err(format!(
-            "schedule.tick = {:?} is out of range: expected 1s to 1h",
-            humantime::format_duration(tick).to_string()
-        ));
-    }
-    Ok(tick)
-}
-
 fn guard(raw: Option<&str>) -> Result<f64, String> {
-    let raw = raw.unwrap_or("0.1").trim();
+    let raw = raw
+        .or(key("schedule.guard").default)
+        .unwrap_or_default()
+        .trim();
     let percent = raw.ends_with('%');
     match raw.trim_end_matches('%').parse::<f64>() {
         Ok(v) if percent && (0.0..=100.0).contains(&v) => Ok(v / 100.0),
@@ -420,26 +433,13 @@ fn gdpr(raw: RawGdpr, p: &mut Problems) -> GdprSettings {
         }
     }
     let answer_within = p.take(
-        answer_within(raw.answer_within.as_deref()),
+        duration(key("gdpr.answer_within"), raw.answer_within.as_deref()),
         Duration::from_secs(14 * 86400),
     );
     GdprSettings {
         trade_secrets,
         answer_within,
     }
-}
-
-fn answer_within(raw: Option<&str>) -> Result<Duration, String> {
-    const LIMIT_DAYS: u64 = 3650;
-    let within = duration("gdpr.answer_within", raw, "14d", false)?;
-    if within > Duration::from_secs(LIMIT_DAYS * 86400) {
-        return Err(format!(
-            "gdpr.answer_within = {:?} is too long: expected at most {LIMIT_DAYS}d (the GDPR asks \
-             for an answer within a month)",
-            raw.unwrap_or_default()
-        ));
-    }
-    Ok(within)
 }
 
 fn export_field(i: usize, field: &str) -> Result<String, String> {

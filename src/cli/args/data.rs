@@ -13,7 +13,7 @@ use crate::model::Seal;
 #[derive(Debug, Args)]
 pub struct ExportArgs {
     /// Guest id.
-    #[arg(long)]
+    #[arg(long, value_name = "ID")]
     pub guest: i64,
     /// The ZIP file to write.
     #[arg(long, value_name = "FILE.zip")]
@@ -31,15 +31,13 @@ pub struct ExportArgs {
 #[derive(Debug, Subcommand)]
 pub enum ErasureCommand {
     /// Record a guest's request to be erased; ends its newsletter at once.
-    #[command(
-        after_help = "Example:\n  retentiond erasure request --guest 4711 --reason 'e-mail of 2026-11-20' --actor alice"
-    )]
+    #[command(after_help = super::pages::epilogue("erasure request"))]
     Request {
         /// Guest id.
-        #[arg(long)]
+        #[arg(long, value_name = "ID")]
         guest: i64,
         /// Why (kept with the request, not in the protocol).
-        #[arg(long)]
+        #[arg(long, value_name = "TEXT")]
         reason: String,
         #[command(flatten)]
         actor: ActorArg,
@@ -47,6 +45,7 @@ pub enum ErasureCommand {
         out: FormatArg,
     },
     /// Open requests with what blocks them (with --all also decided ones).
+    #[command(after_help = super::pages::epilogue("erasure list"))]
     List {
         /// Also approved and rejected requests.
         #[arg(long)]
@@ -56,10 +55,10 @@ pub enum ErasureCommand {
         format: Format,
     },
     /// Approve a request (not by its requester): the guest is anonymized now.
-    #[command(after_help = "Example:\n  retentiond erasure approve --request 3 --actor bob")]
+    #[command(after_help = super::pages::epilogue("erasure approve"))]
     Approve {
         /// Request id.
-        #[arg(long)]
+        #[arg(long, value_name = "N")]
         request: i64,
         #[command(flatten)]
         actor: ActorArg,
@@ -67,9 +66,10 @@ pub enum ErasureCommand {
         out: FormatArg,
     },
     /// Take back one's own request (the login that made it only); no decision.
+    #[command(after_help = super::pages::epilogue("erasure withdraw"))]
     Withdraw {
         /// Request id.
-        #[arg(long)]
+        #[arg(long, value_name = "N")]
         request: i64,
         #[command(flatten)]
         actor: ActorArg,
@@ -77,12 +77,13 @@ pub enum ErasureCommand {
         out: FormatArg,
     },
     /// Reject a request (not by its requester); no guest data changes.
+    #[command(after_help = super::pages::epilogue("erasure reject"))]
     Reject {
         /// Request id.
-        #[arg(long)]
+        #[arg(long, value_name = "N")]
         request: i64,
         /// Why.
-        #[arg(long)]
+        #[arg(long, value_name = "TEXT")]
         reason: String,
         #[command(flatten)]
         actor: ActorArg,
@@ -96,32 +97,72 @@ pub enum ErasureCommand {
 pub enum NotifyCommand {
     /// Send the pending summary now (to branches with addresses and the
     /// pending toggle on, or to the one branch given).
-    #[command(after_help = "Example:\n  retentiond notify pending --branch 2")]
+    #[command(after_help = super::pages::epilogue("notify pending"))]
     Pending {
         /// Only this branch.
-        #[arg(long)]
+        #[arg(long, value_name = "ID")]
         branch: Option<i64>,
         #[command(flatten)]
         out: FormatArg,
     },
 }
 
+/// `outbox` arguments: a subcommand, or the options of `list` alone
+/// (`retentiond outbox --format json` lists).
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct OutboxArgs {
+    /// List (the default) or deliver.
+    #[command(subcommand)]
+    pub command: Option<OutboxCommand>,
+    #[command(flatten)]
+    pub list: OutboxListArgs,
+}
+
+impl OutboxArgs {
+    /// The command to run: `list` with the options given when no
+    /// subcommand was.
+    pub fn into_command(self) -> OutboxCommand {
+        self.command.unwrap_or(OutboxCommand::List {
+            all: self.list.all,
+            limit: self.list.limit,
+            format: self.list.format,
+        })
+    }
+}
+
+/// The options of `outbox list`.
+#[derive(Debug, Args)]
+pub struct OutboxListArgs {
+    /// Also list sent mails.
+    #[arg(long)]
+    pub all: bool,
+    /// At most this many (the newest).
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub limit: i64,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
 /// `outbox` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum OutboxCommand {
-    /// Queued and failed mails (with --all also the sent ones).
+    /// Queued and failed mails (with --all also the sent ones); the default.
+    #[command(after_help = super::pages::epilogue("outbox list"))]
     List {
         /// Also list sent mails.
         #[arg(long)]
         all: bool,
         /// At most this many (the newest).
-        #[arg(long, default_value_t = 100)]
+        #[arg(long, value_name = "N", default_value_t = 100)]
         limit: i64,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
     /// Deliver every queued mail now, ignoring the retry backoff.
+    #[command(after_help = super::pages::epilogue("outbox flush"))]
     Flush {
         #[command(flatten)]
         out: FormatArg,
@@ -136,24 +177,24 @@ pub struct ProtocolArgs {
     #[command(subcommand)]
     pub command: Option<ProtocolCommand>,
     /// Only this branch.
-    #[arg(long)]
+    #[arg(long, value_name = "ID")]
     pub branch: Option<i64>,
     /// Only this guest.
-    #[arg(long)]
+    #[arg(long, value_name = "ID")]
     pub guest: Option<i64>,
     /// Only rows at or after this instant (RFC 3339 or YYYY-MM-DD, UTC).
-    #[arg(long, value_parser = parse_instant)]
+    #[arg(long, value_name = "TIME", value_parser = parse_instant)]
     pub since: Option<DateTime<Utc>>,
     /// Only rows before this instant (RFC 3339 or YYYY-MM-DD, UTC).
-    #[arg(long, value_parser = parse_instant)]
+    #[arg(long, value_name = "TIME", value_parser = parse_instant)]
     pub until: Option<DateTime<Utc>>,
     /// Only this action.
-    #[arg(long, value_parser = crate::cli::values::action())]
+    #[arg(long, value_name = "ACTION", value_parser = crate::cli::values::action())]
     pub action: Option<String>,
     /// At most this many rows, the newest. Without --since or --until the
     /// newest 1000; with them, every row. A cut is always said (stderr, and
     /// `truncated` in JSON).
-    #[arg(long, value_parser = clap::value_parser!(i64).range(1..))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i64).range(1..))]
     pub limit: Option<i64>,
     /// Output format: ndjson and csv stream any number of rows.
     #[arg(long, value_enum, default_value_t = ProtocolFormat::Table)]
@@ -165,10 +206,7 @@ pub struct ProtocolArgs {
 pub enum ProtocolCommand {
     /// Check the protocol's hash chain: exit 0 when it holds, 3 naming the
     /// first row that was changed, removed or inserted outside the chain.
-    #[command(
-        after_help = "Example:\n  retentiond protocol verify --seal 4711:9f86d0…  \
-                            (the seal from a completed-run mail)"
-    )]
+    #[command(after_help = super::pages::epilogue("protocol verify"))]
     Verify {
         /// A seal published earlier (ROW:HASH, from a completed-run mail or
         /// log line): the chain must still carry it.

@@ -6,36 +6,28 @@ use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod data;
+pub mod pages;
 
 pub use super::values::parse_instant;
 use super::values::{parse_duration, parse_wait, parse_window};
 use crate::model::GuestType;
 pub use data::*;
 
-const EXAMPLES: &str = "\
-Examples:
-  retentiond migrate
-  retentiond policy set --branch 1 --type guest --period '3 years'
-  retentiond settings set --branch 1 --auto-delete on --notify manager@example.com
-  retentiond pending --branch 1
-  retentiond classify --guest 4711 --format json
-  retentiond protocol --branch 1 --since 2026-11-01
-  retentiond run --branch 1 --dry-run
-  retentiond serve
-  retentiond status --format json
-  retentiond export --guest 4711 --out guest-4711.zip
-  retentiond erasure request --guest 4711 --reason 'e-mail of 2026-11-20'
-  retentiond notify pending --branch 1
-  retentiond outbox list
-  retentiond mail-test --to manager@example.com
-
-Settings come from --config (default /etc/retentiond/retentiond.toml) and
-RETENTIOND__SECTION__KEY environment variables, e.g. RETENTIOND__DATABASE__URL.
-Exit codes: 0 ok, 1 failure, 2 bad usage or settings, 3 (status) needs attention.";
-
 /// Enforces GDPR retention periods on a restaurant guest database.
+///
+/// retentiond classifies every guest of a PostgreSQL guest database
+/// (newsletter subscribers, guests without a sale, guests, regular guests,
+/// company guests), shows what is overdue or due soon, and anonymizes what
+/// is overdue in small transactional batches: nightly as a daemon (serve),
+/// or by hand (run). Company guests' fiscal data is kept until its own
+/// deadline. Every change is written to an append-only, hash-chained action
+/// protocol, and managers get summaries by mail.
+///
+/// Retention periods are set per branch and guest type (policy); there are
+/// no defaults: a type without a period is never anonymized. Automatic
+/// deletion is off per branch until switched on (settings set).
 #[derive(Debug, Parser)]
-#[command(name = "retentiond", version, after_help = EXAMPLES)]
+#[command(name = "retentiond", version, after_help = pages::epilogue(""))]
 pub struct Cli {
     /// Settings file (TOML); a missing default file is fine.
     #[arg(long, global = true, value_name = "PATH", env = "RETENTIOND_CONFIG")]
@@ -49,13 +41,14 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create or upgrade the guest and retention schemas (as the owner role).
+    #[command(after_help = pages::epilogue("migrate"))]
     Migrate {
         #[command(flatten)]
         out: FormatArg,
     },
     /// Give an existing login role what the daemon and the commands need, and
     /// no ownership (run as the owner role, after migrate).
-    #[command(after_help = "Example:\n  retentiond grant --role retentiond")]
+    #[command(after_help = pages::epilogue("grant"))]
     Grant {
         /// The login role the daemon and the admins connect as.
         #[arg(long, value_name = "NAME")]
@@ -64,6 +57,7 @@ pub enum Command {
         out: FormatArg,
     },
     /// Validate the settings and print them with secrets redacted.
+    #[command(after_help = pages::epilogue("check-config"))]
     CheckConfig {
         /// Print nothing: only the exit code (systemd's ExecReload).
         #[arg(long)]
@@ -71,25 +65,24 @@ pub enum Command {
         #[command(flatten)]
         out: FormatArg,
     },
-    /// Print the manual page (roff), or write one page per command into a
-    /// directory (retentiond.1, retentiond-policy-set.1, …).
-    #[command(after_help = "Example:\n  retentiond man --dir /usr/share/man/man1")]
+    /// Print the manual page (roff), or write every page into a directory
+    /// (man1/retentiond.1, man1/retentiond-policy-set.1, …,
+    /// man5/retentiond.toml.5).
+    #[command(after_help = pages::epilogue("man"))]
     Man {
-        /// Write every page into this directory instead.
+        /// Write every page into DIR/man1 and DIR/man5 instead.
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
     /// Print the shell completion script.
-    #[command(
-        after_help = "Example:\n  retentiond completions bash > /usr/share/bash-completion/completions/retentiond"
-    )]
+    #[command(after_help = pages::epilogue("completions"))]
     Completions {
         /// The shell.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
     /// Fill an empty guest database with reproducible demo data.
-    #[command(after_help = "Example:\n  retentiond demo-data --guests 100000 --branches 4")]
+    #[command(after_help = pages::epilogue("demo-data"))]
     DemoData(DemoDataArgs),
     /// Show or change retention periods per branch and guest type.
     #[command(subcommand)]
@@ -98,30 +91,52 @@ pub enum Command {
     #[command(subcommand)]
     Settings(SettingsCommand),
     /// Explain one guest: type, last activity, deadlines, blockers.
-    #[command(after_help = "Example:\n  retentiond classify --guest 4711 --format json")]
+    #[command(after_help = pages::epilogue("classify"))]
     Classify(ClassifyArgs),
     /// The pending report: overdue, due soon, blocked and not configured.
-    #[command(
-        after_help = "Examples:\n  retentiond pending\n  retentiond pending --branch 2 --within 30d --guests\n  retentiond pending --at 2027-01-01 --format json"
-    )]
+    #[command(after_help = pages::epilogue("pending"))]
     Pending(PendingArgs),
     /// Manual catch-up run: show what is due, ask, anonymize in batches.
-    #[command(
-        after_help = "Examples:\n  retentiond run --dry-run\n  retentiond run --branch 2\n  retentiond run --branch 2 --yes --actor alice\n\nExit codes: 0 done (or nothing due, or cancelled at the prompt), 1 failed or\ninterrupted, 2 bad usage (also: no terminal to confirm on and no --yes)."
-    )]
+    #[command(after_help = pages::epilogue("run"))]
     Run(RunArgs),
     /// The daemon: nightly runs per branch in its own time zone (systemd).
+    ///
+    /// serve runs each branch's night: every branch with automatic deletion
+    /// on is anonymized at schedule.nightly_at in the branch's own time zone,
+    /// inside the night's window (schedule.window) only, never by day. A
+    /// night is claimed once in the database, so it runs exactly once across
+    /// restarts and several daemons; a failed night is retried at a later
+    /// tick inside its window. It also queues the daily pending summaries,
+    /// delivers the outbox, and with metrics.listen answers Prometheus at
+    /// /metrics.
+    ///
+    /// Readiness: serve waits for the database, and for a schema that
+    /// matches the binary, with backoff and a STATUS= line saying what it
+    /// waits for; it sends READY=1 to systemd (Type=notify) only then, and
+    /// STATUS=next run at … afterwards.
+    ///
+    /// Watchdog: with WatchdogSec= it sends WATCHDOG=1 only while it makes
+    /// progress: from its idle loop, and during a tick after each batch or
+    /// step. A hung statement or a half-open connection stops the heartbeat
+    /// and systemd restarts the daemon.
+    ///
+    /// Signals: SIGTERM and SIGINT stop it: a statement still running after
+    /// 2 seconds is cancelled, its batch rolls back, the run is recorded as
+    /// interrupted, STOPPING=1 is sent and the process exits 0 within 5
+    /// seconds. SIGHUP re-reads the settings (systemctl reload runs
+    /// check-config first); invalid new settings are logged and the old ones
+    /// stay in force. Log settings and metrics.listen take effect at the
+    /// next start.
+    #[command(after_help = pages::epilogue("serve"))]
     Serve,
     /// Export everything held about one guest as a ZIP of CSV files.
-    #[command(after_help = "Example:\n  retentiond export --guest 4711 --out guest-4711.zip")]
+    #[command(after_help = pages::epilogue("export"))]
     Export(ExportArgs),
     /// Four-eyes erasure requests: request, list, approve, reject.
     #[command(subcommand)]
     Erasure(ErasureCommand),
     /// Health at a glance: schema, last and next runs, held branches, outbox, locks.
-    #[command(
-        after_help = "Exit codes: 0 all well, 3 something needs attention (failed mails in the\nlast 7 days, a branch whose last run failed, a branch held by the guard, a\nschema mismatch), 1 the state cannot be read (database unreachable)."
-    )]
+    #[command(after_help = pages::epilogue("status"))]
     Status {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -130,11 +145,11 @@ pub enum Command {
     /// Send notification mails now.
     #[command(subcommand)]
     Notify(NotifyCommand),
-    /// Show or deliver queued and failed mails.
-    #[command(subcommand)]
-    Outbox(OutboxCommand),
+    /// Show (the default) or deliver queued and failed mails.
+    #[command(after_help = pages::epilogue("outbox"))]
+    Outbox(OutboxArgs),
     /// Send a test mail through the configured transport and show the answer.
-    #[command(after_help = "Example:\n  retentiond mail-test --to manager@example.com")]
+    #[command(after_help = pages::epilogue("mail-test"))]
     MailTest {
         /// Recipient.
         #[arg(long, value_name = "ADDRESS")]
@@ -143,7 +158,7 @@ pub enum Command {
         out: FormatArg,
     },
     /// List action protocol rows.
-    #[command(after_help = "Example:\n  retentiond protocol --guest 4711")]
+    #[command(after_help = pages::epilogue("protocol"))]
     Protocol(ProtocolArgs),
 }
 
@@ -190,16 +205,16 @@ impl ActorArg {
 #[derive(Debug, Args)]
 pub struct DemoDataArgs {
     /// Number of guests.
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
     pub guests: i64,
     /// Number of branches; the first is the head office.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, value_name = "N", default_value_t = 3)]
     pub branches: i64,
     /// Seed of the generator: the same seed and anchor give the same data.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, value_name = "N", default_value_t = 1)]
     pub seed: i32,
     /// The "today" the data is built around (YYYY-MM-DD; default: today, UTC).
-    #[arg(long, value_parser = parse_instant)]
+    #[arg(long, value_name = "DATE", value_parser = parse_instant)]
     pub anchor: Option<DateTime<Utc>>,
     #[command(flatten)]
     pub out: FormatArg,
@@ -209,18 +224,16 @@ pub struct DemoDataArgs {
 #[derive(Debug, Subcommand)]
 pub enum PolicyCommand {
     /// Set a branch's own period for a guest type.
-    #[command(
-        after_help = "Example:\n  retentiond policy set --branch 1 --type company_guest --period '10 years'"
-    )]
+    #[command(after_help = pages::epilogue("policy set"))]
     Set {
         /// Branch id.
-        #[arg(long)]
+        #[arg(long, value_name = "ID")]
         branch: i64,
         /// Guest type.
         #[arg(long = "type", value_name = "TYPE", value_parser = super::values::guest_type())]
         guest_type: GuestType,
         /// A PostgreSQL interval: '3 years', '18 months', '400 days'.
-        #[arg(long, allow_hyphen_values = true)]
+        #[arg(long, value_name = "PERIOD", allow_hyphen_values = true)]
         period: String,
         #[command(flatten)]
         actor: ActorArg,
@@ -228,9 +241,10 @@ pub enum PolicyCommand {
         out: FormatArg,
     },
     /// Remove a branch's own period (it then inherits the head office's, if any).
+    #[command(after_help = pages::epilogue("policy unset"))]
     Unset {
         /// Branch id.
-        #[arg(long)]
+        #[arg(long, value_name = "ID")]
         branch: i64,
         /// Guest type.
         #[arg(long = "type", value_name = "TYPE", value_parser = super::values::guest_type())]
@@ -241,6 +255,7 @@ pub enum PolicyCommand {
         out: FormatArg,
     },
     /// Show the periods in force: own, inherited or not configured.
+    #[command(after_help = pages::epilogue("policy show"))]
     Show(ShowArgs),
 }
 
@@ -264,7 +279,7 @@ impl OnOff {
 #[derive(Debug, Args)]
 pub struct ShowArgs {
     /// Only this branch.
-    #[arg(long)]
+    #[arg(long, value_name = "ID")]
     pub branch: Option<i64>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -275,12 +290,10 @@ pub struct ShowArgs {
 #[derive(Debug, Subcommand)]
 pub enum SettingsCommand {
     /// Change a branch's settings; options not given stay as they are.
-    #[command(
-        after_help = "Example:\n  retentiond settings set --branch 2 --auto-delete on --notify 'a@example.com,b@example.com'"
-    )]
+    #[command(after_help = pages::epilogue("settings set"))]
     Set {
         /// Branch id.
-        #[arg(long)]
+        #[arg(long, value_name = "ID")]
         branch: i64,
         /// Nightly automatic deletion for this branch.
         #[arg(long, value_enum)]
@@ -303,6 +316,7 @@ pub enum SettingsCommand {
         out: FormatArg,
     },
     /// Show branch settings.
+    #[command(after_help = pages::epilogue("settings show"))]
     Show(ShowArgs),
 }
 
@@ -310,10 +324,10 @@ pub enum SettingsCommand {
 #[derive(Debug, Args)]
 pub struct ClassifyArgs {
     /// Guest id.
-    #[arg(long)]
+    #[arg(long, value_name = "ID")]
     pub guest: i64,
     /// Evaluate at this instant instead of now (RFC 3339 or YYYY-MM-DD, UTC).
-    #[arg(long, value_parser = parse_instant)]
+    #[arg(long, value_name = "TIME", value_parser = parse_instant)]
     pub at: Option<DateTime<Utc>>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -324,13 +338,13 @@ pub struct ClassifyArgs {
 #[derive(Debug, Args)]
 pub struct PendingArgs {
     /// Only this branch.
-    #[arg(long)]
+    #[arg(long, value_name = "ID")]
     pub branch: Option<i64>,
     /// The "due soon" window (the pending summary's, by default).
-    #[arg(long, default_value = "14d", value_parser = parse_window)]
+    #[arg(long, value_name = "DURATION", default_value = "14d", value_parser = parse_window)]
     pub within: chrono::Duration,
     /// Preview another instant (RFC 3339 or YYYY-MM-DD, UTC); read-only.
-    #[arg(long, value_parser = parse_instant)]
+    #[arg(long, value_name = "TIME", value_parser = parse_instant)]
     pub at: Option<DateTime<Utc>>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -344,7 +358,7 @@ pub struct PendingArgs {
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Only this branch (default: every branch with a period configured).
-    #[arg(long)]
+    #[arg(long, value_name = "ID")]
     pub branch: Option<i64>,
     /// Show what would be done and change nothing.
     #[arg(long)]
@@ -353,11 +367,11 @@ pub struct RunArgs {
     #[arg(long)]
     pub yes: bool,
     /// Start no new batch after this long (e.g. 2h); the rest waits for the next run.
-    #[arg(long, value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub window: Option<std::time::Duration>,
     /// How long to wait for a branch another run is processing before
     /// skipping it (a run that skips a branch exits 1).
-    #[arg(long, default_value = "60s", value_parser = parse_wait)]
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_wait)]
     pub wait: std::time::Duration,
     /// Output format of the plan and summary.
     #[arg(long, value_enum, default_value_t = Format::Table)]
