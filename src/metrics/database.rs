@@ -44,97 +44,121 @@ impl Collector for DatabaseGauges {
             return Ok(());
         };
         let branches: Vec<i64> = s.branches.iter().map(|b| b.branch_id).collect();
-        let run = |b: i64| s.last_runs.iter().find(|r| r.branch_id == b);
-        let e = &mut encoder;
-        per_branch(
-            e,
-            "auto_delete",
-            "1 when the branch's nightly automatic deletion is on.",
-            &branches,
-            |b| f64::from(s.branches.iter().any(|x| x.branch_id == b && x.auto_delete)),
-        )?;
-        per_branch(
-            e,
-            "last_run_end_timestamp_seconds",
-            "End of the branch's newest run that has ended (Unix time; 0: none yet).",
-            &branches,
-            |b| run(b).and_then(|r| r.finished_at).map_or(0.0, timestamp),
-        )?;
-        per_branch(
-            e,
-            "last_run_duration_seconds",
-            "Wall time of the branch's newest run that has ended (0: none yet).",
-            &branches,
-            |b| {
-                run(b)
-                    .and_then(|r| Some((r.finished_at? - r.started_at).num_milliseconds()))
-                    .map_or(0.0, |ms| ms.max(0) as f64 / 1000.0)
-            },
-        )?;
-        let mut family = e.encode_descriptor(
-            "last_run_status",
-            "1 for the status of the branch's newest run that has ended (all 0: none yet).",
-            None,
-            MetricType::Gauge,
-        )?;
-        for b in &branches {
-            for status in RunStatus::ALL.iter().filter(|s| **s != RunStatus::Running) {
-                let labels = [
-                    ("branch", b.to_string()),
-                    ("status", status.as_str().to_string()),
-                ];
-                let is = run(*b).is_some_and(|r| r.status == *status);
-                ConstGauge::new(i64::from(is)).encode(family.encode_family(&labels)?)?;
-            }
-        }
-        per_branch(
-            e,
-            "last_completed_night_timestamp_seconds",
-            "End of the branch's newest scheduled night that completed (Unix time; 0: none yet).",
-            &branches,
-            |b| {
-                s.last_nights
-                    .iter()
-                    .find(|(x, _)| *x == b)
-                    .map_or(0.0, |(_, t)| timestamp(*t))
-            },
-        )?;
-        per_branch(
-            e,
-            "branch_held",
-            "1 when the branch's newest run was held by the guard.",
-            &branches,
-            |b| f64::from(run(b).is_some_and(|r| r.status == RunStatus::Held)),
-        )?;
-        // NaN until the branch's first pending snapshot: not known, not 0
-        let pending = |b: i64| s.pending.iter().find(|(x, _, _)| *x == b);
-        per_branch(
-            e,
-            "guests_overdue",
-            "Guests overdue at the branch's newest pending snapshot (NaN: none yet).",
-            &branches,
-            |b| pending(b).map_or(f64::NAN, |p| p.1 as f64),
-        )?;
-        per_branch(
-            e,
-            "guests_due_soon",
-            "Guests due soon at the branch's newest pending snapshot (NaN: none yet).",
-            &branches,
-            |b| pending(b).map_or(f64::NAN, |p| p.2 as f64),
-        )?;
-        let queued = e.encode_descriptor(
-            "outbox_queued",
-            "Mails waiting to be delivered.",
-            None,
-            MetricType::Gauge,
-        )?;
-        ConstGauge::new(s.outbox.0).encode(queued)?;
-        let given_up = e.encode_descriptor(
-            "outbox_given_up",
-            "Mails given up in the last 7 days.",
-            None,
-            MetricType::Gauge,
-        )?;
-        ConstGauge::new(s.outbox.1).encode(given_up)
+        encode_runs(&mut encoder, s, &branches)?;
+        encode_pending(&mut encoder, s, &branches)?;
+        encode_outbox(&mut encoder, s)
     }
+}
+
+/// Per branch: automatic deletion, its newest run and its newest night.
+fn encode_runs(
+    e: &mut DescriptorEncoder,
+    s: &Snapshot,
+    branches: &[i64],
+) -> Result<(), std::fmt::Error> {
+    let run = |b: i64| s.last_runs.iter().find(|r| r.branch_id == b);
+    per_branch(
+        e,
+        "auto_delete",
+        "1 when the branch's nightly automatic deletion is on.",
+        branches,
+        |b| f64::from(s.branches.iter().any(|x| x.branch_id == b && x.auto_delete)),
+    )?;
+    per_branch(
+        e,
+        "last_run_end_timestamp_seconds",
+        "End of the branch's newest run that has ended (Unix time; 0: none yet).",
+        branches,
+        |b| run(b).and_then(|r| r.finished_at).map_or(0.0, timestamp),
+    )?;
+    per_branch(
+        e,
+        "last_run_duration_seconds",
+        "Wall time of the branch's newest run that has ended (0: none yet).",
+        branches,
+        |b| {
+            run(b)
+                .and_then(|r| Some((r.finished_at? - r.started_at).num_milliseconds()))
+                .map_or(0.0, |ms| ms.max(0) as f64 / 1000.0)
+        },
+    )?;
+    let mut family = e.encode_descriptor(
+        "last_run_status",
+        "1 for the status of the branch's newest run that has ended (all 0: none yet).",
+        None,
+        MetricType::Gauge,
+    )?;
+    for b in branches {
+        for status in RunStatus::ALL.iter().filter(|s| **s != RunStatus::Running) {
+            let labels = [
+                ("branch", b.to_string()),
+                ("status", status.as_str().to_string()),
+            ];
+            let is = run(*b).is_some_and(|r| r.status == *status);
+            ConstGauge::new(i64::from(is)).encode(family.encode_family(&labels)?)?;
+        }
+    }
+    per_branch(
+        e,
+        "last_completed_night_timestamp_seconds",
+        "End of the branch's newest scheduled night that completed (Unix time; 0: none yet).",
+        branches,
+        |b| {
+            s.last_nights
+                .iter()
+                .find(|(x, _)| *x == b)
+                .map_or(0.0, |(_, t)| timestamp(*t))
+        },
+    )?;
+    per_branch(
+        e,
+        "branch_held",
+        "1 when the branch's newest run was held by the guard.",
+        branches,
+        |b| f64::from(run(b).is_some_and(|r| r.status == RunStatus::Held)),
+    )?;
+    Ok(())
+}
+
+/// Per branch: the newest pending snapshot.
+fn encode_pending(
+    e: &mut DescriptorEncoder,
+    s: &Snapshot,
+    branches: &[i64],
+) -> Result<(), std::fmt::Error> {
+    // NaN until the branch's first pending snapshot: not known, not 0
+    let pending = |b: i64| s.pending.iter().find(|(x, _, _)| *x == b);
+    per_branch(
+        e,
+        "guests_overdue",
+        "Guests overdue at the branch's newest pending snapshot (NaN: none yet).",
+        branches,
+        |b| pending(b).map_or(f64::NAN, |p| p.1 as f64),
+    )?;
+    per_branch(
+        e,
+        "guests_due_soon",
+        "Guests due soon at the branch's newest pending snapshot (NaN: none yet).",
+        branches,
+        |b| pending(b).map_or(f64::NAN, |p| p.2 as f64),
+    )?;
+    Ok(())
+}
+
+/// The outbox.
+fn encode_outbox(e: &mut DescriptorEncoder, s: &Snapshot) -> Result<(), std::fmt::Error> {
+    let queued = e.encode_descriptor(
+        "outbox_queued",
+        "Mails waiting to be delivered.",
+        None,
+        MetricType::Gauge,
+    )?;
+    ConstGauge::new(s.outbox.0).encode(queued)?;
+    let given_up = e.encode_descriptor(
+        "outbox_given_up",
+        "Mails given up in the last 7 days.",
+        None,
+        MetricType::Gauge,
+    )?;
+    ConstGauge::new(s.outbox.1).encode(given_up)
 }

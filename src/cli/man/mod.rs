@@ -292,31 +292,7 @@ fn command_page(cli: &Command, path: &[String], cmd: &Command) -> Page {
     title(&mut r, &name, "1");
     r.section("NAME");
     r.text(&format!("{name} - {}", summary(cmd)));
-    r.section("SYNOPSIS");
-    let config = format!("[{} {}]", bold("--config"), italic("PATH"));
-    let mut forms = Vec::new();
-    if runnable(cmd) {
-        let mut line = vec![bold(&format!("retentiond {words}"))];
-        line.extend(arguments(cmd).map(|a| usage(a).1));
-        if reads_settings {
-            line.push(config.clone());
-        }
-        forms.push(line.join(" "));
-    }
-    if has_subcommands(cmd) {
-        forms.push(format!(
-            "{} {} [{}]",
-            bold(&format!("retentiond {words}")),
-            italic("COMMAND"),
-            italic("OPTIONS")
-        ));
-    }
-    for (i, form) in forms.iter().enumerate() {
-        if i > 0 {
-            r.request("PP", &[]);
-        }
-        r.formatted(form);
-    }
+    synopsis(&mut r, cmd, &words, reads_settings);
     r.section("DESCRIPTION");
     r.paragraphs(&long_about(cmd));
     let own: Vec<&Arg> = arguments(cmd).collect();
@@ -375,6 +351,35 @@ fn command_page(cli: &Command, path: &[String], cmd: &Command) -> Page {
         name,
         section: 1,
         source: r.finish(),
+    }
+}
+
+/// The SYNOPSIS of a command's page: its own form with its options, and
+/// the form of its subcommands.
+fn synopsis(r: &mut Roff, cmd: &Command, words: &str, reads_settings: bool) {
+    r.section("SYNOPSIS");
+    let mut forms = Vec::new();
+    if runnable(cmd) {
+        let mut line = vec![bold(&format!("retentiond {words}"))];
+        line.extend(arguments(cmd).map(|a| usage(a).1));
+        if reads_settings {
+            line.push(format!("[{} {}]", bold("--config"), italic("PATH")));
+        }
+        forms.push(line.join(" "));
+    }
+    if has_subcommands(cmd) {
+        forms.push(format!(
+            "{} {} [{}]",
+            bold(&format!("retentiond {words}")),
+            italic("COMMAND"),
+            italic("OPTIONS")
+        ));
+    }
+    for (i, form) in forms.iter().enumerate() {
+        if i > 0 {
+            r.request("PP", &[]);
+        }
+        r.formatted(form);
     }
 }
 
