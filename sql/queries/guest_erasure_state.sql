@@ -2,6 +2,6 @@
 -- company data stays until its fiscal deadline.
 -- $1 bigint: guest
 SELECT anonymized_at IS NOT NULL AS anonymized,
-       company IS NOT NULL AND fiscal_erased_at IS NULL AS fiscal_kept
+       retention.has_company(company) AND fiscal_erased_at IS NULL AS fiscal_kept
 FROM public.guests
 WHERE id = $1::bigint
