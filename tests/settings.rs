@@ -245,3 +245,49 @@ fn the_shipped_example_settings_are_valid() {
     assert_eq!(s.schedule.nightly_at.format("%H:%M").to_string(), "02:30");
     assert_eq!(s.batch.size, 1000);
 }
+
+#[test]
+fn an_smtp_url_is_checked_whole_at_start_up() {
+    for (url, why) in [
+        ("smtp://mail.example.com:99999", "99999"),
+        ("smtp://mail.example.com:587?tls=bogus", "tls"),
+    ] {
+        assert_bad(
+            &[
+                DB,
+                ("RETENTIOND__MAIL__TRANSPORT", "smtp"),
+                ("RETENTIOND__MAIL__SMTP_URL", url),
+            ],
+            &["mail.smtp_url", why],
+        );
+    }
+}
+
+#[test]
+fn no_form_of_an_smtp_password_is_printed() {
+    // unencoded `/`, `?`, `#`, `:` and `@` and a percent-encoded one
+    for password in ["pa/ss", "pa?ss", "pa#ss", "pa:ss", "p@ss", "pa%2Fss"] {
+        let url = format!("smtps://mailer:{password}@mail.example.com:465");
+        for args in [
+            &["check-config"][..],
+            &["check-config", "--format", "json"][..],
+        ] {
+            let out = retentiond(
+                args,
+                &[
+                    DB,
+                    ("RETENTIOND__MAIL__TRANSPORT", "smtp"),
+                    ("RETENTIOND__MAIL__SMTP_URL", &url),
+                ],
+            );
+            let all = format!("{}{}", stdout(&out), stderr(&out));
+            for part in [password, "ss@"] {
+                assert!(
+                    !all.contains(part),
+                    "{password:?}: {part:?} printed:\n{all}"
+                );
+            }
+            assert!(all.contains("mailer:***@"), "{password:?}:\n{all}");
+        }
+    }
+}

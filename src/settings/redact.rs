@@ -178,14 +178,20 @@ pub fn redact_database_url(url: &str) -> String {
 /// key/value connection string (`password=…`) with `***`.
 pub fn redact_url(url: &str) -> String {
     if let Some((scheme, rest)) = url.split_once("://") {
+        // The user information ends at the last `@`: a password may hold
+        // `/`, `?`, `#` or `:` unencoded, and must never show in part.
+        let (userinfo, rest) = match rest.rsplit_once('@') {
+            Some((userinfo, host)) => (Some(userinfo), host),
+            None => (None, rest),
+        };
         let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-        let (authority, tail) = rest.split_at(authority_end);
-        let authority = match authority.rsplit_once('@') {
-            Some((userinfo, host)) => match userinfo.split_once(':') {
+        let (host, tail) = rest.split_at(authority_end);
+        let authority = match userinfo {
+            Some(userinfo) => match userinfo.split_once(':') {
                 Some((user, _)) => format!("{user}:***@{host}"),
                 None => format!("{userinfo}@{host}"),
             },
-            None => authority.to_string(),
+            None => host.to_string(),
         };
         let tail = redact_password_params(tail, '&');
         format!("{scheme}://{authority}{tail}")

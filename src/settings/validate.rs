@@ -259,14 +259,27 @@ fn smtp_url(url: &str) -> Result<(), String> {
         .split(['/', '?'])
         .next()
         .unwrap_or("");
+    let expected = "expected smtp://host:port (STARTTLS with ?tls=required or \
+                    ?tls=opportunistic) or smtps://user@host:465, with / ? # @ in a \
+                    password percent-encoded (or the password in mail.password_file)";
     if !matches!(scheme, "smtp" | "smtps") || host.is_empty() {
         return Err(format!(
-            "mail.smtp_url = {:?} is not an SMTP URL: expected smtp://host:port (STARTTLS with \
-             ?tls=required) or smtps://user@host:465",
+            "mail.smtp_url = {:?} is not an SMTP URL: {expected}",
             redact_url(url)
         ));
     }
-    Ok(())
+    // everything the transport will read of it, checked now (a port out of
+    // range, an unknown tls= value), without ever echoing the password
+    lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(url)
+        .map(|_| ())
+        .map_err(|e| {
+            let why = e.to_string().replace(url, &redact_url(url));
+            format!(
+                "mail.smtp_url = {:?} cannot be used ({}): {expected}",
+                redact_url(url),
+                redact_url(&why)
+            )
+        })
 }
 
 fn file_dir_for(has_dir: bool, transport: MailTransport) -> Result<(), String> {
