@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{day, fx, TestDb};
+use common::{day, fx, stderr, TestDb};
 use serde_json::Value;
 
 /// Runs the command with `--format json` (as `url`'s login when given)
@@ -252,4 +252,21 @@ async fn a_missing_argument_is_named_in_the_json_error() {
     let doc = json(&db, None, &["policy", "set", "--branch", "1"], 2);
     assert_eq!(doc["argument"], "--type", "{doc}");
     assert_eq!(doc["arguments"], serde_json::json!(["--type", "--period"]));
+}
+
+#[tokio::test]
+async fn a_reader_that_stops_reading_ends_the_output_without_a_panic() {
+    let db = TestDb::migrated().await;
+    let c = db.client().await;
+    fx::branch(&c, "Köln", None).await;
+    // a pipe whose reader is gone: every write gets EPIPE
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = db
+        .command(&["policy", "show", "--format", "json"], &[])
+        .stdout(writer)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
 }

@@ -86,8 +86,12 @@ pub fn emit(
 
 /// Prints a value as pretty JSON on stdout.
 pub fn print_json<T: serde::Serialize>(value: &T) -> crate::error::Result<()> {
+    use std::io::Write;
     let text = serde_json::to_string_pretty(value)
         .map_err(|e| crate::error::Error::cause("cannot encode JSON", e))?;
-    println!("{text}");
-    Ok(())
+    match writeln!(std::io::stdout().lock(), "{text}") {
+        // a reader that stopped reading (`| head`) wants no more
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.map_err(|e| crate::error::Error::io("cannot write to stdout", e)),
+    }
 }
