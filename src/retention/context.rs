@@ -57,12 +57,6 @@ impl Context {
         self
     }
 
-    /// The same context with another clock (a manual run at `--at`, tests).
-    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Context {
-        self.clock = clock;
-        self
-    }
-
     /// Now, by the context's clock.
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()

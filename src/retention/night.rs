@@ -116,7 +116,7 @@ pub async fn night_open(
 /// The nights due at `now`: for every branch with automatic deletion on,
 /// its latest night, if its window is still open and no run holds it.
 pub async fn due_nights(cx: &Context) -> Result<Vec<NightWindow>> {
-    let client = cx.pool.get().await?;
+    let client = cx.raw_client().await?;
     let now = cx.now();
     let mut due = Vec::new();
     for branch in db::runs::scheduled_branches(&client).await? {
@@ -162,7 +162,7 @@ pub async fn run_nights(
     let night_of = |branch: i64| due.iter().find(|n| n.branch_id == branch).copied();
     // a busy branch is not waited for: a later tick of the night retries it
     let mut prepared = prepare(cx, &branches, cx.now(), std::time::Duration::ZERO).await?;
-    let client = cx.pool.get().await?;
+    let client = cx.raw_client().await?;
     let mut closed = Vec::new();
     for plan in &prepared.plans {
         if let Some(night) = night_of(plan.branch_id) {
@@ -217,7 +217,7 @@ pub async fn run_nights(
 /// The next nightly instant of every branch with automatic deletion on
 /// (branches whose time zone is unknown have none).
 pub async fn next_runs(cx: &Context) -> Result<Vec<NextRun>> {
-    let client = cx.pool.get().await?;
+    let client = cx.raw_client().await?;
     let now = cx.now();
     let schedule = &cx.settings.schedule;
     Ok(db::runs::scheduled_branches(&client)
@@ -261,7 +261,7 @@ pub async fn missed_night(
 
 /// The missed nights of every branch with automatic deletion on.
 pub async fn missed_nights(cx: &Context) -> Result<Vec<MissedNight>> {
-    let client = cx.pool.get().await?;
+    let client = cx.raw_client().await?;
     let now = cx.now();
     let mut missed = Vec::new();
     for b in db::runs::scheduled_branches(&client).await? {

@@ -126,7 +126,7 @@ fn blocked_by_reason(p: &pending::BranchPending) -> BTreeMap<String, i64> {
 /// `schedule.pending_at` on. Returns the queued outbox ids.
 #[tracing::instrument(skip_all)]
 pub async fn queue_due(cx: &Context, notifier: &Notifier) -> Result<Vec<i64>> {
-    let mut client = cx.pool.get().await?;
+    let mut client = cx.raw_client().await?;
     let mut queued = Vec::new();
     for (branch, why) in targets(&client, None).await? {
         // a branch nobody would receive a summary for is no error

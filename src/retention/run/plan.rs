@@ -61,7 +61,7 @@ pub async fn prepare(
     wait: Duration,
 ) -> Result<Prepared> {
     let mut prepared = Prepared {
-        client: Some(cx.pool.get().await?),
+        client: Some(cx.raw_client().await?),
         cutoff,
         plans: Vec::new(),
         locked_elsewhere: Vec::new(),
