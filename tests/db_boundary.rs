@@ -22,7 +22,7 @@ async fn a_failed_statement_is_named_in_the_output_and_in_the_runs_record() {
     let out = db.cli(&["run", "--yes"]);
     expect_code(&out, 1);
     assert!(
-        stderr(&out).contains("database error in run_apply_batch"),
+        stderr(&out).contains("database error in run_batch"),
         "{}",
         stderr(&out)
     );
@@ -32,7 +32,7 @@ async fn a_failed_statement_is_named_in_the_output_and_in_the_runs_record() {
         .unwrap()
         .get(0);
     assert!(
-        error.contains("in run_apply_batch") && error.contains("SQLSTATE 23514"),
+        error.contains("in run_batch") && error.contains("SQLSTATE 23514"),
         "{error}"
     );
 }

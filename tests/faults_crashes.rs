@@ -93,6 +93,7 @@ async fn the_run_end_is_recorded_while_its_branch_lock_is_held() {
     // session still holds the branch lock
     c.batch_execute(&format!(
         "CREATE TABLE public.finish_seen (lock_held boolean);
+         GRANT INSERT ON public.finish_seen TO PUBLIC;
          CREATE FUNCTION public.note_finish() RETURNS trigger LANGUAGE plpgsql AS $f$
          BEGIN
              INSERT INTO public.finish_seen

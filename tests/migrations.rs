@@ -30,7 +30,10 @@ async fn concurrent_migrations_both_succeed_and_apply_once() {
     let db = TestDb::empty().await;
     let mut a = db.client().await;
     let mut b = db.client().await;
-    let (ra, rb) = tokio::join!(migrate::run(&mut a), migrate::run(&mut b));
+    let (ra, rb) = tokio::join!(
+        migrate::run(&mut a, "retentiond_owner"),
+        migrate::run(&mut b, "retentiond_owner")
+    );
     let (ra, rb) = (ra.unwrap(), rb.unwrap());
     let applied = ra.applied.len() + rb.applied.len();
     assert_eq!(

@@ -70,16 +70,16 @@ async fn policy_changes_are_protocolled_with_actor_and_old_and_new_value() {
     assert_eq!(rows[0].2.as_deref(), Some("guest"));
     assert_eq!(
         rows[0].3,
-        serde_json::json!({"old": null, "new": "3 years"})
+        serde_json::json!({"old": null, "new": "3 years", "login": "postgres"})
     );
     assert_eq!(
         rows[1].3,
-        serde_json::json!({"old": "3 years", "new": "1 year 6 mons"})
+        serde_json::json!({"old": "3 years", "new": "1 year 6 mons", "login": "postgres"})
     );
     assert_eq!(rows[2].0, "bob");
     assert_eq!(
         rows[2].3,
-        serde_json::json!({"old": "1 year 6 mons", "new": null})
+        serde_json::json!({"old": "1 year 6 mons", "new": null, "login": "postgres"})
     );
 }
 
@@ -287,7 +287,7 @@ async fn automatic_deletion_is_off_until_switched_on() {
     assert_eq!(rows[0].0, "carol");
     assert_eq!(
         rows[0].3,
-        serde_json::json!({"auto_delete": {"old": false, "new": true}})
+        serde_json::json!({"auto_delete": {"old": false, "new": true}, "login": "postgres"})
     );
 }
 

@@ -74,7 +74,7 @@ async fn a_database_of_the_release_gets_the_rules_and_keeps_its_grants() {
     );
 
     let out = expect_code(&db.cli(&["migrate"]), 0);
-    assert!(out.contains("schema is up to date (version 12)"), "{out}");
+    assert!(out.contains("from version 12 to 13"), "{out}");
     for rule in RULES {
         assert!(out.contains(rule.name), "{out}");
     }
@@ -95,6 +95,27 @@ async fn a_database_of_the_release_gets_the_rules_and_keeps_its_grants() {
     let run = db.cli_as(&login, &["run", "--yes", "--actor", "alice"]);
     assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
     common::assert_anonymized(&c, g).await;
+    // the objects went to the owner role; the login kept reading and the
+    // API, and lost the write privileges the release gave it
+    assert_eq!(
+        fx::count(
+            &c,
+            "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = 'retention' AND c.relowner <> 'retentiond_owner'::regrole",
+        )
+        .await,
+        0
+    );
+    let writes = c
+        .query_one(
+            "SELECT has_table_privilege($1, 'retention.action_protocol', 'INSERT')
+                 OR has_table_privilege($1, 'retention.runs', 'UPDATE')
+                 OR has_column_privilege($1, 'public.guests', 'anonymized_at', 'UPDATE')",
+            &[&role],
+        )
+        .await
+        .unwrap();
+    assert!(!writes.get::<_, bool>(0));
 
     let again = expect_code(&db.cli(&["migrate"]), 0);
     assert!(!again.contains("rules applied"), "{again}");

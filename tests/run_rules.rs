@@ -69,7 +69,7 @@ async fn anonymizes_personal_data_exactly_as_the_rules_say() {
         .await
         .unwrap();
     assert_eq!(r.get::<_, Option<String>>(0), None);
-    assert_eq!(r.get::<_, Option<DateTime<Utc>>>(1), Some(at));
+    assert!(written_now(r.get(1)), "unsubscribed when the run wrote it");
     let pdf: Option<Vec<u8>> = one(&w.c, "SELECT pdf FROM invoices WHERE id = $1", inv).await;
     assert_eq!(pdf, None, "invoice PDF of a non-company guest goes");
     let valid: bool = one(
@@ -210,7 +210,7 @@ async fn company_guest_keeps_fiscal_data_until_its_fiscal_deadline() {
     assert_eq!(r.get::<_, Option<String>>(0), None);
     assert_eq!(r.get::<_, Option<String>>(1), None);
     assert_eq!(r.get::<_, Option<String>>(2), None);
-    assert_eq!(r.get::<_, Option<DateTime<Utc>>>(3), Some(at));
+    assert!(written_now(r.get(3)), "erased when the run wrote it");
     let pdf: Option<Vec<u8>> = one(&w.c, "SELECT pdf FROM invoices WHERE id = $1", inv).await;
     assert_eq!(pdf, None);
     assert_eq!(protocol_count(&w.c, "guest_anonymized", g).await, 1);
@@ -254,4 +254,10 @@ async fn retained_blocked_and_unconfigured_guests_are_untouched() {
     for g in [recent, blocked, subscriber, booked] {
         assert_untouched(&w.c, g).await;
     }
+}
+
+/// A time the database set in the last minutes (the API writes the
+/// database's own time, never the caller's).
+fn written_now(at: Option<DateTime<Utc>>) -> bool {
+    at.is_some_and(|t| (Utc::now() - t).num_minutes().abs() < 10)
 }

@@ -1,4 +1,4 @@
--- Locks a branch's settings row for the change that follows (after
--- branch_settings_ensure.sql has made sure it exists).
--- $1 bigint: branch
-SELECT branch_id FROM retention.branch_settings WHERE branch_id = $1::bigint FOR UPDATE
+-- Creates a branch's settings row if it has none and locks it until the
+-- caller's transaction ends (retention_api.branch_settings_lock).
+-- $1 branch, $2 actor
+SELECT retention_api.branch_settings_lock($1::bigint, $2::text)

@@ -1,5 +1,2 @@
--- A mail is given up.
--- $1 bigint: outbox id, $2 timestamptz: when, $3 int: attempts, $4 text: last error (masked)
-UPDATE retention.mail_outbox
-SET failed_at = $2::timestamptz, attempts = $3::int, last_error = $4::text
-WHERE id = $1::bigint
+-- A mail given up. $1 id, $2 at, $3 attempts, $4 error
+SELECT retention_api.outbox_mark($1::bigint, 'failed', $2::timestamptz, $3::int, $4::text)

@@ -1,5 +1,2 @@
--- The server accepted a mail.
--- $1 bigint: outbox id, $2 timestamptz: when, $3 int: attempts, $4 text: the server's answer
-UPDATE retention.mail_outbox
-SET sent_at = $2::timestamptz, attempts = $3::int, server_response = $4::text, last_error = NULL
-WHERE id = $1::bigint
+-- A mail delivered. $1 id, $2 at, $3 attempts, $4 server response
+SELECT retention_api.outbox_mark($1::bigint, 'sent', $2::timestamptz, $3::int, $4::text)

@@ -3,11 +3,4 @@
 -- $1 now, $2 ignore the retry backoff, $3 only these ids (NULL: all),
 -- $4 ids already tried by this sender pass
 SELECT id, kind, branch_id, recipients, message_id, subject, body_text, body_html, attempts
-FROM retention.mail_outbox
-WHERE sent_at IS NULL AND failed_at IS NULL
-  AND ($2::boolean OR next_attempt_at <= $1::timestamptz)
-  AND ($3::bigint[] IS NULL OR id = ANY ($3::bigint[]))
-  AND NOT (id = ANY ($4::bigint[]))
-ORDER BY id
-LIMIT 1
-FOR UPDATE SKIP LOCKED
+FROM retention_api.outbox_next($1::timestamptz, $2::boolean, $3::bigint[], $4::bigint[])

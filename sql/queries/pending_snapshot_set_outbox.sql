@@ -1,4 +1,2 @@
--- Links a pending snapshot to the mail queued for it.
--- $1 bigint: branch, $2 date: local day, $3 bigint: outbox id
-UPDATE retention.pending_snapshots SET outbox_id = $3::bigint
-WHERE branch_id = $1::bigint AND local_date = $2::date
+-- Links a pending summary to its mail. $1 branch, $2 local date, $3 outbox id
+SELECT retention_api.pending_snapshot_set_outbox($1::bigint, $2::date, $3::bigint)

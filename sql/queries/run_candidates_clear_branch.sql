@@ -1,4 +1,3 @@
--- Drops the candidate lists dead runs left for branches whose locks the
--- caller now holds.
--- $1 bigint[]: branches
-DELETE FROM retention.run_candidates WHERE branch_id = ANY ($1::bigint[])
+-- Removes what dead runs left of these branches' candidates.
+-- $1 bigint[] branches
+SELECT retention_api.run_candidates_clear_branch($1::bigint[])

@@ -1,3 +1,2 @@
--- Removes the candidate lists of a run that has ended or was abandoned.
--- $1 bigint[]: plan ids
-DELETE FROM retention.run_candidates WHERE plan_id = ANY ($1::bigint[])
+-- Removes candidate lists. $1 bigint[] plan ids
+SELECT retention_api.run_candidates_delete($1::bigint[])

@@ -15,7 +15,7 @@
 -- A blank company is no company.
 CREATE OR REPLACE FUNCTION retention.has_company(company text) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$ SELECT nullif(btrim($1, E' \t\r\n'), '') IS NOT NULL $$;
+BEGIN ATOMIC SELECT nullif(btrim($1, E' \t\r\n'), '') IS NOT NULL; END;
 
 -- Type, first match wins: company guest (a sale and a company), regular
 -- guest (verified), guest (a sale), newsletter subscriber (an active
@@ -24,15 +24,15 @@ CREATE OR REPLACE FUNCTION retention.guest_type(
     has_sale boolean, company text, verified boolean, newsletter_active boolean
 ) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$
+BEGIN ATOMIC
     SELECT CASE
         WHEN $1 AND retention.has_company($2) THEN 'company_guest'
         WHEN $3 THEN 'regular_guest'
         WHEN $1 THEN 'guest'
         WHEN $4 THEN 'newsletter_subscriber'
         ELSE 'guest_without_sale'
-    END
-$$;
+    END;
+END;
 
 -- The type whose period governs personal data: a company guest's is the
 -- regular guest period if verified, else the guest period; any other
@@ -42,7 +42,7 @@ CREATE OR REPLACE FUNCTION retention.personal_period_type(
     has_sale boolean, verified boolean, newsletter_active boolean
 ) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$ SELECT retention.guest_type($1, NULL, $2, $3) $$;
+BEGIN ATOMIC SELECT retention.guest_type($1, NULL, $2, $3); END;
 
 -- Last activity: reservation, sale, manual edit and newsletter sign-up all
 -- extend retention (NULLs ignored).
@@ -51,7 +51,7 @@ CREATE OR REPLACE FUNCTION retention.last_activity(
     last_booked_at timestamptz, subscribed_at timestamptz
 ) RETURNS timestamptz
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$ SELECT greatest($1, $2, $3, $4, $5) $$;
+BEGIN ATOMIC SELECT greatest($1, $2, $3, $4, $5); END;
 
 -- Personal deadline: last activity + period on the branch's local calendar
 -- ('3 years' after 14:00 local is 14:00 local, across daylight saving
@@ -62,11 +62,11 @@ CREATE OR REPLACE FUNCTION retention.personal_deadline(
     latest_reservation_for timestamptz
 ) RETURNS timestamptz
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$
+BEGIN ATOMIC
     SELECT CASE WHEN $2 IS NOT NULL
                 THEN greatest((($1 AT TIME ZONE $3) + $2) AT TIME ZONE $3, $4)
-           END
-$$;
+           END;
+END;
 
 -- Fiscal deadline of a company guest: latest sale or invoice + the company
 -- period, never before the personal deadline; NULL where either period is
@@ -77,16 +77,16 @@ CREATE OR REPLACE FUNCTION retention.fiscal_deadline(
     personal_deadline timestamptz
 ) RETURNS timestamptz
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$
+BEGIN ATOMIC
     SELECT CASE WHEN $1 = 'company_guest' AND $4 IS NOT NULL AND $5 IS NOT NULL
                 THEN greatest(((greatest($2, $3) AT TIME ZONE $6) + $4) AT TIME ZONE $6, $7)
-           END
-$$;
+           END;
+END;
 
 -- Blocked: a guest with an unpaid invoice is not touched.
 CREATE OR REPLACE FUNCTION retention.blocked_reason(unpaid_invoices bigint) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$ SELECT CASE WHEN $1 > 0 THEN 'unpaid_invoice' END $$;
+BEGIN ATOMIC SELECT CASE WHEN $1 > 0 THEN 'unpaid_invoice' END; END;
 
 -- Due at the cut-off: personal data not anonymized yet, deadline passed.
 -- Blocked guests are never due; callers filter them by blocked_reason.
@@ -94,7 +94,7 @@ CREATE OR REPLACE FUNCTION retention.anonymize_due(
     anonymized_at timestamptz, personal_deadline timestamptz, cutoff timestamptz
 ) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$ SELECT coalesce($1 IS NULL AND $2 <= $3, false) $$;
+BEGIN ATOMIC SELECT coalesce($1 IS NULL AND $2 <= $3, false); END;
 
 COMMENT ON FUNCTION retention.anonymize_due(timestamptz, timestamptz, timestamptz) IS
     'Whether a guest''s personal data is due at the cut-off: not anonymized, deadline passed.';
@@ -106,7 +106,7 @@ CREATE OR REPLACE FUNCTION retention.fiscal_erasure_due(
     cutoff timestamptz
 ) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$ SELECT coalesce($1 = 'company_guest' AND $2 IS NULL AND $3 <= $4, false) $$;
+BEGIN ATOMIC SELECT coalesce($1 = 'company_guest' AND $2 IS NULL AND $3 <= $4, false); END;
 
 COMMENT ON FUNCTION retention.fiscal_erasure_due(text, timestamptz, timestamptz, timestamptz) IS
     'Whether a company guest''s fiscal data is due at the cut-off.';
@@ -118,7 +118,7 @@ CREATE OR REPLACE FUNCTION retention.company_data_erased(
     anonymize boolean, erase_fiscal boolean, guest_type text
 ) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$ SELECT $2 OR ($1 AND $3 <> 'company_guest') $$;
+BEGIN ATOMIC SELECT $2 OR ($1 AND $3 <> 'company_guest'); END;
 
 -- Whether a guest has anything left for the rules to do: personal data not
 -- anonymized yet, or company data still kept. Guests without are skipped by
@@ -127,4 +127,4 @@ CREATE OR REPLACE FUNCTION retention.work_left(
     anonymized_at timestamptz, fiscal_erased_at timestamptz, has_company boolean
 ) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$ SELECT $1 IS NULL OR ($2 IS NULL AND $3) $$;
+BEGIN ATOMIC SELECT $1 IS NULL OR ($2 IS NULL AND $3); END;

@@ -8,14 +8,14 @@ CREATE OR REPLACE FUNCTION retention.pending_status(
     deadline timestamptz, blocked_reason text, at timestamptz, until timestamptz
 ) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$
+BEGIN ATOMIC
     SELECT CASE WHEN $1 IS NULL THEN 'not_configured'
                 WHEN $1 > $4 THEN NULL
                 WHEN $2 IS NOT NULL THEN 'blocked'
                 WHEN $1 <= $3 THEN 'overdue'
                 ELSE 'due_soon'
-           END
-$$;
+           END;
+END;
 
 -- The head of the pending report's two queries (pending_counts.sql,
 -- pending_guests.sql): every guest with something ahead and the status of
@@ -33,7 +33,7 @@ RETURNS TABLE (
     blocked_reason text, personal_status text, fiscal_status text
 )
 LANGUAGE sql STABLE
-AS $$
+BEGIN ATOMIC
     SELECT c.guest_id, c.branch_id, c.time_zone, c.guest_type, c.newsletter_active,
            c.personal_deadline, c.fiscal_deadline, c.blocked_reason,
            CASE WHEN c.anonymized_at IS NULL
@@ -47,5 +47,5 @@ AS $$
         WHERE retention.work_left(c.anonymized_at, c.fiscal_erased_at, c.has_company)
           AND ($3 IS NULL OR c.branch_id = ANY ($3))
         OFFSET 0
-    ) c
-$$;
+    ) c;
+END;

@@ -14,7 +14,7 @@
 -- bits, the branch id in the low 32 bits.
 CREATE OR REPLACE FUNCTION retention.branch_lock_key(branch_id bigint) RETURNS bigint
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$ SELECT (x'52455445'::bigint << 32) | ($1 & x'FFFFFFFF'::bigint) $$;
+BEGIN ATOMIC SELECT (x'52455445'::bigint << 32) | ($1 & x'FFFFFFFF'::bigint); END;
 
 -- The branch locks held right now in this database, and by which backend.
 CREATE OR REPLACE VIEW retention.branch_locks AS
@@ -31,25 +31,25 @@ GRANT SELECT ON retention.branch_locks TO PUBLIC;
 -- Whether a run over `branches` is alive: some run holds one of their locks.
 CREATE OR REPLACE FUNCTION retention.run_alive(branches bigint[]) RETURNS boolean
 LANGUAGE sql VOLATILE
-AS $$
+BEGIN ATOMIC
     SELECT EXISTS (SELECT 1 FROM retention.branch_locks l
-                   WHERE l.branch_id = ANY ($1))
-$$;
+                   WHERE l.branch_id = ANY ($1));
+END;
 
 -- Whether a run's status claims its night: every status but a failed or
 -- interrupted attempt. The predicate of the one-run-per-night index below.
 CREATE OR REPLACE FUNCTION retention.run_claims_night(status text) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$ SELECT $1 NOT IN ('failed', 'interrupted') $$;
+BEGIN ATOMIC SELECT $1 NOT IN ('failed', 'interrupted'); END;
 
 -- Whether a run holds its night now: its status claims it and, while it is
 -- running, it is alive (a dead run's night is open again).
 CREATE OR REPLACE FUNCTION retention.run_holds_night(status text, branches bigint[])
 RETURNS boolean
 LANGUAGE sql VOLATILE
-AS $$
-    SELECT retention.run_claims_night($1) AND ($1 <> 'running' OR retention.run_alive($2))
-$$;
+BEGIN ATOMIC
+    SELECT retention.run_claims_night($1) AND ($1 <> 'running' OR retention.run_alive($2));
+END;
 
 -- One claiming run per branch and night. Rebuilt with the predicate, so that
 -- the index always says what run_claims_night says (the table is small:

@@ -6,6 +6,7 @@
 -- statement (measured).
 CREATE OR REPLACE FUNCTION retention.valid_time_zone(name text) RETURNS boolean
 LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     PERFORM now() AT TIME ZONE name;

@@ -52,7 +52,7 @@ pub async fn erasure(cx: &Context, cmd: &ErasureCommand) -> Result<()> {
             actor,
             out,
         } => {
-            let id = erasure::request(&mut client, *guest, reason, &actor.resolve(), now).await?;
+            let id = erasure::request(&mut client, *guest, reason, &actor.resolve()).await?;
             emit(
                 out.format,
                 json!({"request_id": id, "guest_id": guest, "status": "open"}),
@@ -85,7 +85,7 @@ pub async fn erasure(cx: &Context, cmd: &ErasureCommand) -> Result<()> {
             actor,
             out,
         } => {
-            erasure::withdraw(&mut client, *request, &actor.resolve(), now).await?;
+            erasure::withdraw(&mut client, *request, &actor.resolve()).await?;
             emit(
                 out.format,
                 json!({"request_id": request, "status": "withdrawn"}),
@@ -98,7 +98,7 @@ pub async fn erasure(cx: &Context, cmd: &ErasureCommand) -> Result<()> {
             actor,
             out,
         } => {
-            erasure::reject(&mut client, *request, reason, &actor.resolve(), now).await?;
+            erasure::reject(&mut client, *request, reason, &actor.resolve()).await?;
             emit(
                 out.format,
                 json!({"request_id": request, "status": "rejected"}),

@@ -62,22 +62,21 @@ pub async fn list_settings(
 /// Creates the branch's settings row if it has none and locks it, in the
 /// caller's transaction.
 pub async fn lock_settings(client: &impl GenericClient, branch_id: i64, actor: &str) -> Result<()> {
-    query!("branch_settings_ensure")
-        .exec(client, &[&branch_id, &actor])
-        .await?;
     query!("branch_settings_lock")
-        .exec(client, &[&branch_id])
+        .exec(client, &[&branch_id, &actor])
         .await?;
     Ok(())
 }
 
-/// Stores a branch's settings.
+/// Stores a branch's settings and writes `settings_changed` with `changes`
+/// (`retention_api.branch_settings_store`).
 pub async fn store_settings(
     client: &impl GenericClient,
     s: &BranchSettings,
     actor: &str,
+    changes: &serde_json::Value,
 ) -> Result<()> {
-    query!("update_branch_settings")
+    query!("branch_settings_store")
         .exec(
             client,
             &[
@@ -88,6 +87,7 @@ pub async fn store_settings(
                 &s.notify_completed,
                 &s.locale.map(Locale::as_str),
                 &actor,
+                changes,
             ],
         )
         .await?;

@@ -7,13 +7,13 @@ use super::{parsed, GenericClient};
 use crate::error::Result;
 use crate::model::{GuestType, RequestStatus};
 
-/// The guest of a new request, locked: its branch, type and whether it is
+/// The guest of a new request: its branch, type and whether it is
 /// anonymized already. `None` when the guest does not exist.
-pub async fn lock_guest(
+pub async fn guest(
     client: &impl GenericClient,
     guest_id: i64,
 ) -> Result<Option<(i64, GuestType, bool)>> {
-    query!("erasure_guest_lock")
+    query!("erasure_guest")
         .opt(client, &[&guest_id])
         .await?
         .map(|r| {
@@ -26,27 +26,24 @@ pub async fn lock_guest(
         .transpose()
 }
 
-/// Records a request; `None` when the guest has an open one.
-pub async fn insert(
+/// Records a request, its protocol row, and ends the guest's newsletter
+/// (`retention_api.erasure_request`); `None` when the guest has an open one.
+pub async fn request(
     client: &impl GenericClient,
     guest_id: i64,
-    branch_id: i64,
     reason: &str,
     requested_by: &str,
-    now: DateTime<Utc>,
 ) -> Result<Option<i64>> {
-    Ok(query!("erasure_request_insert")
-        .opt(
-            client,
-            &[&guest_id, &branch_id, &reason, &requested_by, &now],
-        )
-        .await?
-        .map(|r| r.get(0)))
+    query!("erasure_request")
+        .one(client, &[&guest_id, &reason, &requested_by])
+        .await
+        .map(|r| r.get(0))
+        .map_err(refused)
 }
 
-/// A request locked for its decision.
+/// A request as it stands, for the checks before a decision.
 #[derive(Debug)]
-pub struct Locked {
+pub struct Current {
     /// The guest.
     pub guest_id: i64,
     /// Its branch.
@@ -61,13 +58,14 @@ pub struct Locked {
     pub login: String,
 }
 
-/// Locks a request; `None` when it does not exist.
-pub async fn lock(client: &impl GenericClient, id: i64) -> Result<Option<Locked>> {
-    query!("erasure_request_lock")
+/// A request; `None` when it does not exist. The decision functions check
+/// it again under its row lock.
+pub async fn current(client: &impl GenericClient, id: i64) -> Result<Option<Current>> {
+    query!("erasure_request_current")
         .opt(client, &[&id])
         .await?
         .map(|r| {
-            Ok::<_, crate::error::Error>(Locked {
+            Ok::<_, crate::error::Error>(Current {
                 guest_id: r.get("guest_id"),
                 branch_id: r.get("branch_id"),
                 requested_by: r.get("requested_by"),
@@ -79,32 +77,64 @@ pub async fn lock(client: &impl GenericClient, id: i64) -> Result<Option<Locked>
         .transpose()
 }
 
-/// The requester withdraws an open request.
-pub async fn withdraw(
-    client: &impl GenericClient,
-    id: i64,
-    by: &str,
-    at: DateTime<Utc>,
-) -> Result<()> {
+/// The requester withdraws an open request (`retention_api.erasure_withdraw`).
+pub async fn withdraw(client: &impl GenericClient, id: i64, by: &str) -> Result<()> {
     query!("erasure_request_withdraw")
-        .exec(client, &[&id, &by, &at])
-        .await?;
+        .exec(client, &[&id, &by])
+        .await
+        .map_err(refused)?;
     Ok(())
 }
 
-/// Records a decision: `approved` or `rejected` (with its reason).
-pub async fn decide(
-    client: &impl GenericClient,
-    id: i64,
-    status: RequestStatus,
-    by: &str,
-    at: DateTime<Utc>,
-    reason: Option<&str>,
-) -> Result<()> {
-    query!("erasure_request_decide")
-        .exec(client, &[&id, &status.as_str(), &by, &at, &reason])
-        .await?;
+/// Rejects an open request with its reason (`retention_api.erasure_reject`).
+pub async fn reject(client: &impl GenericClient, id: i64, reason: &str, by: &str) -> Result<()> {
+    query!("erasure_request_reject")
+        .exec(client, &[&id, &reason, &by])
+        .await
+        .map_err(refused)?;
     Ok(())
+}
+
+/// What an approval did to the guest.
+#[derive(Debug)]
+pub struct Approval {
+    /// The guest.
+    pub guest_id: i64,
+    /// Whether its fiscal data was erased as well.
+    pub fiscal_erased: bool,
+    /// Whether company data stays until its fiscal deadline.
+    pub fiscal_kept: bool,
+}
+
+/// Approves an open request and anonymizes its guest now
+/// (`retention_api.erasure_approve`: four eyes, blockers and the row lock
+/// checked there).
+pub async fn approve(client: &impl GenericClient, id: i64, by: &str) -> Result<Approval> {
+    let r = query!("erasure_request_approve")
+        .one(client, &[&id, &by])
+        .await
+        .map_err(refused)?;
+    Ok(Approval {
+        guest_id: r.get("guest_id"),
+        fiscal_erased: r.get("fiscal_erased"),
+        fiscal_kept: r.get("fiscal_kept"),
+    })
+}
+
+/// A refusal of the erasure functions (a request decided meanwhile, a
+/// blocker, a locked guest) is a failure with the function's own words.
+fn refused(e: crate::error::Error) -> crate::error::Error {
+    let ours = matches!(
+        e.sql_state().map(|c| c.code()),
+        Some("RT001" | "RT003" | "RT004" | "RT005" | "42501")
+    );
+    match (&e, ours) {
+        (crate::error::Error::Db { source, .. }, true) => match source.as_db_error() {
+            Some(db) => crate::error::Error::Failed(db.message().to_string()),
+            None => e,
+        },
+        _ => e,
+    }
 }
 
 /// After an approval: whether the guest is anonymized, and whether company

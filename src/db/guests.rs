@@ -225,82 +225,69 @@ pub async fn stream_pending_guests(
     .await
 }
 
-/// Locks the guests of `ids` that nobody else holds (`FOR UPDATE SKIP
-/// LOCKED`) and their reservations and newsletter subscriptions (`FOR
-/// SHARE`), in the caller's transaction; returns the locked ids.
-pub async fn lock(client: &impl GenericClient, ids: &[i64]) -> Result<Vec<i64>> {
-    Ok(query!("run_lock_guests")
-        .all(client, &[&ids])
-        .await?
-        .iter()
-        .map(|r| r.get(0))
-        .collect())
-}
-
-/// The parameters of [`apply_locked`].
+/// The parameters of [`run_batch`].
 #[derive(Debug)]
-pub struct ApplyParams<'a> {
-    /// Guests the caller has locked in its transaction.
-    pub locked: &'a [i64],
-    /// Deadlines up to this instant are due.
+pub struct BatchParams<'a> {
+    /// The batch's guests; those another transaction holds are left.
+    pub ids: &'a [i64],
+    /// Deadlines up to this instant are due (never after now).
     pub cutoff: DateTime<Utc>,
-    /// `anonymized_at`, `fiscal_erased_at` and the protocol rows' time.
-    pub now: DateTime<Utc>,
     /// Actor of the protocol rows.
     pub actor: &'a str,
-    /// The run, if any.
-    pub run_id: Option<i64>,
-    /// Guests whose personal data goes now, whatever their deadline.
-    pub forced: &'a [i64],
+    /// The run, running under this session's branch locks.
+    pub run_id: i64,
     /// More protocol details (ids only).
     pub details: &'a Value,
-    /// The branch the guests must still belong to (`None`: any).
-    pub branch_id: Option<i64>,
+    /// The branch the guests must still belong to.
+    pub branch_id: i64,
 }
 
-/// What [`apply_locked`] wrote: protocol rows per (action, guest type),
-/// guests changed.
+/// What [`run_batch`] did: the guests it locked, protocol rows per
+/// (action, guest type), guests changed.
 #[derive(Debug, Default)]
-pub struct ApplyRows {
+pub struct BatchRows {
+    /// The guests locked (`FOR UPDATE SKIP LOCKED`) and re-checked.
+    pub locked: Vec<i64>,
     /// (action, guest type, rows) of the protocol rows written.
     pub actions: Vec<(Action, GuestType, i64)>,
     /// Guests changed.
     pub guests: i64,
 }
 
-/// The one anonymization statement (`run_apply_batch.sql`): re-checks the
-/// rules for the locked guests, anonymizes, erases fiscal data that is due
-/// and writes the protocol rows, in the caller's transaction.
-pub async fn apply_locked(client: &impl GenericClient, p: &ApplyParams<'_>) -> Result<ApplyRows> {
-    let rows = query!("run_apply_batch")
+/// One batch in one round trip (`retention_api.run_batch`): locks the
+/// guests nobody else holds with their reservations and subscriptions,
+/// re-checks the rules, anonymizes, erases fiscal data that is due and
+/// writes the protocol rows, in the caller's transaction.
+pub async fn run_batch(client: &impl GenericClient, p: &BatchParams<'_>) -> Result<BatchRows> {
+    let rows = query!("run_batch")
         .all(
             client,
             &[
-                &p.locked,
+                &p.ids,
                 &p.cutoff,
-                &p.now,
                 &p.actor,
                 &p.run_id,
-                &p.forced,
                 p.details,
                 &p.branch_id,
             ],
         )
         .await?;
-    let mut applied = ApplyRows::default();
+    let mut batch = BatchRows::default();
     for row in rows {
+        if let Some(locked) = row.get::<_, Option<Vec<i64>>>("locked") {
+            batch.locked = locked;
+            continue;
+        }
         let n: i64 = row.get("guests");
         // the statement's last row counts the guests changed
         if row.get::<_, &str>("action") == "guests_updated" {
-            applied.guests = n;
+            batch.guests = n;
         } else {
             let action = parsed(&row, "action")?;
-            applied
-                .actions
-                .push((action, parsed(&row, "guest_type")?, n));
+            batch.actions.push((action, parsed(&row, "guest_type")?, n));
         }
     }
-    Ok(applied)
+    Ok(batch)
 }
 
 /// Guests of a branch not yet anonymized (the guard's base).
@@ -309,16 +296,4 @@ pub async fn not_anonymized(client: &impl GenericClient, branch_id: i64) -> Resu
         .one(client, &[&branch_id])
         .await?
         .get(0))
-}
-
-/// Ends a guest's active newsletter subscription; whether one was active.
-pub async fn end_newsletter(
-    client: &impl GenericClient,
-    guest_id: i64,
-    now: DateTime<Utc>,
-) -> Result<bool> {
-    Ok(query!("newsletter_end")
-        .exec(client, &[&guest_id, &now])
-        .await?
-        > 0)
 }

@@ -13,6 +13,12 @@
 //!
 //! A session-level advisory lock serialises concurrent migrators; a database
 //! whose schema is newer than this binary is refused and left untouched.
+//!
+//! Everything runs with `search_path = pg_catalog, pg_temp`: no name in our
+//! SQL resolves to an object a login created in `public`. At the end every
+//! object of `retention` and `retention_api` belongs to the owner role
+//! (`database.owner_role`), which cannot log in; a superuser's migrate
+//! creates it, any other login must be a member of it.
 
 use tokio_postgres::Client;
 
@@ -59,6 +65,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(10, "erasure_reason_blanked"),
     migration!(11, "roles_and_four_eyes"),
     migration!(12, "protocol_seals"),
+    migration!(13, "owner_and_api"),
 ];
 
 /// One file of the rules: functions and views that [`run`] re-applies
@@ -83,11 +90,11 @@ macro_rules! rule_file {
 /// The version of the rules below. Raise it with every change of a rule
 /// file (a unit test checks the pair): a database whose rules a newer
 /// version applied is refused, never rolled back to older rules.
-pub const RULES_VERSION: i32 = 1;
+pub const RULES_VERSION: i32 = 2;
 
 /// The checksum of the rules at [`RULES_VERSION`].
 #[cfg(test)]
-const RULES_FINGERPRINT: &str = "e0540f1af4cb2d76";
+const RULES_FINGERPRINT: &str = "ab3946fd8d13cfb7";
 
 /// The rules, in the order they are applied: each file may use what the
 /// files before it define, and a function or view no file defines any more
@@ -99,6 +106,7 @@ pub const RULES: &[RuleFile] = &[
     rule_file!("classification"),
     rule_file!("pending"),
     rule_file!("runs"),
+    rule_file!("api"),
 ];
 
 /// Arbitrary but fixed key of the advisory lock that serialises migrators
@@ -149,11 +157,14 @@ pub struct MigrateReport {
 /// Applies every pending migration. Safe to run twice and from two processes
 /// at once.
 #[tracing::instrument(skip_all, err)]
-pub async fn run(client: &mut Client) -> Result<MigrateReport> {
+pub async fn run(client: &mut Client, owner: &str) -> Result<MigrateReport> {
     client
         .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK_KEY])
         .await?;
-    let result = apply_pending(client).await;
+    let result = match owner_role(client, owner).await {
+        Ok(()) => apply_pending(client, owner).await,
+        Err(e) => Err(e),
+    };
     // Unlock even after a failure; a broken connection releases it anyway.
     let _ = client
         .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK_KEY])
@@ -161,10 +172,11 @@ pub async fn run(client: &mut Client) -> Result<MigrateReport> {
     result
 }
 
-async fn apply_pending(client: &mut Client) -> Result<MigrateReport> {
+async fn apply_pending(client: &mut Client, owner: &str) -> Result<MigrateReport> {
     client
         .batch_execute(
-            "CREATE SCHEMA IF NOT EXISTS retention;
+            "SET search_path = pg_catalog, pg_temp;
+             CREATE SCHEMA IF NOT EXISTS retention;
              CREATE TABLE IF NOT EXISTS retention.schema_migrations (
                  version    integer PRIMARY KEY,
                  name       text NOT NULL,
@@ -215,7 +227,22 @@ async fn apply_pending(client: &mut Client) -> Result<MigrateReport> {
     if !rules.current() || !report.applied.is_empty() {
         report.rules = apply_rules(&tx).await?;
     }
+    let hand_over = query!("schema_hand_over");
+    let owned: bool = tx
+        .query_one(
+            "SELECT n.nspowner = r.oid FROM pg_catalog.pg_namespace n, pg_catalog.pg_roles r
+             WHERE n.nspname = 'retention_api' AND r.rolname = $1",
+            &[&owner],
+        )
+        .await?
+        .get(0);
+    if !owned || !report.rules.is_empty() {
+        tx.execute(hand_over.sql, &[&owner])
+            .await
+            .map_err(|e| Error::Schema(format!("{}", hand_over.failed(e))))?;
+    }
     tx.commit().await?;
+    client.batch_execute("RESET search_path").await?;
     for version in &report.applied {
         tracing::info!(migration.version = version, "migration applied");
     }
@@ -223,6 +250,62 @@ async fn apply_pending(client: &mut Client) -> Result<MigrateReport> {
         tracing::info!(rules = ?report.rules, "rules applied");
     }
     Ok(report)
+}
+
+/// Makes sure the owner role exists, cannot log in, and that this login may
+/// act as it: a superuser creates it, any other login must be its member.
+async fn owner_role(client: &Client, owner: &str) -> Result<()> {
+    let me = client
+        .query_one(
+            "SELECT current_user::text, rolsuper FROM pg_catalog.pg_roles
+             WHERE rolname = current_user",
+            &[],
+        )
+        .await?;
+    let (user, superuser): (String, bool) = (me.get(0), me.get(1));
+    let role = client
+        .query_opt(
+            "SELECT rolcanlogin OR rolsuper, pg_catalog.pg_has_role(current_user, oid, 'MEMBER')
+             FROM pg_catalog.pg_roles WHERE rolname = $1",
+            &[&owner],
+        )
+        .await?;
+    let quoted = format!("\"{}\"", owner.replace('"', "\"\""));
+    match role {
+        None if superuser => match client
+            .batch_execute(&format!("CREATE ROLE {quoted} NOLOGIN"))
+            .await
+        {
+            Ok(()) => {
+                tracing::info!(role = owner, "owner role created");
+                Ok(())
+            }
+            // created by a concurrent migrate
+            Err(e)
+                if e.code()
+                    .is_some_and(|c| c.code() == "42710" || c.code() == "23505") =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        },
+        None => Err(Error::Schema(format!(
+            "the owner role {owner} (database.owner_role) does not exist, and {user} may not \
+             create it: run `retentiond migrate` once as a superuser, or have a superuser run \
+             CREATE ROLE {quoted} NOLOGIN; GRANT {quoted} TO {user}; The database was not \
+             changed."
+        ))),
+        Some(row) if row.get::<_, bool>(0) => Err(Error::Schema(format!(
+            "the owner role {owner} (database.owner_role) can log in or is a superuser: it \
+             must be neither (ALTER ROLE {quoted} NOLOGIN NOSUPERUSER), or choose another \
+             database.owner_role. The database was not changed."
+        ))),
+        Some(row) if !superuser && !row.get::<_, bool>(1) => Err(Error::Schema(format!(
+            "{user} may not act as the owner role {owner}: run `retentiond migrate` as a \
+             superuser, or have one run GRANT {quoted} TO {user}; The database was not changed."
+        ))),
+        Some(_) => Ok(()),
+    }
 }
 
 /// Applies every rule file, in order, and records it.

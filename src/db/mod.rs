@@ -149,7 +149,8 @@ pub fn connect_pool(settings: &DatabaseSettings) -> Result<DbPool> {
     // there (client_connection_check_interval), and TCP keepalives and the
     // user timeout end a connection to a vanished host within about a minute.
     config.options(
-        "-c client_min_messages=warning -c jit=off -c client_connection_check_interval=1000",
+        "-c client_min_messages=warning -c jit=off -c client_connection_check_interval=1000 \
+         -c search_path=pg_catalog,pg_temp",
     );
     config
         .keepalives(true)

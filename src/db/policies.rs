@@ -1,7 +1,6 @@
 //! `retention.policies` and the periods in force (`retention.effective_policies`).
 
 use serde::Serialize;
-use tokio_postgres::error::SqlState;
 
 use super::{parsed, GenericClient};
 use crate::error::Result;
@@ -41,46 +40,33 @@ pub async fn check_period(
     }
 }
 
-/// A branch's own period for a type, locked in the caller's transaction.
-pub async fn own_locked(
-    client: &impl GenericClient,
-    branch_id: i64,
-    guest_type: GuestType,
-) -> Result<Option<String>> {
-    Ok(query!("policy_own_lock")
-        .opt(client, &[&branch_id, &guest_type.as_str()])
-        .await?
-        .map(|r| r.get(0)))
-}
-
-/// Stores a branch's own period; `false` when the database's check refused it.
-pub async fn upsert(
+/// Sets a branch's own period for a type (`retention_api.policy_set`, which
+/// writes `policy_changed`): the period before, and whether it changed.
+pub async fn set(
     client: &impl GenericClient,
     branch_id: i64,
     guest_type: GuestType,
     period: &str,
     actor: &str,
-) -> Result<bool> {
-    match query!("upsert_policy")
-        .exec(client, &[&branch_id, &guest_type.as_str(), &period, &actor])
-        .await
-    {
-        Ok(_) => Ok(true),
-        Err(e) if e.sql_state() == Some(&SqlState::CHECK_VIOLATION) => Ok(false),
-        Err(e) => Err(e),
-    }
+) -> Result<(Option<String>, bool)> {
+    let row = query!("policy_set")
+        .one(client, &[&branch_id, &guest_type.as_str(), &period, &actor])
+        .await?;
+    Ok((row.get("old"), row.get("changed")))
 }
 
-/// Removes a branch's own period; returns it when there was one.
-pub async fn delete(
+/// Removes a branch's own period (`retention_api.policy_unset`, which writes
+/// `policy_changed`); returns it when there was one.
+pub async fn unset(
     client: &impl GenericClient,
     branch_id: i64,
     guest_type: GuestType,
+    actor: &str,
 ) -> Result<Option<String>> {
-    Ok(query!("policy_delete")
-        .opt(client, &[&branch_id, &guest_type.as_str()])
+    Ok(query!("policy_unset")
+        .one(client, &[&branch_id, &guest_type.as_str(), &actor])
         .await?
-        .map(|r| r.get(0)))
+        .get(0))
 }
 
 /// Where a branch's period for a type comes from.

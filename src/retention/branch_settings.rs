@@ -5,10 +5,9 @@ use serde_json::json;
 
 use super::ensure_branch_exists;
 use crate::address;
-use crate::db::protocol::{self, Entry};
 use crate::db::{self, GenericClient};
 use crate::error::{Error, Result};
-use crate::model::{Action, Locale};
+use crate::model::Locale;
 use crate::notify::BranchMail;
 
 pub use crate::db::branches::BranchSettings;
@@ -116,16 +115,7 @@ pub async fn update(
     if new == old {
         return Ok((old, false));
     }
-    db::branches::store_settings(&tx, &new, actor).await?;
-    protocol::append(
-        &tx,
-        &Entry {
-            branch_id: Some(branch_id),
-            details: diff(&old, &new),
-            ..Entry::new(actor, Action::SettingsChanged)
-        },
-    )
-    .await?;
+    db::branches::store_settings(&tx, &new, actor, &diff(&old, &new)).await?;
     tx.commit().await?;
     Ok((new, true))
 }

@@ -7,15 +7,12 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::json;
 
 use super::ensure_guest_exists;
-use super::run::{apply_locked, Apply};
 use crate::db::erasure::{self as requests, RequestRow};
-use crate::db::protocol::{self, Entry};
 use crate::db::{self, GenericClient};
 use crate::error::{Error, Refusal, Result};
-use crate::model::{Action, RequestStatus};
+use crate::model::RequestStatus;
 
 /// An erasure request as listed.
 #[derive(Debug, Serialize)]
@@ -66,14 +63,13 @@ async fn blockers_of(
 }
 
 /// Records a request and ends the guest's newsletter subscription, in one
-/// transaction. Returns the request id.
+/// transaction (`retention_api.erasure_request`). Returns the request id.
 #[tracing::instrument(skip_all, fields(guest.id = guest_id))]
 pub async fn request(
     client: &mut db::Object,
     guest_id: i64,
     reason: &str,
     actor: &str,
-    now: DateTime<Utc>,
 ) -> Result<i64> {
     if reason.trim().is_empty() {
         return Err(Error::Invalid(
@@ -81,8 +77,7 @@ pub async fn request(
         ));
     }
     ensure_guest_exists(&*client, guest_id).await?;
-    let tx = client.transaction().await?;
-    let (branch_id, guest_type, anonymized) = requests::lock_guest(&tx, guest_id)
+    let (_, _, anonymized) = requests::guest(&*client, guest_id)
         .await?
         .ok_or(Error::Refused(Refusal::UnknownGuest(guest_id)))?;
     if anonymized {
@@ -91,39 +86,17 @@ pub async fn request(
              (fiscal data of company guests goes at its own deadline)"
         )));
     }
-    let Some(id) = requests::insert(&tx, guest_id, branch_id, reason, actor, now).await? else {
+    let tx = client.transaction().await?;
+    let Some(id) = requests::request(&tx, guest_id, reason, actor).await? else {
         return Err(Error::Refused(Refusal::OpenRequest(guest_id)));
     };
-    let entry = |action, details| Entry {
-        branch_id: Some(branch_id),
-        guest_id: Some(guest_id),
-        guest_type: Some(guest_type),
-        details,
-        ..Entry::new(actor, action)
-    };
-    protocol::append(
-        &tx,
-        &entry(
-            Action::ErasureRequested,
-            json!({"request_id": id, "requested_by": actor}),
-        ),
-    )
-    .await?;
-    // the guest gets no more mail from this moment on
-    if db::guests::end_newsletter(&tx, guest_id, now).await? {
-        protocol::append(
-            &tx,
-            &entry(Action::NewsletterUnsubscribed, json!({"request_id": id})),
-        )
-        .await?;
-    }
     tx.commit().await?;
     Ok(id)
 }
 
-/// Locks an open request.
-async fn open_request(client: &impl GenericClient, id: i64) -> Result<requests::Locked> {
-    let row = requests::lock(client, id)
+/// An open request; its decision checks again under the row lock.
+async fn open_request(client: &impl GenericClient, id: i64) -> Result<requests::Current> {
+    let row = requests::current(client, id)
         .await?
         .ok_or(Error::Refused(Refusal::UnknownRequest(id)))?;
     if row.status != RequestStatus::Open {
@@ -136,7 +109,7 @@ async fn open_request(client: &impl GenericClient, id: i64) -> Result<requests::
 }
 
 /// Four eyes, by database login (the database enforces it too).
-fn second_login(row: &requests::Locked) -> Result<()> {
+fn second_login(row: &requests::Current) -> Result<()> {
     if row.login == row.requested_login {
         return Err(Error::Refused(Refusal::FourEyes(row.login.clone())));
     }
@@ -163,18 +136,9 @@ pub async fn approve(
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<Approved> {
-    let tx = client.transaction().await?;
-    let row = open_request(&tx, id).await?;
+    let row = open_request(&*client, id).await?;
     second_login(&row)?;
-    let (guest_id, branch_id, requested_by) = (row.guest_id, row.branch_id, row.requested_by);
-    // lock the guest as a batch does, then check what blocks
-    let locked = db::guests::lock(&tx, &[guest_id]).await?;
-    if locked.is_empty() {
-        return Err(Error::Failed(format!(
-            "guest {guest_id} is being changed right now (row locked); try again in a moment"
-        )));
-    }
-    let blocking = blockers(&tx, guest_id, now).await?;
+    let blocking = blockers(&*client, row.guest_id, now).await?;
     if !blocking.is_empty() {
         return Err(Error::Failed(format!(
             "erasure request {id} cannot be approved yet: {}. Settle these first, or reject \
@@ -182,82 +146,28 @@ pub async fn approve(
             blocking.join("; ")
         )));
     }
-    let applied = apply_locked(
-        &tx,
-        &locked,
-        &Apply {
-            cutoff: now,
-            now,
-            actor,
-            run_id: None,
-            forced: &locked,
-            details: json!({"request_id": id, "requested_by": requested_by}),
-            branch_id: None,
-        },
-    )
-    .await?;
-    let fiscal_erased = applied
-        .actions
-        .iter()
-        .any(|(a, _, _)| *a == Action::FiscalDataErased);
-    let (anonymized, fiscal_kept) = requests::guest_state(&tx, guest_id).await?;
-    if !anonymized {
-        return Err(Error::Failed(format!(
-            "guest {guest_id} could not be anonymized; nothing was changed"
-        )));
-    }
-    requests::decide(&tx, id, RequestStatus::Approved, actor, now, None).await?;
-    protocol::append(
-        &tx,
-        &Entry {
-            branch_id: Some(branch_id),
-            guest_id: Some(guest_id),
-            details: json!({"request_id": id, "requested_by": requested_by, "approved_by": actor,
-                            "requested_login": row.requested_login, "approved_login": row.login,
-                            "reason_given": true}),
-            ..Entry::new(actor, Action::ErasureApproved)
-        },
-    )
-    .await?;
+    let tx = client.transaction().await?;
+    let done = requests::approve(&tx, id, actor).await?;
     tx.commit().await?;
     Ok(Approved {
-        guest_id,
-        fiscal_erased,
-        fiscal_kept,
+        guest_id: done.guest_id,
+        fiscal_erased: done.fiscal_erased,
+        fiscal_kept: done.fiscal_kept,
     })
 }
 
 /// Rejects a request; the guest's data stays as it is.
 #[tracing::instrument(skip_all, fields(request.id = id))]
-pub async fn reject(
-    client: &mut db::Object,
-    id: i64,
-    reason: &str,
-    actor: &str,
-    now: DateTime<Utc>,
-) -> Result<()> {
+pub async fn reject(client: &mut db::Object, id: i64, reason: &str, actor: &str) -> Result<()> {
     if reason.trim().is_empty() {
         return Err(Error::Invalid(
             "--reason is empty: say why the request is rejected".into(),
         ));
     }
-    let tx = client.transaction().await?;
-    let row = open_request(&tx, id).await?;
+    let row = open_request(&*client, id).await?;
     second_login(&row)?;
-    let (guest_id, branch_id, requested_by) = (row.guest_id, row.branch_id, row.requested_by);
-    requests::decide(&tx, id, RequestStatus::Rejected, actor, now, Some(reason)).await?;
-    protocol::append(
-        &tx,
-        &Entry {
-            branch_id: Some(branch_id),
-            guest_id: Some(guest_id),
-            details: json!({"request_id": id, "requested_by": requested_by, "rejected_by": actor,
-                            "requested_login": row.requested_login, "rejected_login": row.login,
-                            "reason_given": true}),
-            ..Entry::new(actor, Action::ErasureRejected)
-        },
-    )
-    .await?;
+    let tx = client.transaction().await?;
+    requests::reject(&tx, id, reason, actor).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -265,29 +175,13 @@ pub async fn reject(
 /// The requester takes back its own open request: no decision, so four
 /// eyes do not apply; only the login that asked may.
 #[tracing::instrument(skip_all, fields(request.id = id))]
-pub async fn withdraw(
-    client: &mut db::Object,
-    id: i64,
-    actor: &str,
-    now: DateTime<Utc>,
-) -> Result<()> {
-    let tx = client.transaction().await?;
-    let row = open_request(&tx, id).await?;
+pub async fn withdraw(client: &mut db::Object, id: i64, actor: &str) -> Result<()> {
+    let row = open_request(&*client, id).await?;
     if row.login != row.requested_login {
         return Err(Error::Refused(Refusal::NotRequester(row.login)));
     }
-    requests::withdraw(&tx, id, actor, now).await?;
-    protocol::append(
-        &tx,
-        &Entry {
-            branch_id: Some(row.branch_id),
-            guest_id: Some(row.guest_id),
-            details: json!({"request_id": id, "requested_by": row.requested_by,
-                            "requested_login": row.requested_login, "reason_given": true}),
-            ..Entry::new(actor, Action::ErasureWithdrawn)
-        },
-    )
-    .await?;
+    let tx = client.transaction().await?;
+    requests::withdraw(&tx, id, actor).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -2,13 +2,10 @@
 //! branch without its own period inherits its head office's, and a type with
 //! no period anywhere is never anonymized.
 
-use serde_json::json;
-
 use super::ensure_branch_exists;
-use crate::db::protocol::{self, Entry};
 use crate::db::{self, GenericClient};
 use crate::error::{Error, Result};
-use crate::model::{Action, GuestType};
+use crate::model::GuestType;
 
 pub use crate::db::policies::{EffectivePolicy, Source};
 
@@ -80,23 +77,10 @@ pub async fn set(
     let tx = client.transaction().await?;
     ensure_branch_exists(&tx, branch_id).await?;
     let new = normalize_period(&tx, period).await?;
-    let old = db::policies::own_locked(&tx, branch_id, guest_type).await?;
-    if old.as_deref() == Some(new.as_str()) {
+    let (old, changed) = db::policies::set(&tx, branch_id, guest_type, &new, actor).await?;
+    if !changed {
         return Ok(Change::Unchanged);
     }
-    if !db::policies::upsert(&tx, branch_id, guest_type, &new, actor).await? {
-        return Err(Error::Invalid(format!(
-            "period {period:?} is not a positive interval"
-        )));
-    }
-    record(
-        &tx,
-        actor,
-        branch_id,
-        guest_type,
-        json!({ "old": old, "new": new }),
-    )
-    .await?;
     tx.commit().await?;
     Ok(Change::Set { old, new })
 }
@@ -111,38 +95,11 @@ pub async fn unset(
 ) -> Result<Change> {
     let tx = client.transaction().await?;
     ensure_branch_exists(&tx, branch_id).await?;
-    let Some(old) = db::policies::delete(&tx, branch_id, guest_type).await? else {
+    let Some(old) = db::policies::unset(&tx, branch_id, guest_type, actor).await? else {
         return Ok(Change::Unchanged);
     };
-    record(
-        &tx,
-        actor,
-        branch_id,
-        guest_type,
-        json!({ "old": old, "new": null }),
-    )
-    .await?;
     tx.commit().await?;
     Ok(Change::Unset { old })
-}
-
-async fn record(
-    tx: &impl GenericClient,
-    actor: &str,
-    branch_id: i64,
-    guest_type: GuestType,
-    details: serde_json::Value,
-) -> Result<()> {
-    protocol::append(
-        tx,
-        &Entry {
-            branch_id: Some(branch_id),
-            guest_type: Some(guest_type),
-            details,
-            ..Entry::new(actor, Action::PolicyChanged)
-        },
-    )
-    .await
 }
 
 /// The period in force for every branch (or one) and every type.

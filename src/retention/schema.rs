@@ -11,7 +11,7 @@ pub use migrate::MigrateReport;
 /// Works on a database of any version up to this binary's.
 pub async fn migrate(cx: &Context) -> Result<MigrateReport> {
     let mut client = cx.raw_client().await?;
-    migrate::run(&mut client).await
+    migrate::run(&mut client, &cx.settings.database.owner_role).await
 }
 
 /// Gives the login `role` what retentiond's daemon and commands need

@@ -152,6 +152,13 @@ pub static KEYS: &[Key] = &[
         doc: "How long to wait for a connection.",
     },
     Key {
+        name: "database.owner_role",
+        kind: Kind::Text,
+        default: Some("retentiond_owner"),
+        doc: "The role that owns retentiond's objects and cannot log in; migrate creates it \
+              when run by a superuser. Logins change data only through its functions.",
+    },
+    Key {
         name: "log.format",
         kind: Kind::Choice(&["auto", "journal", "pretty", "json"]),
         default: Some("auto"),

@@ -65,6 +65,8 @@ pub struct DatabaseSettings {
     pub pool_size: usize,
     /// How long to wait for a new connection.
     pub connect_timeout: Duration,
+    /// The role that owns retentiond's objects and cannot log in.
+    pub owner_role: String,
 }
 
 /// `[log]`: how the process logs.

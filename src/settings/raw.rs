@@ -47,6 +47,7 @@ pub(super) struct RawDatabase {
     pub(super) password_file: Option<String>,
     pub(super) pool_size: Option<String>,
     pub(super) connect_timeout: Option<String>,
+    pub(super) owner_role: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

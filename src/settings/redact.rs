@@ -27,7 +27,7 @@ impl Settings {
         };
         format!(
             "# settings file: {source}\n\
-             [database]\nurl = {url:?}\npassword_file = {dbpwf}\npool_size = {pool}\nconnect_timeout = {ct:?}\n\n\
+             [database]\nurl = {url:?}\npassword_file = {dbpwf}\npool_size = {pool}\nconnect_timeout = {ct:?}\nowner_role = {owner:?}\n\n\
              [log]\nformat = {format:?}\nlevel = {level:?}\nidentifier = {ident:?}\n\n\
              [mail]\ntransport = {transport:?}\nsmtp_url = {smtp}\nfrom = {from:?}\n\
              file_dir = {dir}\npassword_file = {pwf}\npassword = {pw}\nlocale = {locale:?}\ntimeout = {mt:?}\n\
@@ -50,6 +50,7 @@ impl Settings {
                 .map(|p| p.display().to_string())),
             pool = self.database.pool_size,
             ct = d(self.database.connect_timeout),
+            owner = self.database.owner_role,
             level = self.log.level,
             ident = self.log.identifier,
             smtp = opt(self.mail.smtp_url.as_deref().map(redact_url)),
@@ -95,6 +96,7 @@ impl fmt::Debug for DatabaseSettings {
         f.debug_struct("DatabaseSettings")
             .field("url", &redact_database_url(&self.url))
             .field("pool_size", &self.pool_size)
+            .field("owner_role", &self.owner_role)
             .finish_non_exhaustive()
     }
 }

@@ -89,6 +89,7 @@ fn database(raw: RawDatabase, p: &mut Problems) -> Option<DatabaseSettings> {
         ),
         Duration::from_secs(10),
     );
+    let owner_role = p.take(owner_role(raw.owner_role), OWNER_ROLE.to_string());
     Some(DatabaseSettings {
         config: config?,
         tls,
@@ -96,7 +97,24 @@ fn database(raw: RawDatabase, p: &mut Problems) -> Option<DatabaseSettings> {
         url,
         pool_size: pool_size as usize,
         connect_timeout,
+        owner_role,
     })
+}
+
+/// The default of `database.owner_role`.
+pub const OWNER_ROLE: &str = "retentiond_owner";
+
+fn owner_role(raw: Option<String>) -> Result<String, String> {
+    let Some(name) = non_empty(raw) else {
+        return Ok(OWNER_ROLE.to_string());
+    };
+    if name.len() > 63 || name.chars().any(|c| c.is_control()) {
+        return Err(format!(
+            "database.owner_role = {name:?} is not a role name: expected at most 63 bytes \
+             without control characters (default {OWNER_ROLE})"
+        ));
+    }
+    Ok(name)
 }
 
 fn pool_size(raw: Option<&str>) -> Result<u64, String> {

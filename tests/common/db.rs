@@ -183,7 +183,9 @@ async fn ensure_template() -> String {
             .unwrap();
         {
             let mut client = connect(&url_for(&building)).await;
-            migrate::run(&mut client).await.expect("migrate template");
+            migrate::run(&mut client, "retentiond_owner")
+                .await
+                .expect("migrate template");
         }
         // the migrating connection must be gone before the rename
         admin
@@ -230,6 +232,7 @@ impl TestDb {
             password_file: None,
             pool_size: 4,
             connect_timeout: std::time::Duration::from_secs(10),
+            owner_role: "retentiond_owner".into(),
         };
         retentiond::db::connect_pool(&settings).unwrap()
     }

@@ -6,7 +6,7 @@
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
-use serde_json::{json, Value};
+use serde_json::json;
 use tokio_postgres::error::SqlState;
 
 use super::finish::{finish, Stop};
@@ -17,62 +17,6 @@ use crate::db::{self, GenericClient};
 use crate::error::{Error, Result};
 use crate::model::{Action, GuestType, RunKind};
 use crate::retention::context::Context;
-
-/// How [`apply_locked`] anonymizes.
-pub struct Apply<'a> {
-    /// Deadlines up to this instant are due.
-    pub cutoff: DateTime<Utc>,
-    /// `anonymized_at`, `fiscal_erased_at` and the protocol rows' time.
-    pub now: DateTime<Utc>,
-    /// Actor of the protocol rows.
-    pub actor: &'a str,
-    /// The run, if any.
-    pub run_id: Option<i64>,
-    /// Guests whose personal data goes now, whatever their deadline (an
-    /// approved erasure request); blockers are the caller's to check.
-    pub forced: &'a [i64],
-    /// More protocol details (ids only).
-    pub details: Value,
-    /// The branch the guests must still belong to (`None`: any).
-    pub branch_id: Option<i64>,
-}
-
-/// What [`apply_locked`] did.
-pub struct Applied {
-    /// (action, guest type, guests) of the protocol rows written.
-    pub actions: Vec<(Action, GuestType, i64)>,
-    /// Guests changed.
-    pub guests: i64,
-}
-
-/// The one anonymization statement, for guests the caller has locked in
-/// its transaction: re-checks the rules, anonymizes, erases fiscal data
-/// that is due, writes the protocol rows. Used by the run's batches and by
-/// approved erasure requests.
-pub async fn apply_locked(
-    tx: &impl GenericClient,
-    locked: &[i64],
-    apply: &Apply<'_>,
-) -> Result<Applied> {
-    let rows = db::guests::apply_locked(
-        tx,
-        &db::guests::ApplyParams {
-            locked,
-            cutoff: apply.cutoff,
-            now: apply.now,
-            actor: apply.actor,
-            run_id: apply.run_id,
-            forced: apply.forced,
-            details: &apply.details,
-            branch_id: apply.branch_id,
-        },
-    )
-    .await?;
-    Ok(Applied {
-        actions: rows.actions,
-        guests: rows.guests,
-    })
-}
 
 /// What one batch did.
 struct BatchResult {
@@ -389,7 +333,7 @@ impl Prepared {
         // a stop cancels a statement that runs on; its batch rolls back
         let token = self.client().cancel_token();
         let run_id = running.report.run_id;
-        let batch = self.batch(cx, ids, plan.branch_id, running.opts, run_id);
+        let batch = self.batch(ids, plan.branch_id, running.opts, run_id);
         let batch_started = Instant::now();
         match db::stoppable(token, &cx.stop, batch).await {
             Ok(result) => {
@@ -424,7 +368,6 @@ impl Prepared {
     #[tracing::instrument(skip_all, fields(run.id = run_id, branch.id = branch_id, batch.rows = ids.len()))]
     async fn batch(
         &mut self,
-        cx: &Context,
         ids: &[i64],
         branch_id: i64,
         opts: &RunOptions,
@@ -436,36 +379,23 @@ impl Prepared {
         db::runs::set_batch_timeouts(&tx, opts.batch.lock_timeout, opts.batch.statement_timeout)
             .await?;
         let locking = Instant::now();
-        let locked = db::guests::lock(&tx, ids).await?;
-        let skipped = (ids.len() - locked.len()) as i64;
-        if locked.is_empty() {
-            tx.commit().await?;
-            return Ok(BatchResult {
-                actions: Vec::new(),
-                kept: 0,
-                skipped,
-                lock_hold: locking.elapsed(),
-            });
-        }
-        let applied = apply_locked(
+        let done = db::guests::run_batch(
             &tx,
-            &locked,
-            &Apply {
+            &db::guests::BatchParams {
+                ids,
                 cutoff,
-                now: cx.now(),
                 actor: &opts.actor,
-                run_id: Some(run_id),
-                forced: &[],
-                details: json!({}),
-                branch_id: Some(branch_id),
+                run_id,
+                details: &json!({}),
+                branch_id,
             },
         )
         .await?;
         tx.commit().await?;
         Ok(BatchResult {
-            actions: applied.actions,
-            kept: locked.len() as i64 - applied.guests,
-            skipped,
+            kept: done.locked.len() as i64 - done.guests,
+            skipped: (ids.len() - done.locked.len()) as i64,
+            actions: done.actions,
             lock_hold: locking.elapsed(),
         })
     }

@@ -25,7 +25,6 @@ use crate::model::{Action, GuestType, RunKind, RunStatus, Seal};
 use crate::notify::Notifier;
 use crate::settings::BatchSettings;
 
-pub use batch::{apply_locked, Applied, Apply};
 pub use plan::{prepare, BranchPlan, Prepared, TypeCounts};
 
 /// Guests per action and guest type.

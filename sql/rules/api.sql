@@ -1,0 +1,906 @@
+-- retentiond's API: the only way a login changes retention data or guest
+-- data (migration 13). Every function here runs with the owner's rights
+-- (SECURITY DEFINER), resolves no name through the caller's search_path,
+-- sets `at`, the login (session_user, in details.login) and the id of each
+-- protocol row itself (`actor` is the --actor label), and checks what it is
+-- asked: a run anonymizes only guests that the rules say are due, re-checked
+-- under the row locks, at a cut-off that is not in the future; an erasure
+-- request is created, withdrawn, approved and rejected only here; the
+-- outbox takes only a branch's configured recipients.
+--
+-- SQLSTATEs of our own refusals: RT001 an argument out of bounds, RT002 a
+-- run or branch this session does not hold, RT003 an erasure request in
+-- the wrong state, RT004 an erasure blocked, RT005 a guest row locked.
+
+-- The branches this session holds the run locks of (runs.sql).
+CREATE OR REPLACE FUNCTION retention.holds_branches(branches bigint[]) RETURNS boolean
+LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+    SELECT NOT EXISTS (
+        SELECT 1 FROM unnest(branches) AS b (id)
+        WHERE NOT EXISTS (SELECT 1 FROM retention.branch_locks l
+                          WHERE l.branch_id = b.id AND l.pid = pg_catalog.pg_backend_pid()));
+END;
+
+-- A protocol row, written by the functions below.
+CREATE OR REPLACE FUNCTION retention.protocol_row(
+    actor text, action text, branch_id bigint, guest_id bigint, guest_type text, run_id bigint,
+    details jsonb
+) RETURNS void
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    INSERT INTO retention.action_protocol (actor, action, branch_id, guest_id, guest_type, run_id,
+                                           details)
+    VALUES ($1, $2, $3, $4, $5, $6,
+            coalesce($7, '{}'::jsonb) || jsonb_build_object('login', session_user::text))
+$$;
+REVOKE ALL ON FUNCTION retention.protocol_row(text, text, bigint, bigint, text, bigint, jsonb)
+    FROM PUBLIC;
+
+-- The actions a command writes on its own; the others are written by the
+-- function that does what they record.
+CREATE OR REPLACE FUNCTION retention_api.protocol_write(
+    actor text, action text, branch_id bigint, guest_id bigint, guest_type text, run_id bigint,
+    details jsonb
+) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF action NOT IN ('run_started', 'run_held', 'run_finished', 'export_created', 'mail_failed') THEN
+        RAISE EXCEPTION 'a % row is written only by the function that does it', action
+            USING ERRCODE = 'RT001';
+    END IF;
+    IF action LIKE 'run\_%' AND NOT EXISTS (SELECT 1 FROM retention.runs r WHERE r.id = run_id) THEN
+        RAISE EXCEPTION 'run % does not exist', run_id USING ERRCODE = 'RT002';
+    END IF;
+    PERFORM retention.protocol_row(actor, action, branch_id, guest_id, guest_type, run_id, details);
+END
+$$;
+
+-- A cut-off in the future would make guests due that are not: refused to
+-- every login but a superuser, who can change any row anyway (the tests
+-- simulate later nights that way).
+CREATE OR REPLACE FUNCTION retention.check_cutoff(cutoff timestamptz) RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF cutoff IS NULL
+       OR (cutoff > now() + interval '5 minutes'
+           AND NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = session_user)) THEN
+        RAISE EXCEPTION 'the cut-off % is in the future: a run decides what is due now', cutoff
+            USING ERRCODE = 'RT001';
+    END IF;
+END
+$$;
+
+---------------------------------------------------------------------------
+-- Runs
+
+CREATE OR REPLACE FUNCTION retention_api.run_create(
+    kind text, actor text, branches bigint[], night_branch_id bigint, night date,
+    cutoff timestamptz, started_at timestamptz
+) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    id bigint;
+BEGIN
+    PERFORM retention.check_cutoff(cutoff);
+    IF NOT retention.holds_branches(branches) THEN
+        RAISE EXCEPTION 'a run is recorded only by the session that holds its branches'' locks'
+            USING ERRCODE = 'RT002';
+    END IF;
+    INSERT INTO retention.runs (kind, actor, branches, night_branch_id, night, cutoff, started_at)
+    VALUES (kind, actor, branches, night_branch_id, night, cutoff, started_at)
+    ON CONFLICT (night_branch_id, night) WHERE retention.run_claims_night(status) DO NOTHING
+    RETURNING runs.id INTO id;
+    RETURN id;
+END
+$$;
+
+-- A running run of this session's branches.
+CREATE OR REPLACE FUNCTION retention.own_run(run bigint) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM retention.runs r
+                   WHERE r.id = run AND r.status = 'running'
+                     AND retention.holds_branches(r.branches)) THEN
+        RAISE EXCEPTION 'run % is not running under this session''s branch locks', run
+            USING ERRCODE = 'RT002';
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION retention_api.run_finish(
+    id bigint, status text, counts jsonb, remaining bigint, held jsonb, error text,
+    finished_at timestamptz, branch_counts jsonb
+) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    n bigint;
+BEGIN
+    IF EXISTS (SELECT 1 FROM retention.runs r
+               WHERE r.id = run_finish.id AND r.status = 'running'
+                 AND NOT retention.holds_branches(r.branches)) THEN
+        RAISE EXCEPTION 'run % is running under another session''s branch locks', id
+            USING ERRCODE = 'RT002';
+    END IF;
+    UPDATE retention.runs r
+    SET status = run_finish.status, counts = run_finish.counts, remaining = run_finish.remaining,
+        held = run_finish.held, error = run_finish.error, finished_at = run_finish.finished_at,
+        branch_counts = run_finish.branch_counts
+    WHERE r.id = run_finish.id AND r.status = 'running';
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+
+-- Runs of a branch still marked running whose session is gone: interrupted,
+-- with the counts of what they committed (their protocol rows). Only the
+-- holder of the branch's lock may say so.
+CREATE OR REPLACE FUNCTION retention_api.run_mark_stale(branch bigint, at timestamptz, actor text)
+RETURNS SETOF bigint
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT retention.holds_branches(ARRAY[branch]) THEN
+        RAISE EXCEPTION 'only the holder of branch %''s lock marks its runs', branch
+            USING ERRCODE = 'RT002';
+    END IF;
+    RETURN QUERY
+    WITH dead AS MATERIALIZED (
+        SELECT r.id FROM retention.runs r
+        WHERE r.status = 'running' AND branch = ANY (r.branches)
+        FOR UPDATE
+    ),
+    done AS MATERIALIZED (
+        SELECT p.run_id, p.branch_id, p.action, p.guest_type, count(*) AS guests
+        FROM retention.action_protocol p
+        WHERE p.run_id IN (SELECT d.id FROM dead d)
+          AND p.action IN ('guest_anonymized', 'newsletter_unsubscribed', 'fiscal_data_erased')
+        GROUP BY 1, 2, 3, 4
+    ),
+    per_action AS (
+        SELECT d.run_id, d.branch_id, d.action, jsonb_object_agg(d.guest_type, d.guests) AS types
+        FROM done d GROUP BY 1, 2, 3
+    ),
+    per_run AS (
+        SELECT a.run_id, jsonb_object_agg(a.action, a.types) AS counts
+        FROM (SELECT x.run_id, x.action, jsonb_object_agg(x.guest_type, x.guests) AS types
+              FROM (SELECT d.run_id, d.action, d.guest_type, sum(d.guests) AS guests
+                    FROM done d GROUP BY 1, 2, 3) x
+              GROUP BY 1, 2) a
+        GROUP BY 1
+    ),
+    per_branch AS (
+        SELECT b.run_id, jsonb_object_agg(b.branch_id::text, b.actions) AS branch_counts
+        FROM (SELECT a.run_id, a.branch_id, jsonb_object_agg(a.action, a.types) AS actions
+              FROM per_action a GROUP BY 1, 2) b
+        GROUP BY 1
+    ),
+    stale AS (
+        UPDATE retention.runs r
+        SET status = 'interrupted', finished_at = at,
+            counts = coalesce((SELECT c.counts FROM per_run c WHERE c.run_id = r.id), '{}'),
+            branch_counts = coalesce((SELECT c.branch_counts FROM per_branch c
+                                      WHERE c.run_id = r.id), '{}'),
+            error = 'the run ended without finishing (process killed or database connection '
+                    'lost); guests it did not reach are left for the next run'
+        WHERE r.id IN (SELECT d.id FROM dead d)
+        RETURNING r.id, r.branches, r.counts
+    ),
+    logged AS (
+        INSERT INTO retention.action_protocol (actor, action, branch_id, run_id, details)
+        SELECT actor, 'run_finished',
+               CASE WHEN cardinality(s.branches) = 1 THEN s.branches[1] END, s.id,
+               jsonb_build_object('status', 'interrupted', 'stale', true,
+                                  'found_by_branch', branch, 'counts', s.counts,
+                                  'login', session_user::text)
+        FROM stale s
+        RETURNING action_protocol.run_id
+    )
+    SELECT l.run_id FROM logged l;
+END
+$$;
+
+-- The scratch list of a run's candidates (retention.run_candidates).
+CREATE OR REPLACE FUNCTION retention_api.run_candidates_insert(
+    branches bigint[], plan_ids bigint[], cutoff timestamptz
+) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    PERFORM retention.check_cutoff(cutoff);
+    IF NOT retention.holds_branches(branches) THEN
+        RAISE EXCEPTION 'candidates are listed only under the branches'' locks'
+            USING ERRCODE = 'RT002';
+    END IF;
+    INSERT INTO retention.run_candidates
+        (plan_id, guest_id, branch_id, guest_type, anonymize, erase_fiscal, newsletter_active)
+    SELECT p.plan_id, d.guest_id, d.branch_id, d.guest_type, d.anonymize, d.erase_fiscal,
+           d.newsletter_active
+    FROM (
+        SELECT c.guest_id, c.branch_id, c.guest_type, c.newsletter_active, c.blocked_reason,
+               retention.anonymize_due(c.anonymized_at, c.personal_deadline, cutoff) AS anonymize,
+               retention.fiscal_erasure_due(c.guest_type, c.fiscal_erased_at, c.fiscal_deadline,
+                                            cutoff) AS erase_fiscal
+        FROM retention.guest_classification_scan c
+        WHERE c.branch_id = ANY (branches)
+          AND retention.work_left(c.anonymized_at, c.fiscal_erased_at, c.has_company)
+        OFFSET 0 -- classify each guest once (see sql/rules/pending.sql)
+    ) d
+    JOIN unnest(branches, plan_ids) AS p (branch_id, plan_id) ON p.branch_id = d.branch_id
+    WHERE (d.anonymize OR d.erase_fiscal) AND d.blocked_reason IS NULL;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION retention_api.run_candidates_delete(plan_ids bigint[]) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    DELETE FROM retention.run_candidates c
+    WHERE c.plan_id = ANY (plan_ids) AND retention.holds_branches(ARRAY[c.branch_id]);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION retention_api.run_candidates_clear_branch(branches bigint[])
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT retention.holds_branches(branches) THEN
+        RAISE EXCEPTION 'candidates are cleared only under the branches'' locks'
+            USING ERRCODE = 'RT002';
+    END IF;
+    DELETE FROM retention.run_candidates c WHERE c.branch_id = ANY (branches);
+END
+$$;
+
+-- The one anonymization statement: the guests of `ids` that are due at
+-- `cutoff` (re-checked here, under the caller's row locks), or `forced`
+-- (an approved erasure); their personal data, the company data where the
+-- company's deadline has passed, reservation notes, newsletter addresses and
+-- invoice PDFs; one protocol row per guest and action. Internal: reached
+-- only through the functions below.
+CREATE OR REPLACE FUNCTION retention.apply_guests(
+    ids bigint[], cutoff timestamptz, actor text, run_id bigint, forced bigint[],
+    details jsonb, branch bigint
+) RETURNS TABLE (action text, guest_type text, guests bigint)
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+WITH due AS MATERIALIZED (
+    SELECT d.*, e.erase_company
+    FROM (
+        SELECT c.guest_id, c.branch_id, c.guest_type, c.newsletter_active,
+               retention.anonymize_due(c.anonymized_at, c.personal_deadline, $2)
+                   OR (c.anonymized_at IS NULL AND c.guest_id = ANY ($5)) AS anonymize,
+               retention.fiscal_erasure_due(c.guest_type, c.fiscal_erased_at, c.fiscal_deadline, $2)
+                   AS erase_fiscal
+        FROM retention.guest_classification c
+        WHERE c.guest_id = ANY ($1)
+          AND ($7 IS NULL OR c.branch_id = $7)
+          AND c.blocked_reason IS NULL
+        OFFSET 0 -- classify each guest once (see sql/rules/pending.sql)
+    ) d
+    CROSS JOIN LATERAL (
+        SELECT retention.company_data_erased(d.anonymize, d.erase_fiscal, d.guest_type)
+            AS erase_company
+    ) e
+    WHERE d.anonymize OR d.erase_fiscal
+),
+ids AS MATERIALIZED (
+    SELECT coalesce(array_agg(due.guest_id) FILTER (WHERE due.anonymize), '{}') AS anonymized,
+           coalesce(array_agg(due.guest_id) FILTER (WHERE due.erase_company), '{}') AS company_gone
+    FROM due
+),
+upd_guests AS (
+    UPDATE public.guests g SET
+        first_name  = CASE WHEN d.anonymize THEN NULL ELSE g.first_name END,
+        last_name   = CASE WHEN d.anonymize THEN 'DSGVO' ELSE g.last_name END,
+        email       = CASE WHEN d.anonymize THEN NULL ELSE g.email END,
+        phone       = CASE WHEN d.anonymize THEN NULL ELSE g.phone END,
+        street      = CASE WHEN d.anonymize THEN NULL ELSE g.street END,
+        birthday    = CASE WHEN d.anonymize THEN NULL ELSE g.birthday END,
+        notes       = CASE WHEN d.anonymize THEN NULL ELSE g.notes END,
+        -- company fields stay for a company guest until its fiscal deadline
+        company     = CASE WHEN d.erase_company THEN NULL ELSE g.company END,
+        vat_id      = CASE WHEN d.erase_company THEN NULL ELSE g.vat_id END,
+        economic_id = CASE WHEN d.erase_company THEN NULL ELSE g.economic_id END,
+        anonymized_at    = CASE WHEN d.anonymize THEN now() ELSE g.anonymized_at END,
+        fiscal_erased_at = CASE WHEN d.erase_fiscal THEN now() ELSE g.fiscal_erased_at END
+    FROM due d
+    WHERE g.id = d.guest_id
+    RETURNING g.id
+),
+upd_reservations AS (
+    UPDATE public.reservations r SET notes = NULL
+    WHERE r.guest_id = ANY ((SELECT i.anonymized FROM ids i)::bigint[]) AND r.notes IS NOT NULL
+    RETURNING r.id
+),
+upd_newsletter AS (
+    UPDATE public.newsletter_subscriptions n
+    SET email = NULL, unsubscribed_at = coalesce(n.unsubscribed_at, now())
+    WHERE n.guest_id = ANY ((SELECT i.anonymized FROM ids i)::bigint[])
+    RETURNING n.guest_id
+),
+upd_invoices AS (
+    UPDATE public.invoices i SET pdf = NULL
+    WHERE i.guest_id = ANY ((SELECT x.company_gone FROM ids x)::bigint[]) AND i.pdf IS NOT NULL
+    RETURNING i.id
+),
+protocol AS (
+    INSERT INTO retention.action_protocol
+        (actor, action, branch_id, guest_id, guest_type, run_id, details)
+    SELECT $3, a.action, d.branch_id, d.guest_id, d.guest_type, $4,
+           jsonb_build_object('cutoff', $2) || coalesce($6, '{}')
+               || jsonb_build_object('login', session_user::text)
+    FROM due d
+    CROSS JOIN LATERAL (VALUES
+        ('guest_anonymized', d.anonymize),
+        ('newsletter_unsubscribed', d.anonymize AND d.newsletter_active),
+        ('fiscal_data_erased', d.erase_fiscal)
+    ) AS a (action, applies)
+    WHERE a.applies
+    RETURNING action_protocol.action, action_protocol.guest_type
+)
+SELECT p.action, p.guest_type, count(*) AS guests
+FROM protocol p
+GROUP BY p.action, p.guest_type
+UNION ALL
+SELECT 'guests_updated', NULL, (SELECT count(*) FROM upd_guests)
+$$;
+REVOKE ALL ON FUNCTION retention.apply_guests(bigint[], timestamptz, text, bigint, bigint[], jsonb,
+                                              bigint) FROM PUBLIC;
+
+-- Locks the guests of `ids` a batch can take now (others are left for the
+-- next batch), with their reservations and subscriptions.
+CREATE OR REPLACE FUNCTION retention.lock_guests(ids bigint[]) RETURNS bigint[]
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+WITH locked AS MATERIALIZED (
+    SELECT g.id FROM public.guests g
+    WHERE g.id = ANY ($1)
+    ORDER BY g.id
+    FOR UPDATE SKIP LOCKED
+),
+reservations AS MATERIALIZED (
+    SELECT 1 FROM public.reservations r
+    WHERE r.guest_id = ANY (ARRAY(SELECT l.id FROM locked l))
+    FOR SHARE
+),
+subscriptions AS MATERIALIZED (
+    SELECT 1 FROM public.newsletter_subscriptions n
+    WHERE n.guest_id = ANY (ARRAY(SELECT l.id FROM locked l))
+    FOR SHARE
+)
+SELECT coalesce(array_agg(l.id ORDER BY l.id), '{}') FROM locked l
+WHERE (SELECT count(*) FROM reservations) + (SELECT count(*) FROM subscriptions) >= 0
+$$;
+REVOKE ALL ON FUNCTION retention.lock_guests(bigint[]) FROM PUBLIC;
+
+-- One batch of a run: lock, re-check, anonymize, protocol. Returns the
+-- guests it locked (a row per action) and what it did.
+CREATE OR REPLACE FUNCTION retention_api.run_batch(
+    ids bigint[], cutoff timestamptz, actor text, run_id bigint, details jsonb, branch bigint
+) RETURNS TABLE (locked bigint[], action text, guest_type text, guests bigint)
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    taken bigint[];
+BEGIN
+    PERFORM retention.check_cutoff(cutoff);
+    PERFORM retention.own_run(run_id);
+    taken := retention.lock_guests(ids);
+    RETURN QUERY SELECT taken, NULL::text, NULL::text, NULL::bigint;
+    IF cardinality(taken) > 0 THEN
+        RETURN QUERY
+        SELECT NULL::bigint[], a.action, a.guest_type, a.guests
+        FROM retention.apply_guests(taken, cutoff, actor, run_id, '{}', details, branch) a;
+    END IF;
+END
+$$;
+
+---------------------------------------------------------------------------
+-- Erasure requests
+
+-- What blocks erasing a guest now, as one line (NULL: nothing).
+CREATE OR REPLACE FUNCTION retention.erasure_blocker(guest bigint) RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT nullif(concat_ws('; ',
+        CASE WHEN u.n > 0 THEN u.n || ' unpaid invoice(s)' END,
+        CASE WHEN r.n > 0 THEN r.n || ' reservation(s) to come' END), '')
+    FROM (SELECT count(*) AS n FROM public.invoices i
+          WHERE i.guest_id = $1 AND i.paid_at IS NULL) u,
+         (SELECT count(*) AS n FROM public.reservations x
+          WHERE x.guest_id = $1 AND x.cancelled_at IS NULL AND x.reserved_for > now()) r
+$$;
+
+CREATE OR REPLACE FUNCTION retention_api.erasure_request(guest bigint, reason text, actor text)
+RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    g record;
+    id bigint;
+    ended bigint;
+BEGIN
+    IF reason IS NULL OR btrim(reason) = '' THEN
+        RAISE EXCEPTION 'an erasure request needs a reason' USING ERRCODE = 'RT001';
+    END IF;
+    SELECT x.branch_id, x.anonymized_at, c.guest_type INTO g
+    FROM public.guests x
+    JOIN retention.guest_classification c ON c.guest_id = x.id
+    WHERE x.id = guest
+    FOR UPDATE OF x;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'guest % does not exist', guest USING ERRCODE = 'RT001';
+    END IF;
+    IF g.anonymized_at IS NOT NULL THEN
+        RAISE EXCEPTION 'guest % is anonymized already', guest USING ERRCODE = 'RT003';
+    END IF;
+    INSERT INTO retention.erasure_requests (guest_id, branch_id, reason, requested_by, requested_at)
+    VALUES (guest, g.branch_id, reason, actor, now())
+    ON CONFLICT (guest_id) WHERE status = 'open' DO NOTHING
+    RETURNING erasure_requests.id INTO id;
+    IF id IS NULL THEN
+        RETURN NULL;
+    END IF;
+    PERFORM retention.protocol_row(actor, 'erasure_requested', g.branch_id, guest, g.guest_type,
+                                   NULL, jsonb_build_object('request_id', id, 'requested_by', actor));
+    -- the guest gets no more mail from this moment on
+    UPDATE public.newsletter_subscriptions n SET unsubscribed_at = now()
+    WHERE n.guest_id = guest AND n.unsubscribed_at IS NULL;
+    GET DIAGNOSTICS ended = ROW_COUNT;
+    IF ended > 0 THEN
+        PERFORM retention.protocol_row(actor, 'newsletter_unsubscribed', g.branch_id, guest,
+                                       g.guest_type, NULL, jsonb_build_object('request_id', id));
+    END IF;
+    RETURN id;
+END
+$$;
+
+-- Locks an open request.
+CREATE OR REPLACE FUNCTION retention.open_request(request bigint)
+RETURNS retention.erasure_requests
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r retention.erasure_requests;
+BEGIN
+    SELECT * INTO r FROM retention.erasure_requests e WHERE e.id = request FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'erasure request % does not exist', request USING ERRCODE = 'RT003';
+    END IF;
+    IF r.status <> 'open' THEN
+        RAISE EXCEPTION 'erasure request % is % already', request, r.status USING ERRCODE = 'RT003';
+    END IF;
+    RETURN r;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION retention_api.erasure_withdraw(request bigint, actor text)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r retention.erasure_requests;
+BEGIN
+    r := retention.open_request(request);
+    UPDATE retention.erasure_requests e
+    SET status = 'withdrawn', decided_by = actor, decided_at = now(), reason = NULL
+    WHERE e.id = request;
+    PERFORM retention.protocol_row(actor, 'erasure_withdrawn', r.branch_id, r.guest_id, NULL, NULL,
+        jsonb_build_object('request_id', request, 'requested_by', r.requested_by,
+                           'requested_login', r.requested_login, 'reason_given', true));
+END
+$$;
+
+CREATE OR REPLACE FUNCTION retention_api.erasure_reject(request bigint, reason text, actor text)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r retention.erasure_requests;
+BEGIN
+    IF reason IS NULL OR btrim(reason) = '' THEN
+        RAISE EXCEPTION 'a rejection needs a reason' USING ERRCODE = 'RT001';
+    END IF;
+    r := retention.open_request(request);
+    UPDATE retention.erasure_requests e
+    SET status = 'rejected', decided_by = actor, decided_at = now(),
+        decision_reason = erasure_reject.reason, reason = NULL
+    WHERE e.id = request;
+    PERFORM retention.protocol_row(actor, 'erasure_rejected', r.branch_id, r.guest_id, NULL, NULL,
+        jsonb_build_object('request_id', request, 'requested_by', r.requested_by,
+                           'rejected_by', actor, 'requested_login', r.requested_login,
+                           'rejected_login', session_user::text, 'reason_given', true));
+END
+$$;
+
+-- Approves: refused to the requesting login (four eyes, the trigger) and
+-- while a blocker stands; anonymizes the guest now.
+CREATE OR REPLACE FUNCTION retention_api.erasure_approve(request bigint, actor text)
+RETURNS TABLE (guest_id bigint, fiscal_erased boolean, fiscal_kept boolean)
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    r retention.erasure_requests;
+    blocker text;
+    erased boolean;
+BEGIN
+    r := retention.open_request(request);
+    -- the decision first: the trigger refuses the requesting login
+    UPDATE retention.erasure_requests e
+    SET status = 'approved', decided_by = actor, decided_at = now(), reason = NULL
+    WHERE e.id = request;
+    IF cardinality(retention.lock_guests(ARRAY[r.guest_id])) = 0 THEN
+        RAISE EXCEPTION 'guest % is being changed right now (row locked); try again in a moment',
+            r.guest_id USING ERRCODE = 'RT005';
+    END IF;
+    blocker := retention.erasure_blocker(r.guest_id);
+    IF blocker IS NOT NULL THEN
+        RAISE EXCEPTION 'erasure request % cannot be approved yet: %', request, blocker
+            USING ERRCODE = 'RT004';
+    END IF;
+    SELECT coalesce(bool_or(a.action = 'fiscal_data_erased'), false) INTO erased
+    FROM retention.apply_guests(ARRAY[r.guest_id], now(), actor, NULL, ARRAY[r.guest_id],
+        jsonb_build_object('request_id', request, 'requested_by', r.requested_by), NULL) a;
+    IF NOT EXISTS (SELECT 1 FROM public.guests g
+                   WHERE g.id = r.guest_id AND g.anonymized_at IS NOT NULL) THEN
+        RAISE EXCEPTION 'guest % could not be anonymized; nothing was changed', r.guest_id
+            USING ERRCODE = 'RT004';
+    END IF;
+    PERFORM retention.protocol_row(actor, 'erasure_approved', r.branch_id, r.guest_id, NULL, NULL,
+        jsonb_build_object('request_id', request, 'requested_by', r.requested_by,
+                           'approved_by', actor, 'requested_login', r.requested_login,
+                           'approved_login', session_user::text, 'reason_given', true));
+    RETURN QUERY
+    SELECT g.id, erased, retention.has_company(g.company) AND g.fiscal_erased_at IS NULL
+    FROM public.guests g WHERE g.id = r.guest_id;
+END
+$$;
+
+---------------------------------------------------------------------------
+-- Policies and branch settings
+
+CREATE OR REPLACE FUNCTION retention_api.policy_set(
+    branch bigint, guest_type text, period text, actor text
+) RETURNS TABLE (old text, changed boolean)
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    before interval;
+    wanted interval := period::interval;
+BEGIN
+    IF wanted <= interval '0' OR wanted > interval '100 years' THEN
+        RAISE EXCEPTION 'a period is more than nothing and at most a century, not %', period
+            USING ERRCODE = 'RT001';
+    END IF;
+    SELECT p.period INTO before FROM retention.policies p
+    WHERE p.branch_id = branch AND p.guest_type = policy_set.guest_type
+    FOR UPDATE;
+    IF before IS NOT DISTINCT FROM wanted AND before::text = wanted::text THEN
+        RETURN QUERY SELECT before::text, false;
+        RETURN;
+    END IF;
+    INSERT INTO retention.policies (branch_id, guest_type, period, updated_by)
+    VALUES (branch, policy_set.guest_type, wanted, actor)
+    ON CONFLICT (branch_id, guest_type)
+    DO UPDATE SET period = excluded.period, updated_at = now(), updated_by = excluded.updated_by;
+    PERFORM retention.protocol_row(actor, 'policy_changed', branch, NULL, policy_set.guest_type,
+        NULL, jsonb_build_object('old', before::text, 'new', wanted::text));
+    RETURN QUERY SELECT before::text, true;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION retention_api.policy_unset(branch bigint, guest_type text, actor text)
+RETURNS text
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    before text;
+BEGIN
+    DELETE FROM retention.policies p
+    WHERE p.branch_id = branch AND p.guest_type = policy_unset.guest_type
+    RETURNING p.period::text INTO before;
+    IF before IS NOT NULL THEN
+        PERFORM retention.protocol_row(actor, 'policy_changed', branch, NULL,
+            policy_unset.guest_type, NULL, jsonb_build_object('old', before, 'new', NULL));
+    END IF;
+    RETURN before;
+END
+$$;
+
+-- A branch's settings row, created when missing, locked until the caller's
+-- transaction ends.
+CREATE OR REPLACE FUNCTION retention_api.branch_settings_lock(branch bigint, actor text)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    INSERT INTO retention.branch_settings (branch_id, updated_by) VALUES (branch, actor)
+    ON CONFLICT (branch_id) DO NOTHING;
+    PERFORM 1 FROM retention.branch_settings s WHERE s.branch_id = branch FOR UPDATE;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION retention_api.branch_settings_store(
+    branch bigint, auto_delete boolean, notify_addresses text[], notify_pending boolean,
+    notify_completed boolean, locale text, actor text, changes jsonb
+) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+BEGIN
+    UPDATE retention.branch_settings s
+    SET auto_delete = branch_settings_store.auto_delete,
+        notify_addresses = branch_settings_store.notify_addresses,
+        notify_pending = branch_settings_store.notify_pending,
+        notify_completed = branch_settings_store.notify_completed,
+        locale = branch_settings_store.locale, updated_at = now(), updated_by = actor
+    WHERE s.branch_id = branch;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'branch % has no settings row: lock it first', branch
+            USING ERRCODE = 'RT002';
+    END IF;
+    PERFORM retention.protocol_row(actor, 'settings_changed', branch, NULL, NULL, NULL, changes);
+END
+$$;
+
+---------------------------------------------------------------------------
+-- Mail
+
+-- A summary mail for a branch's configured recipients, once per purpose.
+CREATE OR REPLACE FUNCTION retention_api.outbox_enqueue(
+    kind text, dedupe_key text, branch bigint, run_id bigint, locale text, recipients text[],
+    message_id text, subject text, body_text text, body_html text, created_at timestamptz
+) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    id bigint;
+BEGIN
+    IF kind NOT IN ('pending_summary', 'completed_summary') THEN
+        RAISE EXCEPTION 'the outbox takes summaries only, not %', kind USING ERRCODE = 'RT001';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM retention.branch_settings s
+                   WHERE s.branch_id = branch AND cardinality(recipients) > 0
+                     AND recipients <@ s.notify_addresses) THEN
+        RAISE EXCEPTION 'the outbox takes only the configured recipients of branch %', branch
+            USING ERRCODE = 'RT001';
+    END IF;
+    INSERT INTO retention.mail_outbox
+        (kind, dedupe_key, branch_id, run_id, locale, recipients, message_id, subject,
+         body_text, body_html, created_at, next_attempt_at)
+    VALUES (kind, dedupe_key, branch, run_id, locale, recipients, message_id, subject,
+            body_text, body_html, created_at, created_at)
+    ON CONFLICT ON CONSTRAINT mail_outbox_dedupe_key_key DO NOTHING
+    RETURNING mail_outbox.id INTO id;
+    RETURN id;
+END
+$$;
+
+-- The next mail to deliver, locked until the caller's transaction ends, so
+-- that two senders never deliver the same mail.
+CREATE OR REPLACE FUNCTION retention_api.outbox_next(
+    at timestamptz, ignore_backoff boolean, only_ids bigint[], tried bigint[]
+) RETURNS TABLE (id bigint, kind text, branch_id bigint, recipients text[], message_id text,
+                 subject text, body_text text, body_html text, attempts int)
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT o.id, o.kind, o.branch_id, o.recipients, o.message_id, o.subject, o.body_text,
+           o.body_html, o.attempts
+    FROM retention.mail_outbox o
+    WHERE o.sent_at IS NULL AND o.failed_at IS NULL
+      AND ($2 OR o.next_attempt_at <= $1)
+      AND ($3 IS NULL OR o.id = ANY ($3))
+      AND NOT (o.id = ANY ($4))
+    ORDER BY o.id
+    LIMIT 1
+    FOR UPDATE SKIP LOCKED
+$$;
+
+CREATE OR REPLACE FUNCTION retention_api.outbox_mark(
+    id bigint, outcome text, at timestamptz, attempts int, message text
+) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+BEGIN
+    UPDATE retention.mail_outbox o
+    SET sent_at = CASE WHEN outcome = 'sent' THEN at END,
+        failed_at = CASE WHEN outcome = 'failed' THEN at END,
+        next_attempt_at = CASE WHEN outcome = 'retry' THEN at ELSE o.next_attempt_at END,
+        attempts = outbox_mark.attempts,
+        server_response = CASE WHEN outcome = 'sent' THEN message ELSE o.server_response END,
+        last_error = CASE WHEN outcome = 'sent' THEN NULL ELSE message END
+    WHERE o.id = outbox_mark.id AND o.sent_at IS NULL AND o.failed_at IS NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION retention_api.pending_snapshot_claim(
+    branch bigint, local_date date, taken_at timestamptz, overdue bigint, due_soon bigint
+) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    n bigint;
+BEGIN
+    INSERT INTO retention.pending_snapshots (branch_id, local_date, taken_at, overdue, due_soon)
+    VALUES (branch, local_date, taken_at, overdue, due_soon)
+    ON CONFLICT DO NOTHING;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION retention_api.pending_snapshot_set_outbox(
+    branch bigint, local_date date, outbox bigint
+) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+BEGIN
+    UPDATE retention.pending_snapshots s SET outbox_id = outbox
+    WHERE s.branch_id = branch AND s.local_date = pending_snapshot_set_outbox.local_date
+      AND s.outbox_id IS NULL;
+END
+$$;
+
+---------------------------------------------------------------------------
+-- Grants
+
+-- Gives a login what retentiond's daemon and commands need: the API, and
+-- reading where a command reads; no INSERT, UPDATE, DELETE or TRUNCATE on
+-- any table. Run by the owner (`retentiond grant`); never by a login.
+CREATE OR REPLACE FUNCTION retention.grant_runtime(role_name text) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA public, retention, retention_api TO %I',
+                              role_name);
+    EXECUTE pg_catalog.format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER
+                               ON ALL TABLES IN SCHEMA retention FROM %I', role_name);
+    EXECUTE pg_catalog.format('GRANT SELECT ON public.branches, public.guests, public.sales,
+                    public.reservations, public.newsletter_subscriptions, public.invoices,
+                    public.customer_cards TO %I', role_name);
+    EXECUTE pg_catalog.format('GRANT SELECT ON retention.action_protocol,
+                    retention.protocol_seals, retention.protocol_seal_head,
+                    retention.schema_migrations, retention.schema_rules,
+                    retention.effective_policies, retention.guest_classification,
+                    retention.guest_classification_scan, retention.guest_periods,
+                    retention.runs, retention.mail_outbox, retention.pending_snapshots,
+                    retention.branch_settings, retention.erasure_requests, retention.policies,
+                    retention.run_candidates TO %I', role_name);
+    EXECUTE pg_catalog.format('GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA retention_api TO %I',
+                              role_name);
+    -- plan ids for a run's candidate lists
+    EXECUTE pg_catalog.format('GRANT USAGE ON SEQUENCE retention.run_plan_ids TO %I', role_name);
+    INSERT INTO retention.granted_logins (login) VALUES (role_name)
+    ON CONFLICT (login) DO UPDATE SET granted_at = now(), granted_by = session_user;
+END
+$$;
+REVOKE ALL ON FUNCTION retention.grant_runtime(text) FROM PUBLIC;
+
+-- Only granted logins run the API.
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA retention_api FROM PUBLIC;
+SELECT retention.grant_runtime(g.login) FROM retention.granted_logins g
+WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = g.login);
+
+-- Hands every object of retention and retention_api to the owner role and
+-- gives it what the API needs of the POS tables. Run by `migrate`.
+CREATE OR REPLACE FUNCTION retention.hand_over(owner text) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    o record;
+    owner_oid oid := (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = owner);
+BEGIN
+    IF owner_oid IS NULL THEN
+        RAISE EXCEPTION 'the owner role % does not exist', owner USING ERRCODE = 'RT001';
+    END IF;
+    FOR o IN
+        SELECT n.nspname FROM pg_catalog.pg_namespace n
+        WHERE n.nspname IN ('retention', 'retention_api')
+          AND n.nspowner <> owner_oid
+    LOOP
+        EXECUTE pg_catalog.format('ALTER SCHEMA %I OWNER TO %I', o.nspname, owner);
+    END LOOP;
+    FOR o IN
+        SELECT c.oid::regclass AS name,
+               CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'
+                              WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END AS kind
+        FROM pg_catalog.pg_class c
+        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname IN ('retention', 'retention_api')
+          AND c.relkind IN ('r', 'v', 'm', 'p', 'S')
+          AND c.relowner <> owner_oid
+          AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                          WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid
+                            AND d.deptype IN ('a', 'i') AND c.relkind = 'S')
+    LOOP
+        EXECUTE pg_catalog.format('ALTER %s %s OWNER TO %I', o.kind, o.name, owner);
+    END LOOP;
+    FOR o IN
+        SELECT p.oid::regprocedure AS name
+        FROM pg_catalog.pg_proc p
+        JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+        WHERE n.nspname IN ('retention', 'retention_api') AND p.proowner <> owner_oid
+    LOOP
+        EXECUTE pg_catalog.format('ALTER FUNCTION %s OWNER TO %I', o.name, owner);
+    END LOOP;
+    EXECUTE pg_catalog.format('GRANT SELECT ON public.branches, public.guests, public.sales,
+                    public.reservations, public.newsletter_subscriptions, public.invoices,
+                    public.customer_cards TO %I WITH GRANT OPTION', owner);
+    EXECUTE pg_catalog.format('GRANT UPDATE (first_name, last_name, email, phone, street,
+                    birthday, notes, company, vat_id, economic_id, anonymized_at, fiscal_erased_at)
+                    ON public.guests TO %I', owner);
+    EXECUTE pg_catalog.format('GRANT UPDATE (notes) ON public.reservations TO %I', owner);
+    EXECUTE pg_catalog.format('GRANT UPDATE (email, unsubscribed_at)
+                    ON public.newsletter_subscriptions TO %I', owner);
+    EXECUTE pg_catalog.format('GRANT UPDATE (pdf) ON public.invoices TO %I', owner);
+    -- a grantor without the right to grant gets a warning, not an error
+    IF NOT (has_table_privilege(owner_oid, 'public.branches', 'SELECT')
+            AND has_table_privilege(owner_oid, 'public.sales', 'SELECT')
+            AND has_table_privilege(owner_oid, 'public.customer_cards', 'SELECT')
+            AND has_column_privilege(owner_oid, 'public.guests', 'fiscal_erased_at', 'UPDATE')
+            AND has_column_privilege(owner_oid, 'public.guests', 'first_name', 'UPDATE')
+            AND has_column_privilege(owner_oid, 'public.reservations', 'notes', 'UPDATE')
+            AND has_column_privilege(owner_oid, 'public.newsletter_subscriptions',
+                                     'unsubscribed_at', 'UPDATE')
+            AND has_column_privilege(owner_oid, 'public.invoices', 'pdf', 'UPDATE')) THEN
+        RAISE EXCEPTION 'the owner role % lacks SELECT on the guest tables or UPDATE of the '
+                        'columns anonymization writes: run retentiond migrate as a superuser '
+                        'or as the owner of the guest tables, or have their owner grant what '
+                        'the README lists (Operator guide, Roles)', owner
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION retention.hand_over(text) FROM PUBLIC;

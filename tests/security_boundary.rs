@@ -1,0 +1,412 @@
+//! The database is the boundary: a granted login holds no INSERT, UPDATE,
+//! DELETE or TRUNCATE on any table, ours or the POS's, and changes data only
+//! through retentiond's functions (`retention_api`), which check what they
+//! are asked. Each attack is tried as the login it needs, in plain SQL.
+
+mod common;
+
+use common::security::guest;
+use common::{connect, expect_code, fx, TestDb};
+use tokio_postgres::Client;
+
+/// The SQLSTATE of a statement that must fail.
+async fn refused(c: &Client, sql: &str) -> String {
+    let e = c.batch_execute(sql).await.expect_err(sql);
+    e.code().map(|c| c.code().to_string()).unwrap_or_default()
+}
+
+async fn assert_denied(c: &Client, sql: &str) {
+    assert_eq!(refused(c, sql).await, "42501", "{sql} must be denied");
+}
+
+async fn protocol_rows(c: &Client) -> i64 {
+    fx::count(c, "SELECT count(*) FROM retention.action_protocol").await
+}
+
+/// An open erasure request of `guest`, made by the login of `url`.
+fn request(db: &TestDb, url: &str, guest: i64) -> i64 {
+    let out = expect_code(
+        &db.cli_as(
+            url,
+            &[
+                "erasure",
+                "request",
+                "--guest",
+                &guest.to_string(),
+                "--reason",
+                "mail of the guest",
+                "--format",
+                "json",
+            ],
+        ),
+        0,
+    );
+    let doc: serde_json::Value = serde_json::from_str(&out).expect(&out);
+    doc["request_id"].as_i64().expect(&out)
+}
+
+#[tokio::test]
+async fn one_login_cannot_make_four_eyes_out_of_two() {
+    let db = TestDb::migrated().await;
+    let c = db.client().await;
+    let (b, g) = guest(&c).await;
+    let other = fx::guest(&c, b, common::day("2025-01-01")).await;
+    let (alice, bob) = (db.login("alice").await, db.login("bob").await);
+    let id = request(&db, &bob, g);
+    let a = connect(&alice).await;
+    let before = protocol_rows(&c).await;
+    // the guest of bob's request swapped, then approved by alice alone
+    assert_denied(
+        &a,
+        &format!("UPDATE retention.erasure_requests SET guest_id = {other} WHERE id = {id}"),
+    )
+    .await;
+    // alice's own request withdrawn and then set to approved
+    let own = request(&db, &alice, other);
+    expect_code(
+        &db.cli_as(
+            &alice,
+            &["erasure", "withdraw", "--request", &own.to_string()],
+        ),
+        0,
+    );
+    assert_denied(
+        &a,
+        &format!("UPDATE retention.erasure_requests SET status = 'approved' WHERE id = {own}"),
+    )
+    .await;
+    let code = refused(
+        &a,
+        &format!("SELECT retention_api.erasure_approve({own}, 'alice')"),
+    )
+    .await;
+    assert_eq!(code, "RT003", "a withdrawn request is decided already");
+    // alice may not decide her own request through the API either
+    let mine = request(&db, &alice, other);
+    let code = refused(
+        &a,
+        &format!("SELECT retention_api.erasure_approve({mine}, 'bob')"),
+    )
+    .await;
+    assert_eq!(code, "42501", "four eyes by login, whatever the label");
+    // nothing of it happened
+    common::assert_untouched(&c, other).await;
+    assert_eq!(
+        fx::count(
+            &c,
+            &format!("SELECT count(*) FROM retention.erasure_requests WHERE id = {id} AND guest_id = {g} AND status = 'open'"),
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        protocol_rows(&c).await,
+        before + 3,
+        "two more requests and a withdrawal (the guests had no newsletter)"
+    );
+}
+
+#[tokio::test]
+async fn even_the_owner_cannot_rewrite_a_request_or_undo_a_decision() {
+    let db = TestDb::migrated().await;
+    let c = db.client().await;
+    let (b, g) = guest(&c).await;
+    let other = fx::guest(&c, b, common::day("2025-01-01")).await;
+    let (alice, bob) = (db.login("alice").await, db.login("bob").await);
+    let id = request(&db, &bob, g);
+    expect_code(
+        &db.cli_as(
+            &alice,
+            &[
+                "erasure",
+                "reject",
+                "--request",
+                &id.to_string(),
+                "--reason",
+                "unpaid bill",
+            ],
+        ),
+        0,
+    );
+    let open = request(&db, &bob, other);
+    // the owner (a superuser acting as the owner role): the triggers hold
+    c.batch_execute("SET ROLE retentiond_owner").await.unwrap();
+    for (sql, what) in [
+        (
+            format!("UPDATE retention.erasure_requests SET status = 'open' WHERE id = {id}"),
+            "a decided request reopened",
+        ),
+        (
+            format!("UPDATE retention.erasure_requests SET guest_id = {g} WHERE id = {open}"),
+            "the guest swapped",
+        ),
+        (
+            format!("UPDATE retention.erasure_requests SET reason = 'other' WHERE id = {open}"),
+            "the reason changed",
+        ),
+        (
+            format!("DELETE FROM retention.erasure_requests WHERE id = {id}"),
+            "a request removed",
+        ),
+    ] {
+        assert_eq!(refused(&c, &sql).await, "42501", "{what}");
+    }
+    c.batch_execute("RESET ROLE").await.unwrap();
+    assert_eq!(
+        fx::count(
+            &c,
+            &format!("SELECT count(*) FROM retention.erasure_requests WHERE (id = {id} AND status = 'rejected') OR (id = {open} AND guest_id = {other} AND reason = 'mail of the guest')"),
+        )
+        .await,
+        2
+    );
+}
+
+#[tokio::test]
+async fn a_login_cannot_evade_forge_relay_or_lock() {
+    let db = TestDb::migrated().await;
+    let c = db.client().await;
+    let (b, g) = guest(&c).await;
+    expect_code(
+        &db.cli(&[
+            "settings",
+            "set",
+            "--branch",
+            &b.to_string(),
+            "--notify",
+            "manager@example.org",
+        ]),
+        0,
+    );
+    let login = connect(&db.login("mallory").await).await;
+    let before = protocol_rows(&c).await;
+    for sql in [
+        // evasion: a guest marked anonymized without anything cleared
+        format!("UPDATE public.guests SET anonymized_at = now() WHERE id = {g}"),
+        format!("UPDATE public.guests SET first_name = NULL WHERE id = {g}"),
+        // forged history, also ahead of the sequence
+        "INSERT INTO retention.action_protocol (actor, action, details) VALUES ('bob', 'erasure_approved', '{}')".into(),
+        "INSERT INTO retention.action_protocol (id, actor, action) OVERRIDING SYSTEM VALUE VALUES (999999, 'x', 'y')".into(),
+        // a mail relay
+        format!("INSERT INTO retention.mail_outbox (kind, branch_id, locale, recipients, message_id, subject, body_text, body_html, created_at, next_attempt_at) VALUES ('pending_summary', {b}, 'de', ARRAY['victim@example.com'], 'x@y', 's', 't', 'h', now(), now())"),
+        // tables of ours
+        "UPDATE retention.policies SET period = '1 day'".into(),
+        "DELETE FROM retention.runs".into(),
+        "TRUNCATE retention.run_candidates".into(),
+        // holding the POS's rows
+        format!("SELECT 1 FROM public.guests WHERE id = {g} FOR UPDATE"),
+        // our internal functions
+        format!("SELECT * FROM retention.apply_guests(ARRAY[{g}]::bigint[], now(), 'x', NULL, ARRAY[{g}]::bigint[], '{{}}', NULL)"),
+        "SELECT retention.protocol_row('x', 'erasure_approved', NULL, NULL, NULL, NULL, '{}')".into(),
+        format!("SELECT retention.lock_guests(ARRAY[{g}]::bigint[])"),
+        "SELECT retention.grant_runtime('mallory')".into(),
+    ] {
+        assert_denied(&login, &sql).await;
+    }
+    // the API refuses what its callers may not ask for
+    for (sql, code) in [
+        ("SELECT retention_api.protocol_write('bob', 'erasure_approved', NULL, NULL, NULL, NULL, '{}')".to_string(), "RT001"),
+        ("SELECT retention_api.protocol_write('bob', 'guest_anonymized', NULL, 1, NULL, NULL, '{}')".to_string(), "RT001"),
+        (format!("SELECT retention_api.outbox_enqueue('pending_summary', 'k', {b}, NULL, 'de', ARRAY['victim@example.com'], 'm@x', 's', 't', '<p>h</p>', now())"), "RT001"),
+        (format!("SELECT retention_api.outbox_enqueue('test', 'k', {b}, NULL, 'de', ARRAY['manager@example.org'], 'm@x', 's', 't', 'h', now())"), "RT001"),
+        // a batch outside a run of this session, a cut-off in the future
+        (format!("SELECT * FROM retention_api.run_batch(ARRAY[{g}]::bigint[], now(), 'x', 1, '{{}}', {b})"), "RT002"),
+        (format!("SELECT * FROM retention_api.run_batch(ARRAY[{g}]::bigint[], now() + interval '10 years', 'x', 1, '{{}}', {b})"), "RT001"),
+        (format!("SELECT retention_api.run_candidates_insert(ARRAY[{b}]::bigint[], ARRAY[1]::bigint[], now())"), "RT002"),
+        (format!("SELECT * FROM retention_api.run_mark_stale({b}, now(), 'x')"), "RT002"),
+        (format!("SELECT retention_api.run_create('manual', 'x', ARRAY[{b}]::bigint[], NULL, NULL, now(), now())"), "RT002"),
+    ] {
+        assert_eq!(refused(&login, &sql).await, code, "{sql}");
+    }
+    common::assert_untouched(&c, g).await;
+    assert_eq!(protocol_rows(&c).await, before, "no protocol row written");
+    assert_eq!(
+        fx::count(&c, "SELECT count(*) FROM retention.mail_outbox").await,
+        0
+    );
+    // a row a command writes on its own carries the login and the server's time
+    login
+        .batch_execute("SELECT retention_api.protocol_write('bob', 'mail_failed', NULL, NULL, NULL, NULL, '{\"login\": \"bob\"}')")
+        .await
+        .unwrap();
+    let row = c
+        .query_one(
+            "SELECT details->>'login', at > now() - interval '1 minute' FROM retention.action_protocol ORDER BY id DESC LIMIT 1",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), format!("{}_mallory", db.name));
+    assert!(row.get::<_, bool>(1));
+}
+
+#[tokio::test]
+async fn a_granted_login_holds_no_write_privilege_on_any_table() {
+    let db = TestDb::migrated().await;
+    let c = db.client().await;
+    let role = format!("{}_auditor", db.name);
+    db.login("auditor").await;
+    let writable = c
+        .query(
+            "SELECT n.nspname || '.' || t.relname || ' ' || p.privilege
+             FROM pg_class t
+             JOIN pg_namespace n ON n.oid = t.relnamespace
+             CROSS JOIN unnest(ARRAY['INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']) AS p (privilege)
+             WHERE n.nspname IN ('public', 'retention', 'retention_api') AND t.relkind IN ('r', 'p', 'v')
+               AND (has_table_privilege($1, t.oid, p.privilege)
+                    OR (p.privilege = 'UPDATE' AND has_any_column_privilege($1, t.oid, 'UPDATE')))",
+            &[&role],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<_, String>(0))
+        .collect::<Vec<_>>();
+    assert!(writable.is_empty(), "{writable:?}");
+    // what it may run: the API, nothing of ours that writes
+    let internal = c
+        .query(
+            "SELECT p.oid::regprocedure::text FROM pg_proc p
+             WHERE p.pronamespace = 'retention'::regnamespace
+               AND p.proname IN ('apply_guests', 'protocol_row', 'lock_guests', 'grant_runtime', 'hand_over')
+               AND has_function_privilege($1, p.oid, 'EXECUTE')",
+            &[&role],
+        )
+        .await
+        .unwrap();
+    assert!(internal.is_empty());
+    // every object of ours belongs to the owner role, which cannot log in
+    let foreign = fx::count(
+        &c,
+        "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname IN ('retention', 'retention_api')
+           AND c.relowner <> 'retentiond_owner'::regrole",
+    )
+    .await
+        + fx::count(
+            &c,
+            "SELECT count(*) FROM pg_proc p
+             WHERE p.pronamespace IN ('retention'::regnamespace, 'retention_api'::regnamespace)
+               AND p.proowner <> 'retentiond_owner'::regrole",
+        )
+        .await;
+    assert_eq!(foreign, 0);
+    assert_eq!(
+        fx::count(&c, "SELECT count(*) FROM pg_roles WHERE rolname = 'retentiond_owner' AND NOT rolcanlogin AND NOT rolsuper").await,
+        1
+    );
+    // every function resolves its names at creation or with a pinned path
+    let loose = c
+        .query(
+            "SELECT p.oid::regprocedure::text FROM pg_proc p
+             WHERE p.pronamespace IN ('retention'::regnamespace, 'retention_api'::regnamespace)
+               AND p.prosqlbody IS NULL
+               AND NOT coalesce('search_path=pg_catalog, pg_temp' = ANY (p.proconfig), false)",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<_, String>(0))
+        .collect::<Vec<_>>();
+    assert!(loose.is_empty(), "{loose:?}");
+}
+
+/// Everything a login put into `public` where everyone may create (as on
+/// PostgreSQL 14 and older, or an upgraded cluster), and into its own
+/// `pg_temp`, to be picked up by someone with more rights: each records
+/// who ran it.
+const SHADOWS: &str = "
+    CREATE FUNCTION public.shadow_ran() RETURNS void LANGUAGE sql
+        AS $$ INSERT INTO public.shadow_log VALUES (current_user, session_user) $$;
+    CREATE FUNCTION public.format(text, text) RETURNS text LANGUAGE sql
+        AS $$ SELECT public.shadow_ran(); SELECT $1 $$;
+    CREATE FUNCTION public.format(text, text, text) RETURNS text LANGUAGE sql
+        AS $$ SELECT public.shadow_ran(); SELECT $1 $$;
+    CREATE FUNCTION public.now() RETURNS timestamptz LANGUAGE sql
+        AS $$ SELECT public.shadow_ran(); SELECT pg_catalog.now() $$;
+    CREATE FUNCTION public.session_user() RETURNS text LANGUAGE sql
+        AS $$ SELECT public.shadow_ran(); SELECT 'nobody'::text $$;
+    CREATE FUNCTION public.holds_branches(bigint[]) RETURNS boolean LANGUAGE sql
+        AS $$ SELECT public.shadow_ran(); SELECT true $$;
+    CREATE FUNCTION public.has_company(text) RETURNS boolean LANGUAGE sql
+        AS $$ SELECT public.shadow_ran(); SELECT true $$;
+    CREATE FUNCTION public.text_eq(text, name) RETURNS boolean LANGUAGE sql
+        AS $$ SELECT public.shadow_ran(); SELECT true $$;
+    CREATE OPERATOR public.= (LEFTARG = text, RIGHTARG = name, FUNCTION = public.text_eq);
+    CREATE FUNCTION public.bigint_eq(bigint, integer) RETURNS boolean LANGUAGE sql
+        AS $$ SELECT public.shadow_ran(); SELECT true $$;
+    CREATE OPERATOR public.= (LEFTARG = bigint, RIGHTARG = integer, FUNCTION = public.bigint_eq);
+    CREATE TABLE public.runs (id bigint);
+    CREATE TABLE public.action_protocol (id bigint);
+";
+
+#[tokio::test]
+async fn nothing_a_login_shadows_runs_with_other_rights() {
+    let db = TestDb::migrated().await;
+    let c = db.client().await;
+    let (b, g) = guest(&c).await;
+    c.batch_execute(
+        "GRANT CREATE ON SCHEMA public TO PUBLIC;
+         CREATE TABLE public.shadow_log (role_name text, login text);
+         GRANT INSERT ON public.shadow_log TO PUBLIC;",
+    )
+    .await
+    .unwrap();
+    let url = db.login("mallory").await;
+    let login = connect(&url).await;
+    login.batch_execute(SHADOWS).await.unwrap();
+    // and in its own session's pg_temp, for the API it calls from there
+    login
+        .batch_execute(
+            "CREATE FUNCTION pg_temp.format(text, text) RETURNS text LANGUAGE sql
+                 AS $$ SELECT public.shadow_ran(); SELECT $1 $$;
+             CREATE TABLE pg_temp.guests (id bigint);
+             CREATE TABLE pg_temp.erasure_requests (id bigint);",
+        )
+        .await
+        .unwrap();
+    // the owner migrates (the rules again) and grants; a run as a
+    // superuser; the login calls the API from its session
+    c.batch_execute("DELETE FROM retention.schema_rules")
+        .await
+        .unwrap();
+    expect_code(&db.cli(&["migrate"]), 0);
+    expect_code(
+        &db.cli(&["grant", "--role", &format!("{}_mallory", db.name)]),
+        0,
+    );
+    expect_code(&db.cli(&["run", "--yes"]), 0);
+    common::assert_anonymized(&c, g).await;
+    let other = fx::guest(&c, b, common::day("2025-01-01")).await;
+    login
+        .query_one(
+            "SELECT retention_api.erasure_request($1, 'asked by mail', 'mallory')",
+            &[&other],
+        )
+        .await
+        .unwrap();
+    login
+        .batch_execute("SELECT retention_api.policy_set(1, 'guest', '4 years', 'mallory')")
+        .await
+        .ok();
+    expect_code(&db.cli_as(&url, &["pending"]), 0);
+    expect_code(&db.cli_as(&url, &["status"]), 0);
+    let ran = c
+        .query("SELECT role_name, login FROM public.shadow_log", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get::<_, String>(0), r.get::<_, String>(1)))
+        .collect::<Vec<_>>();
+    assert!(ran.is_empty(), "the login's objects ran as {ran:?}");
+    // the shadows work where they are asked for by name: the test can fail
+    login
+        .batch_execute("SELECT public.shadow_ran()")
+        .await
+        .unwrap();
+    assert_eq!(
+        fx::count(&c, "SELECT count(*) FROM public.shadow_log").await,
+        1
+    );
+}
