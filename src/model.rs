@@ -123,6 +123,10 @@ named_enum! {
         ErasureRejected => "erasure_rejected",
         /// The requester withdrew an erasure request.
         ErasureWithdrawn => "erasure_withdrawn",
+        /// A legal hold was placed on a guest or a branch.
+        HoldPlaced => "hold_placed",
+        /// A legal hold was released.
+        HoldReleased => "hold_released",
     }
 }
 
@@ -181,6 +185,8 @@ named_enum! {
 named_enum! {
     /// Why a due guest may not be touched.
     BlockReason, "blocker" {
+        /// The guest, or its branch, is under a legal hold.
+        LegalHold => "legal_hold",
         /// The guest has an invoice that is not paid.
         UnpaidInvoice => "unpaid_invoice",
     }

@@ -74,7 +74,7 @@ async fn a_database_of_the_release_gets_the_rules_and_keeps_its_grants() {
     );
 
     let out = expect_code(&db.cli(&["migrate"]), 0);
-    assert!(out.contains("from version 12 to 13"), "{out}");
+    assert!(out.contains("from version 12 to 14"), "{out}");
     for rule in RULES {
         assert!(out.contains(rule.name), "{out}");
     }
@@ -134,7 +134,7 @@ async fn changed_rules_are_refused_until_migrate_applies_them_again() {
     .await
     .unwrap();
     c.batch_execute(
-        "CREATE OR REPLACE FUNCTION retention.blocked_reason(unpaid_invoices bigint)
+        "CREATE OR REPLACE FUNCTION retention.blocked_reason(unpaid_invoices bigint, held boolean)
          RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT 'older rule'::text $$",
     )
     .await
@@ -151,7 +151,7 @@ async fn changed_rules_are_refused_until_migrate_applies_them_again() {
     let out = expect_code(&db.cli(&["migrate"]), 0);
     assert!(out.contains("rules applied"), "{out}");
     let reason: Option<String> = c
-        .query_one("SELECT retention.blocked_reason(0)", &[])
+        .query_one("SELECT retention.blocked_reason(0, false)", &[])
         .await
         .unwrap()
         .get(0);
@@ -200,7 +200,7 @@ async fn rules_of_a_newer_retentiond_are_refused_and_left_as_they_are() {
     c.batch_execute(&format!(
         "UPDATE retention.schema_rules SET version = {}, checksum = 'newer'
          WHERE name = 'guest_rules';
-         CREATE OR REPLACE FUNCTION retention.blocked_reason(unpaid_invoices bigint)
+         CREATE OR REPLACE FUNCTION retention.blocked_reason(unpaid_invoices bigint, held boolean)
          RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT 'newer rule'::text $$;",
         migrate::RULES_VERSION + 1
     ))
@@ -214,7 +214,7 @@ async fn rules_of_a_newer_retentiond_are_refused_and_left_as_they_are() {
         stderr(&out)
     );
     let reason: Option<String> = c
-        .query_one("SELECT retention.blocked_reason(0)", &[])
+        .query_one("SELECT retention.blocked_reason(0, false)", &[])
         .await
         .unwrap()
         .get(0);

@@ -210,8 +210,8 @@ async fn a_login_cannot_evade_forge_relay_or_lock() {
         (format!("SELECT retention_api.outbox_enqueue('pending_summary', 'k', {b}, NULL, 'de', ARRAY['victim@example.com'], 'm@x', 's', 't', '<p>h</p>', now())"), "RT001"),
         (format!("SELECT retention_api.outbox_enqueue('test', 'k', {b}, NULL, 'de', ARRAY['manager@example.org'], 'm@x', 's', 't', 'h', now())"), "RT001"),
         // a batch outside a run of this session, a cut-off in the future
-        (format!("SELECT * FROM retention_api.run_batch(ARRAY[{g}]::bigint[], now(), 'x', 1, '{{}}', {b})"), "RT002"),
-        (format!("SELECT * FROM retention_api.run_batch(ARRAY[{g}]::bigint[], now() + interval '10 years', 'x', 1, '{{}}', {b})"), "RT001"),
+        (format!("SELECT * FROM retention_api.run_batch(1, ARRAY[{g}]::bigint[], now(), 'x', 1)"), "RT002"),
+        (format!("SELECT * FROM retention_api.run_batch(1, ARRAY[{g}]::bigint[], now() + interval '10 years', 'x', 1)"), "RT001"),
         (format!("SELECT retention_api.run_candidates_insert(ARRAY[{b}]::bigint[], ARRAY[1]::bigint[], now())"), "RT002"),
         (format!("SELECT * FROM retention_api.run_mark_stale({b}, now(), 'x')"), "RT002"),
         (format!("SELECT retention_api.run_create('manual', 'x', ARRAY[{b}]::bigint[], NULL, NULL, now(), now())"), "RT002"),
@@ -408,5 +408,99 @@ async fn nothing_a_login_shadows_runs_with_other_rights() {
     assert_eq!(
         fx::count(&c, "SELECT count(*) FROM public.shadow_log").await,
         1
+    );
+}
+
+#[tokio::test]
+async fn a_member_of_the_owner_role_gains_nothing_when_a_superuser_migrates_or_grants() {
+    let db = TestDb::migrated().await;
+    let c = db.client().await;
+    guest(&c).await;
+    let member = format!("{}_owner_member", db.name);
+    c.batch_execute(&format!(
+        "CREATE ROLE \"{member}\" LOGIN; GRANT retentiond_owner TO \"{member}\";"
+    ))
+    .await
+    .unwrap();
+    let o = connect(&db.url.replace("user=postgres", &format!("user={member}"))).await;
+    // code of the owner role's that the superuser's migrate or grant would run
+    let escalate = format!(
+        "IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
+             EXECUTE 'ALTER ROLE \"{member}\" SUPERUSER';
+         END IF;"
+    );
+    o.batch_execute(&format!(
+        "SET ROLE retentiond_owner;
+         ALTER FUNCTION retention.grant_runtime(text) RENAME TO grant_runtime_impl;
+         CREATE FUNCTION retention.grant_runtime(role_name text) RETURNS void LANGUAGE plpgsql
+             SET search_path = pg_catalog, pg_temp
+             AS $f$ BEGIN {escalate} PERFORM retention.grant_runtime_impl(role_name); END $f$;
+         CREATE FUNCTION retention.planted() RETURNS trigger LANGUAGE plpgsql
+             SET search_path = pg_catalog, pg_temp
+             AS $f$ BEGIN {escalate} RETURN NULL; END $f$;
+         CREATE TRIGGER planted AFTER INSERT OR UPDATE OR DELETE ON retention.schema_rules
+             FOR EACH STATEMENT EXECUTE FUNCTION retention.planted();
+         CREATE TRIGGER planted AFTER INSERT OR UPDATE OR DELETE ON retention.granted_logins
+             FOR EACH STATEMENT EXECUTE FUNCTION retention.planted();"
+    ))
+    .await
+    .unwrap();
+    let login = format!("{}_reader", db.name);
+    c.batch_execute(&format!("CREATE ROLE \"{login}\" LOGIN"))
+        .await
+        .unwrap();
+    expect_code(&db.cli(&["grant", "--role", &login]), 0);
+    // the rules out of date: migrate applies them (and records them) again
+    o.batch_execute("UPDATE retention.schema_rules SET checksum = 'x' WHERE name = 'api'")
+        .await
+        .unwrap();
+    let out = expect_code(&db.cli(&["migrate"]), 0);
+    assert!(out.contains("rules applied"), "{out}");
+    let superuser = fx::count(
+        &c,
+        &format!("SELECT count(*) FROM pg_roles WHERE rolname = '{member}' AND rolsuper"),
+    )
+    .await;
+    assert_eq!(
+        superuser, 0,
+        "the owner role's code ran with the superuser's rights"
+    );
+}
+
+#[tokio::test]
+async fn the_api_refuses_runs_nobody_holds_and_periods_that_are_no_period() {
+    let db = TestDb::migrated().await;
+    let c = db.client().await;
+    let (b, g) = guest(&c).await;
+    let login = connect(&db.login("mallory").await).await;
+    for (sql, code) in [
+        // no branches: nothing held, nothing claimed
+        (format!("SELECT retention_api.run_create('scheduled', 'x', '{{}}', {b}, current_date, now(), now())"), "RT002"),
+        ("SELECT retention_api.run_create('manual', 'x', '{}', NULL, NULL, now(), now())".to_string(), "RT002"),
+        ("SELECT retention_api.run_create('manual', 'x', NULL, NULL, NULL, now(), now())".to_string(), "RT002"),
+        (format!("SELECT * FROM retention_api.policy_set({b}, 'guest', '1 second', 'x')"), "RT001"),
+        (format!("SELECT * FROM retention_api.policy_set({b}, 'guest', '1 month -30 days 1 second', 'x')"), "RT001"),
+        (format!("SELECT retention_api.branch_settings_store({b}, false, ARRAY[E'x@y\\r\\nBcc: z@w'], true, true, NULL, 'x', '{{}}')"), "RT001"),
+        (format!("SELECT retention_api.pending_snapshot_claim({b}, current_date + 30, now(), 0, 0)"), "RT001"),
+        (format!("SELECT retention_api.erasure_request({g}, E' \\t\\n', 'x')"), "RT001"),
+    ] {
+        assert_eq!(refused(&login, &sql).await, code, "{sql}");
+    }
+    assert_eq!(
+        fx::count(&c, "SELECT count(*) FROM retention.runs").await,
+        0
+    );
+    common::assert_untouched(&c, g).await;
+    // a shared lock on a branch's key is no run's lock
+    let other = connect(&db.url).await;
+    other
+        .batch_execute(&format!(
+            "SELECT pg_advisory_lock_shared(retention.branch_lock_key({b}))"
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        fx::count(&c, "SELECT count(*) FROM retention.branch_locks").await,
+        0
     );
 }

@@ -1,3 +1,3 @@
--- Grants a login role what the daemon and the commands need (migration 11).
--- $1 text: role name
+-- Grants a login what the daemon and the commands need (sql/rules/api.sql),
+-- run as the owner role. $1 text: role name
 SELECT retention.grant_runtime($1::text)

@@ -12,15 +12,33 @@
 -- run or branch this session does not hold, RT003 an erasure request in
 -- the wrong state, RT004 an erasure blocked, RT005 a guest row locked.
 
--- The branches this session holds the run locks of (runs.sql).
+-- Whether this session holds the run locks of all these branches (at
+-- least one, none NULL; runs.sql).
 CREATE OR REPLACE FUNCTION retention.holds_branches(branches bigint[]) RETURNS boolean
 LANGUAGE sql VOLATILE
 BEGIN ATOMIC
-    SELECT NOT EXISTS (
+    SELECT coalesce(cardinality(branches) > 0, false)
+       AND array_position(branches, NULL) IS NULL
+       AND NOT EXISTS (
         SELECT 1 FROM unnest(branches) AS b (id)
         WHERE NOT EXISTS (SELECT 1 FROM retention.branch_locks l
                           WHERE l.branch_id = b.id AND l.pid = pg_catalog.pg_backend_pid()));
 END;
+
+-- Whether the login is a superuser: it may change any row anyway, so the
+-- bounds on instants below (which let tests simulate other days) do not
+-- apply to it.
+CREATE OR REPLACE FUNCTION retention.by_superuser() RETURNS boolean
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+    SELECT coalesce((SELECT r.rolsuper FROM pg_catalog.pg_roles r
+                     WHERE r.rolname = session_user), false);
+END;
+
+-- A text with something in it besides white space.
+CREATE OR REPLACE FUNCTION retention.has_text(t text) RETURNS boolean
+LANGUAGE sql IMMUTABLE
+BEGIN ATOMIC SELECT coalesce(btrim(t, E' \t\r\n\f\v') <> '', false); END;
 
 -- A protocol row, written by the functions below.
 CREATE OR REPLACE FUNCTION retention.protocol_row(
@@ -52,8 +70,11 @@ BEGIN
         RAISE EXCEPTION 'a % row is written only by the function that does it', action
             USING ERRCODE = 'RT001';
     END IF;
-    IF action LIKE 'run\_%' AND NOT EXISTS (SELECT 1 FROM retention.runs r WHERE r.id = run_id) THEN
-        RAISE EXCEPTION 'run % does not exist', run_id USING ERRCODE = 'RT002';
+    IF action LIKE 'run\_%' AND NOT EXISTS (SELECT 1 FROM retention.runs r
+                                            WHERE r.id = run_id
+                                              AND retention.holds_branches(r.branches)) THEN
+        RAISE EXCEPTION 'run % is not this session''s (its branch locks are not held here)', run_id
+            USING ERRCODE = 'RT002';
     END IF;
     PERFORM retention.protocol_row(actor, action, branch_id, guest_id, guest_type, run_id, details);
 END
@@ -67,9 +88,7 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF cutoff IS NULL
-       OR (cutoff > now() + interval '5 minutes'
-           AND NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = session_user)) THEN
+    IF cutoff IS NULL OR (cutoff > now() + interval '5 minutes' AND NOT retention.by_superuser()) THEN
         RAISE EXCEPTION 'the cut-off % is in the future: a run decides what is due now', cutoff
             USING ERRCODE = 'RT001';
     END IF;
@@ -94,6 +113,15 @@ BEGIN
     IF NOT retention.holds_branches(branches) THEN
         RAISE EXCEPTION 'a run is recorded only by the session that holds its branches'' locks'
             USING ERRCODE = 'RT002';
+    END IF;
+    IF night_branch_id IS NOT NULL AND branches <> ARRAY[night_branch_id] THEN
+        RAISE EXCEPTION 'a scheduled run covers exactly its night''s branch' USING ERRCODE = 'RT001';
+    END IF;
+    IF (night_branch_id IS NULL) <> (night IS NULL)
+       OR (night NOT BETWEEN current_date - 2 AND current_date + 1
+           AND NOT retention.by_superuser()) THEN
+        RAISE EXCEPTION 'a scheduled run claims tonight''s or last night''s night, not %', night
+            USING ERRCODE = 'RT001';
     END IF;
     INSERT INTO retention.runs (kind, actor, branches, night_branch_id, night, cutoff, started_at)
     VALUES (kind, actor, branches, night_branch_id, night, cutoff, started_at)
@@ -351,8 +379,7 @@ protocol AS (
     INSERT INTO retention.action_protocol
         (actor, action, branch_id, guest_id, guest_type, run_id, details)
     SELECT $3, a.action, d.branch_id, d.guest_id, d.guest_type, $4,
-           jsonb_build_object('cutoff', $2) || coalesce($6, '{}')
-               || jsonb_build_object('login', session_user::text)
+           coalesce($6, '{}') || jsonb_build_object('cutoff', $2, 'login', session_user::text)
     FROM due d
     CROSS JOIN LATERAL (VALUES
         ('guest_anonymized', d.anonymize),
@@ -398,26 +425,45 @@ WHERE (SELECT count(*) FROM reservations) + (SELECT count(*) FROM subscriptions)
 $$;
 REVOKE ALL ON FUNCTION retention.lock_guests(bigint[]) FROM PUBLIC;
 
--- One batch of a run: lock, re-check, anonymize, protocol. Returns the
--- guests it locked (a row per action) and what it did.
+-- One batch of a run: lock, re-check, anonymize, protocol. Only guests of
+-- the run's candidate list `plan` (listed under the branch's lock, for a
+-- branch of this session's run) are locked and re-checked. Returns the
+-- guests it locked (a row of its own) and what it did.
 CREATE OR REPLACE FUNCTION retention_api.run_batch(
-    ids bigint[], cutoff timestamptz, actor text, run_id bigint, details jsonb, branch bigint
+    plan bigint, ids bigint[], cutoff timestamptz, actor text, run_id bigint
 ) RETURNS TABLE (locked bigint[], action text, guest_type text, guests bigint)
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
+    listed bigint[];
+    branch bigint;
     taken bigint[];
 BEGIN
     PERFORM retention.check_cutoff(cutoff);
     PERFORM retention.own_run(run_id);
-    taken := retention.lock_guests(ids);
+    IF cardinality(ids) > 100000 THEN
+        RAISE EXCEPTION 'a batch takes at most 100000 guests (batch.size)' USING ERRCODE = 'RT001';
+    END IF;
+    SELECT array_agg(c.guest_id ORDER BY c.guest_id), min(c.branch_id) INTO listed, branch
+    FROM retention.run_candidates c
+    WHERE c.plan_id = plan AND c.guest_id = ANY (ids);
+    IF listed IS NULL THEN
+        RETURN QUERY SELECT '{}'::bigint[], NULL::text, NULL::text, NULL::bigint;
+        RETURN;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM retention.runs r WHERE r.id = run_id AND branch = ANY (r.branches))
+    THEN
+        RAISE EXCEPTION 'candidate list % is not of a branch of run %', plan, run_id
+            USING ERRCODE = 'RT002';
+    END IF;
+    taken := retention.lock_guests(listed);
     RETURN QUERY SELECT taken, NULL::text, NULL::text, NULL::bigint;
     IF cardinality(taken) > 0 THEN
         RETURN QUERY
         SELECT NULL::bigint[], a.action, a.guest_type, a.guests
-        FROM retention.apply_guests(taken, cutoff, actor, run_id, '{}', details, branch) a;
+        FROM retention.apply_guests(taken, cutoff, actor, run_id, '{}', '{}', branch) a;
     END IF;
 END
 $$;
@@ -431,6 +477,11 @@ LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT nullif(concat_ws('; ',
+        (SELECT 'legal hold ' || string_agg(h.id::text, ', ' ORDER BY h.id)
+         FROM retention.legal_holds h
+         WHERE h.released_at IS NULL
+           AND (h.guest_id = $1
+                OR h.branch_id = (SELECT g.branch_id FROM public.guests g WHERE g.id = $1))),
         CASE WHEN u.n > 0 THEN u.n || ' unpaid invoice(s)' END,
         CASE WHEN r.n > 0 THEN r.n || ' reservation(s) to come' END), '')
     FROM (SELECT count(*) AS n FROM public.invoices i
@@ -450,7 +501,7 @@ DECLARE
     id bigint;
     ended bigint;
 BEGIN
-    IF reason IS NULL OR btrim(reason) = '' THEN
+    IF NOT retention.has_text(reason) THEN
         RAISE EXCEPTION 'an erasure request needs a reason' USING ERRCODE = 'RT001';
     END IF;
     SELECT x.branch_id, x.anonymized_at, c.guest_type INTO g
@@ -531,7 +582,7 @@ AS $$
 DECLARE
     r retention.erasure_requests;
 BEGIN
-    IF reason IS NULL OR btrim(reason) = '' THEN
+    IF NOT retention.has_text(reason) THEN
         RAISE EXCEPTION 'a rejection needs a reason' USING ERRCODE = 'RT001';
     END IF;
     r := retention.open_request(request);
@@ -592,6 +643,72 @@ END
 $$;
 
 ---------------------------------------------------------------------------
+-- Legal holds (migration 14)
+
+CREATE OR REPLACE FUNCTION retention_api.hold_place(
+    guest bigint, branch bigint, reason text, until date, actor text
+) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    id bigint;
+    of_branch bigint;
+BEGIN
+    IF (guest IS NULL) = (branch IS NULL) THEN
+        RAISE EXCEPTION 'a legal hold is for one guest or one branch' USING ERRCODE = 'RT001';
+    END IF;
+    IF NOT retention.has_text(reason) THEN
+        RAISE EXCEPTION 'a legal hold needs a reason (the case it belongs to)'
+            USING ERRCODE = 'RT001';
+    END IF;
+    IF until IS NOT NULL AND until < current_date THEN
+        RAISE EXCEPTION 'the hold''s date % has passed already', until USING ERRCODE = 'RT001';
+    END IF;
+    IF guest IS NOT NULL THEN
+        SELECT g.branch_id INTO of_branch FROM public.guests g WHERE g.id = guest;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'guest % does not exist', guest USING ERRCODE = 'RT001';
+        END IF;
+    ELSIF NOT EXISTS (SELECT 1 FROM public.branches b WHERE b.id = branch) THEN
+        RAISE EXCEPTION 'branch % does not exist', branch USING ERRCODE = 'RT001';
+    END IF;
+    INSERT INTO retention.legal_holds (guest_id, branch_id, reason, until, placed_by)
+    VALUES (guest, branch, reason, until, actor)
+    RETURNING legal_holds.id INTO id;
+    PERFORM retention.protocol_row(actor, 'hold_placed', coalesce(branch, of_branch), guest,
+        NULL, NULL, jsonb_build_object('hold_id', id, 'until', until, 'reason_given', true));
+    RETURN id;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION retention_api.hold_release(hold bigint, actor text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    h retention.legal_holds;
+BEGIN
+    SELECT * INTO h FROM retention.legal_holds x WHERE x.id = hold FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'legal hold % does not exist', hold USING ERRCODE = 'RT003';
+    END IF;
+    IF h.released_at IS NOT NULL THEN
+        RAISE EXCEPTION 'legal hold % is released already', hold USING ERRCODE = 'RT003';
+    END IF;
+    UPDATE retention.legal_holds x
+    SET released_at = now(), released_by = actor, released_login = session_user
+    WHERE x.id = hold;
+    PERFORM retention.protocol_row(actor, 'hold_released',
+        coalesce(h.branch_id, (SELECT g.branch_id FROM public.guests g WHERE g.id = h.guest_id)),
+        h.guest_id, NULL, NULL,
+        jsonb_build_object('hold_id', hold, 'placed_by', h.placed_by,
+                           'placed_login', h.placed_login));
+END
+$$;
+
+---------------------------------------------------------------------------
 -- Policies and branch settings
 
 CREATE OR REPLACE FUNCTION retention_api.policy_set(
@@ -605,8 +722,9 @@ DECLARE
     before interval;
     wanted interval := period::interval;
 BEGIN
-    IF wanted <= interval '0' OR wanted > interval '100 years' THEN
-        RAISE EXCEPTION 'a period is more than nothing and at most a century, not %', period
+    IF wanted < interval '1 day' OR wanted > interval '100 years' OR wanted::text LIKE '%-%' THEN
+        RAISE EXCEPTION 'a period is at least a day, at most a century and has no negative '
+                        'part, not %', period
             USING ERRCODE = 'RT001';
     END IF;
     SELECT p.period INTO before FROM retention.policies p
@@ -669,6 +787,10 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 BEGIN
+    IF EXISTS (SELECT 1 FROM unnest(notify_addresses) AS a (address)
+               WHERE a.address IS NULL OR a.address !~ '@' OR a.address ~ '[[:cntrl:]]') THEN
+        RAISE EXCEPTION 'a notification address is not a mailbox' USING ERRCODE = 'RT001';
+    END IF;
     UPDATE retention.branch_settings s
     SET auto_delete = branch_settings_store.auto_delete,
         notify_addresses = branch_settings_store.notify_addresses,
@@ -769,6 +891,11 @@ AS $$
 DECLARE
     n bigint;
 BEGIN
+    IF local_date NOT BETWEEN current_date - 1 AND current_date + 1
+       AND NOT retention.by_superuser() THEN
+        RAISE EXCEPTION 'a pending summary is claimed for its own day, not %', local_date
+            USING ERRCODE = 'RT001';
+    END IF;
     INSERT INTO retention.pending_snapshots (branch_id, local_date, taken_at, overdue, due_soon)
     VALUES (branch, local_date, taken_at, overdue, due_soon)
     ON CONFLICT DO NOTHING;
@@ -816,7 +943,8 @@ BEGIN
                     retention.guest_classification_scan, retention.guest_periods,
                     retention.runs, retention.mail_outbox, retention.pending_snapshots,
                     retention.branch_settings, retention.erasure_requests, retention.policies,
-                    retention.run_candidates TO %I', role_name);
+                    retention.run_candidates, retention.legal_holds, retention.holds_in_force,
+                    retention.granted_logins TO %I', role_name);
     EXECUTE pg_catalog.format('GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA retention_api TO %I',
                               role_name);
     -- plan ids for a run's candidate lists
@@ -832,8 +960,10 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA retention_api FROM PUBLIC;
 SELECT retention.grant_runtime(g.login) FROM retention.granted_logins g
 WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = g.login);
 
--- Hands every object of retention and retention_api to the owner role and
--- gives it what the API needs of the POS tables. Run by `migrate`.
+-- Hands every object of retention and retention_api to the owner role. Run
+-- by `migrate` while the schema is not the owner role's yet (afterwards
+-- migrate runs as the owner role and grants it the guest tables' privileges
+-- in plain statements: src/db/migrate.rs).
 CREATE OR REPLACE FUNCTION retention.hand_over(owner text) RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -875,32 +1005,6 @@ BEGIN
     LOOP
         EXECUTE pg_catalog.format('ALTER FUNCTION %s OWNER TO %I', o.name, owner);
     END LOOP;
-    EXECUTE pg_catalog.format('GRANT SELECT ON public.branches, public.guests, public.sales,
-                    public.reservations, public.newsletter_subscriptions, public.invoices,
-                    public.customer_cards TO %I WITH GRANT OPTION', owner);
-    EXECUTE pg_catalog.format('GRANT UPDATE (first_name, last_name, email, phone, street,
-                    birthday, notes, company, vat_id, economic_id, anonymized_at, fiscal_erased_at)
-                    ON public.guests TO %I', owner);
-    EXECUTE pg_catalog.format('GRANT UPDATE (notes) ON public.reservations TO %I', owner);
-    EXECUTE pg_catalog.format('GRANT UPDATE (email, unsubscribed_at)
-                    ON public.newsletter_subscriptions TO %I', owner);
-    EXECUTE pg_catalog.format('GRANT UPDATE (pdf) ON public.invoices TO %I', owner);
-    -- a grantor without the right to grant gets a warning, not an error
-    IF NOT (has_table_privilege(owner_oid, 'public.branches', 'SELECT')
-            AND has_table_privilege(owner_oid, 'public.sales', 'SELECT')
-            AND has_table_privilege(owner_oid, 'public.customer_cards', 'SELECT')
-            AND has_column_privilege(owner_oid, 'public.guests', 'fiscal_erased_at', 'UPDATE')
-            AND has_column_privilege(owner_oid, 'public.guests', 'first_name', 'UPDATE')
-            AND has_column_privilege(owner_oid, 'public.reservations', 'notes', 'UPDATE')
-            AND has_column_privilege(owner_oid, 'public.newsletter_subscriptions',
-                                     'unsubscribed_at', 'UPDATE')
-            AND has_column_privilege(owner_oid, 'public.invoices', 'pdf', 'UPDATE')) THEN
-        RAISE EXCEPTION 'the owner role % lacks SELECT on the guest tables or UPDATE of the '
-                        'columns anonymization writes: run retentiond migrate as a superuser '
-                        'or as the owner of the guest tables, or have their owner grant what '
-                        'the README lists (Operator guide, Roles)', owner
-            USING ERRCODE = 'insufficient_privilege';
-    END IF;
 END
 $$;
 REVOKE ALL ON FUNCTION retention.hand_over(text) FROM PUBLIC;

@@ -1,4 +1,5 @@
 -- Classification: every guest's type, last activity, deadlines and blocker
+-- (a legal hold, retention.holds_in_force, or an unpaid invoice)
 -- (the functions of guest_rules.sql) over its facts, gathered in one of two
 -- ways with the same columns:
 --
@@ -52,9 +53,11 @@ SELECT g.id, g.branch_id, b.time_zone, t.guest_type, g.verified,
        p.fiscal_period_inherited,
        retention.fiscal_deadline(t.guest_type, s.last_sale_at, i.last_invoice_at, p.fiscal_period,
                                  p.personal_period, b.time_zone, pd.personal_deadline),
-       retention.blocked_reason(i.unpaid), g.anonymized_at, g.fiscal_erased_at
+       retention.blocked_reason(i.unpaid, g.id = ANY (hf.guests) OR g.branch_id = ANY (hf.branches)),
+       g.anonymized_at, g.fiscal_erased_at
 FROM public.guests g
 JOIN public.branches b ON b.id = g.branch_id
+CROSS JOIN retention.holds_in_force hf
 CROSS JOIN LATERAL (
     SELECT max(x.sold_at) AS last_sale_at FROM public.sales x WHERE x.guest_id = g.id
 ) s
@@ -105,10 +108,13 @@ SELECT g.id AS guest_id, g.branch_id, b.time_zone, t.guest_type, g.verified,
        retention.fiscal_deadline(t.guest_type, s.last_sale_at, i.last_invoice_at, p.fiscal_period,
                                  p.personal_period, b.time_zone, pd.personal_deadline)
            AS fiscal_deadline,
-       retention.blocked_reason(coalesce(i.unpaid, 0)) AS blocked_reason,
+       retention.blocked_reason(coalesce(i.unpaid, 0),
+                                g.id = ANY (hf.guests) OR g.branch_id = ANY (hf.branches))
+           AS blocked_reason,
        g.anonymized_at, g.fiscal_erased_at
 FROM public.guests g
 JOIN zoned b ON b.id = g.branch_id
+CROSS JOIN retention.holds_in_force hf
 LEFT JOIN (
     SELECT x.guest_id, max(x.sold_at) AS last_sale_at
     FROM public.sales x WHERE x.guest_id IS NOT NULL GROUP BY x.guest_id
@@ -145,3 +151,6 @@ CROSS JOIN LATERAL (
 COMMENT ON VIEW retention.guest_classification_scan IS
     'retention.guest_classification by hash aggregates: for whole branches or tables.';
 
+
+-- the blocker of the rules before legal holds (migration 9), no longer used
+DROP FUNCTION IF EXISTS retention.blocked_reason(bigint);

@@ -83,10 +83,20 @@ BEGIN ATOMIC
            END;
 END;
 
--- Blocked: a guest with an unpaid invoice is not touched.
-CREATE OR REPLACE FUNCTION retention.blocked_reason(unpaid_invoices bigint) RETURNS text
+-- Blocked: a guest under a legal hold (its own or its branch's), or with an
+-- unpaid invoice, is not touched; the hold is named first.
+CREATE OR REPLACE FUNCTION retention.blocked_reason(unpaid_invoices bigint, held boolean)
+RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-BEGIN ATOMIC SELECT CASE WHEN $1 > 0 THEN 'unpaid_invoice' END; END;
+BEGIN ATOMIC SELECT CASE WHEN $2 THEN 'legal_hold' WHEN $1 > 0 THEN 'unpaid_invoice' END; END;
+
+-- The guests and branches under a legal hold now, as two arrays: one row,
+-- computed once per statement and matched with = ANY (a few holds at most).
+CREATE OR REPLACE VIEW retention.holds_in_force AS
+SELECT coalesce(array_agg(h.guest_id) FILTER (WHERE h.guest_id IS NOT NULL), '{}') AS guests,
+       coalesce(array_agg(h.branch_id) FILTER (WHERE h.branch_id IS NOT NULL), '{}') AS branches
+FROM retention.legal_holds h
+WHERE h.released_at IS NULL;
 
 -- Due at the cut-off: personal data not anonymized yet, deadline passed.
 -- Blocked guests are never due; callers filter them by blocked_reason.

@@ -20,7 +20,7 @@ BEGIN ATOMIC SELECT (x'52455445'::bigint << 32) | ($1 & x'FFFFFFFF'::bigint); EN
 CREATE OR REPLACE VIEW retention.branch_locks AS
 SELECT l.objid::bigint AS branch_id, l.pid
 FROM pg_catalog.pg_locks l
-WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND l.mode = 'ExclusiveLock'
   AND l.classid::bigint = x'52455445'::bigint
   AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d
                     WHERE d.datname = pg_catalog.current_database());

@@ -1,11 +1,12 @@
-//! `export` and `erasure`: answers to data subject requests.
+//! `export` and `erasure`: answers to data subject requests; `hold`: legal
+//! holds that keep guests from being anonymized.
 
 use serde_json::json;
 
 use super::output::{emit, print_json, time, Table};
-use super::{Context, ErasureCommand, ExportArgs, Format};
+use super::{Context, ErasureCommand, ExportArgs, Format, HoldCommand};
 use crate::error::Result;
-use crate::retention::{erasure, export};
+use crate::retention::{erasure, export, holds};
 use crate::shutdown::Shutdown;
 
 pub async fn export(cx: &Context, args: &ExportArgs) -> Result<()> {
@@ -162,4 +163,88 @@ fn print_approved(format: Format, request: i64, a: &erasure::Approved) -> Result
         }
         text
     })
+}
+
+pub async fn hold(cx: &Context, cmd: &HoldCommand) -> Result<()> {
+    let mut client = cx.client().await?;
+    match cmd {
+        HoldCommand::Add {
+            guest,
+            branch,
+            reason,
+            until,
+            actor,
+            out,
+        } => {
+            let target = match (guest, branch) {
+                (Some(g), _) => holds::Target::Guest(*g),
+                (None, Some(b)) => holds::Target::Branch(*b),
+                (None, None) => unreachable!("clap requires --guest or --branch"),
+            };
+            let today = cx.now().date_naive();
+            let id =
+                holds::place(&mut client, target, reason, *until, &actor.resolve(), today).await?;
+            let what = match target {
+                holds::Target::Guest(g) => format!("guest {g}"),
+                holds::Target::Branch(b) => format!("every guest of branch {b}"),
+            };
+            emit(
+                out.format,
+                json!({"hold_id": id, "guest_id": guest, "branch_id": branch, "until": until}),
+                || {
+                    format!(
+                        "legal hold {id} placed: {what} is not anonymized until it is \
+                         released (retentiond hold release --hold {id})"
+                    )
+                },
+            )
+        }
+        HoldCommand::List { all, format } => {
+            let list = holds::list(&client, *all).await?;
+            match format {
+                Format::Json => print_json(&list),
+                Format::Table => {
+                    print_holds(&list);
+                    Ok(())
+                }
+            }
+        }
+        HoldCommand::Release { hold, actor, out } => {
+            holds::release(&mut client, *hold, &actor.resolve()).await?;
+            emit(
+                out.format,
+                json!({"hold_id": hold, "released": true}),
+                || {
+                    format!(
+                        "legal hold {hold} released: its guests follow the normal rules again \
+                         from the next run"
+                    )
+                },
+            )
+        }
+    }
+}
+
+fn print_holds(list: &[holds::Hold]) {
+    let mut t = Table::new(&[
+        "HOLD", "GUEST", "BRANCH", "REASON", "UNTIL", "PLACED", "BY", "RELEASED",
+    ]);
+    for h in list {
+        let dash = || "-".to_string();
+        t.row(vec![
+            h.id.to_string(),
+            h.guest_id.map(|g| g.to_string()).unwrap_or_else(dash),
+            h.branch_id.map(|b| b.to_string()).unwrap_or_else(dash),
+            h.reason.clone(),
+            h.until.map(|d| d.to_string()).unwrap_or_else(dash),
+            time(Some(h.placed_at)),
+            format!("{} ({})", h.placed_by, h.placed_login),
+            h.released_at.map(|t| time(Some(t))).unwrap_or_else(dash),
+        ]);
+    }
+    if t.is_empty() {
+        println!("no legal holds in force");
+    } else {
+        print!("{}", t.render());
+    }
 }

@@ -59,6 +59,7 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<()> {
         Command::Run(args) => run::run(&cx, &args).await,
         Command::Export(args) => gdpr::export(&cx, &args).await,
         Command::Erasure(cmd) => gdpr::erasure(&cx, &cmd).await,
+        Command::Hold(cmd) => gdpr::hold(&cx, &cmd).await,
         Command::Status { format } => status::status(&cx, format).await,
         Command::Notify(cmd) => mail::notify(&cx, &cmd).await,
         Command::Outbox(args) => mail::outbox(&cx, &args.into_command()).await,

@@ -41,7 +41,10 @@ pub async fn classify(cx: &Context, args: &ClassifyArgs, at: DateTime<Utc>) -> R
 fn explain(c: &Classification, at: DateTime<Utc>) -> String {
     let f = &c.facts;
     let blocked = match &c.blocked_reason {
-        Some(r) => format!("{r} ({} unpaid invoice(s))", f.unpaid_invoices),
+        Some(r) if f.unpaid_invoices > 0 => {
+            format!("{r} ({} unpaid invoice(s))", f.unpaid_invoices)
+        }
+        Some(r) => r.to_string(),
         None => "no".to_string(),
     };
     let status = match c.status {

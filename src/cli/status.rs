@@ -60,6 +60,11 @@ fn describe(a: &Attention) -> String {
             "branch {b} missed the night of {night}: no run in its window (daemon down or \
              database unreachable); the next night catches up"
         ),
+        Attention::HoldExpired(id, until) => format!(
+            "legal hold {id} is past its date ({until}) and still in force: release it \
+             (`retentiond hold release --hold {id}`) or renew it (a new hold first, then release \
+             this one)"
+        ),
         Attention::InvalidTimeZone(b, tz) => format!(
             "branch {b} has the time zone {tz:?}, which PostgreSQL does not know: the branch is \
              left out of runs, reports and summaries until branches.time_zone is fixed"

@@ -214,6 +214,8 @@ pub async fn open_since(
 /// What stands in the way of erasing a guest now.
 #[derive(Debug, Default)]
 pub struct Blockers {
+    /// Legal holds in force over the guest or its branch.
+    pub holds: Vec<i64>,
     /// Unpaid invoices.
     pub unpaid_invoices: i64,
     /// Non-cancelled reservations still to come.
@@ -236,6 +238,7 @@ pub async fn blockers(
             (
                 r.get("guest_id"),
                 Blockers {
+                    holds: r.get("holds"),
                     unpaid_invoices: r.get("unpaid_invoices"),
                     upcoming_reservations: r.get("upcoming_reservations"),
                     next_reservation: r.get("next_reservation"),

@@ -3,7 +3,6 @@
 //! and anonymize) that the run and approved erasures share.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde_json::Value;
 
 use super::{parsed, parsed_opt, GenericClient};
 use crate::error::Result;
@@ -228,6 +227,8 @@ pub async fn stream_pending_guests(
 /// The parameters of [`run_batch`].
 #[derive(Debug)]
 pub struct BatchParams<'a> {
+    /// The run's candidate list the batch is taken from.
+    pub plan_id: i64,
     /// The batch's guests; those another transaction holds are left.
     pub ids: &'a [i64],
     /// Deadlines up to this instant are due (never after now).
@@ -236,10 +237,6 @@ pub struct BatchParams<'a> {
     pub actor: &'a str,
     /// The run, running under this session's branch locks.
     pub run_id: i64,
-    /// More protocol details (ids only).
-    pub details: &'a Value,
-    /// The branch the guests must still belong to.
-    pub branch_id: i64,
 }
 
 /// What [`run_batch`] did: the guests it locked, protocol rows per
@@ -262,14 +259,7 @@ pub async fn run_batch(client: &impl GenericClient, p: &BatchParams<'_>) -> Resu
     let rows = query!("run_batch")
         .all(
             client,
-            &[
-                &p.ids,
-                &p.cutoff,
-                &p.actor,
-                &p.run_id,
-                p.details,
-                &p.branch_id,
-            ],
+            &[&p.plan_id, &p.ids, &p.cutoff, &p.actor, &p.run_id],
         )
         .await?;
     let mut batch = BatchRows::default();

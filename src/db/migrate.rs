@@ -66,6 +66,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(11, "roles_and_four_eyes"),
     migration!(12, "protocol_seals"),
     migration!(13, "owner_and_api"),
+    migration!(14, "legal_holds"),
 ];
 
 /// One file of the rules: functions and views that [`run`] re-applies
@@ -94,7 +95,7 @@ pub const RULES_VERSION: i32 = 2;
 
 /// The checksum of the rules at [`RULES_VERSION`].
 #[cfg(test)]
-const RULES_FINGERPRINT: &str = "ab3946fd8d13cfb7";
+const RULES_FINGERPRINT: &str = "2740eb6270d236b9";
 
 /// The rules, in the order they are applied: each file may use what the
 /// files before it define, and a function or view no file defines any more
@@ -165,6 +166,7 @@ pub async fn run(client: &mut Client, owner: &str) -> Result<MigrateReport> {
         Ok(()) => apply_pending(client, owner).await,
         Err(e) => Err(e),
     };
+    let _ = client.batch_execute("RESET ROLE").await;
     // Unlock even after a failure; a broken connection releases it anyway.
     let _ = client
         .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK_KEY])
@@ -174,10 +176,33 @@ pub async fn run(client: &mut Client, owner: &str) -> Result<MigrateReport> {
 
 async fn apply_pending(client: &mut Client, owner: &str) -> Result<MigrateReport> {
     client
+        .batch_execute("SET search_path = pg_catalog, pg_temp")
+        .await?;
+    // Once the owner role owns the schema, everything runs as it: nothing
+    // the owner role could have planted (a trigger, a replaced function, a
+    // view in place of a table) runs with the migrating login's rights.
+    let owned: bool = client
+        .query_one(
+            "SELECT coalesce((SELECT n.nspowner = r.oid
+                              FROM pg_catalog.pg_namespace n, pg_catalog.pg_roles r
+                              WHERE n.nspname = 'retention' AND r.rolname = $1), false)",
+            &[&owner],
+        )
+        .await?
+        .get(0);
+    if owned {
+        client
+            .execute("SELECT pg_catalog.set_config('role', $1, false)", &[&owner])
+            .await?;
+    }
+    if !owned {
+        client
+            .batch_execute("CREATE SCHEMA IF NOT EXISTS retention")
+            .await?;
+    }
+    client
         .batch_execute(
-            "SET search_path = pg_catalog, pg_temp;
-             CREATE SCHEMA IF NOT EXISTS retention;
-             CREATE TABLE IF NOT EXISTS retention.schema_migrations (
+            "CREATE TABLE IF NOT EXISTS retention.schema_migrations (
                  version    integer PRIMARY KEY,
                  name       text NOT NULL,
                  checksum   text NOT NULL,
@@ -227,19 +252,14 @@ async fn apply_pending(client: &mut Client, owner: &str) -> Result<MigrateReport
     if !rules.current() || !report.applied.is_empty() {
         report.rules = apply_rules(&tx).await?;
     }
-    let hand_over = query!("schema_hand_over");
-    let owned: bool = tx
-        .query_one(
-            "SELECT n.nspowner = r.oid FROM pg_catalog.pg_namespace n, pg_catalog.pg_roles r
-             WHERE n.nspname = 'retention_api' AND r.rolname = $1",
-            &[&owner],
-        )
-        .await?
-        .get(0);
-    if !owned || !report.rules.is_empty() {
+    if !owned {
+        let hand_over = query!("schema_hand_over");
         tx.execute(hand_over.sql, &[&owner])
             .await
-            .map_err(|e| Error::Schema(format!("{}", hand_over.failed(e))))?;
+            .map_err(|e| hand_over.failed(e))?;
+    }
+    if !report.applied.is_empty() || !report.rules.is_empty() {
+        owner_privileges(&tx, owner).await?;
     }
     tx.commit().await?;
     client.batch_execute("RESET search_path").await?;
@@ -306,6 +326,43 @@ async fn owner_role(client: &Client, owner: &str) -> Result<()> {
         ))),
         Some(_) => Ok(()),
     }
+}
+
+/// Gives the owner role what the API needs of the guest tables, in plain
+/// GRANT statements run as the migrating login (they run no code of the
+/// owner role's), and checks it has it: a grantor without the right gets
+/// a warning from PostgreSQL, not an error.
+async fn owner_privileges(tx: &tokio_postgres::Transaction<'_>, owner: &str) -> Result<()> {
+    let quoted = format!("\"{}\"", owner.replace('"', "\"\""));
+    tx.batch_execute(&format!(
+        "RESET ROLE;
+         GRANT SELECT ON public.branches, public.guests, public.sales, public.reservations,
+             public.newsletter_subscriptions, public.invoices, public.customer_cards
+             TO {quoted} WITH GRANT OPTION;
+         GRANT UPDATE (first_name, last_name, email, phone, street, birthday, notes, company,
+             vat_id, economic_id, anonymized_at, fiscal_erased_at) ON public.guests TO {quoted};
+         GRANT UPDATE (notes) ON public.reservations TO {quoted};
+         GRANT UPDATE (email, unsubscribed_at) ON public.newsletter_subscriptions TO {quoted};
+         GRANT UPDATE (pdf) ON public.invoices TO {quoted};"
+    ))
+    .await?;
+    let check = query!("schema_owner_privileges");
+    let missing: Vec<String> = tx
+        .query(check.sql, &[&owner])
+        .await
+        .map_err(|e| check.failed(e))?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::Schema(format!(
+            "the owner role {owner} lacks {} on the guest tables, and this login may not grant \
+             it: run `retentiond migrate` as a superuser or as the guest tables' owner, or have \
+             their owner grant it (README, Roles). The database was not changed.",
+            missing.join(", ")
+        )));
+    }
+    Ok(())
 }
 
 /// Applies every rule file, in order, and records it.

@@ -27,6 +27,7 @@ pub mod erasure;
 pub mod export;
 pub mod guests;
 pub mod health;
+pub mod holds;
 pub mod metrics;
 pub mod migrate;
 pub mod outbox;

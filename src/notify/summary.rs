@@ -123,6 +123,8 @@ pub struct PendingSummary {
     pub erasure_overdue: Vec<(i64, i64)>,
     /// The night whose deletion did not take place, if one was missed.
     pub missed_night: Option<NaiveDate>,
+    /// Legal holds over the branch or its guests past their date: (hold id, date).
+    pub expired_holds: Vec<(i64, NaiveDate)>,
 }
 
 impl PendingSummary {
@@ -194,6 +196,13 @@ pub(super) fn pending_data(p: &PendingSummary, tz: Tz, locale: Locale) -> Value 
             Locale::En => d.format("%Y-%m-%d").to_string(),
             Locale::De => d.format("%d.%m.%Y").to_string(),
         }),
+        "expired_holds": p.expired_holds.iter().map(|(id, until)| json!({
+            "id": id,
+            "until": match locale {
+                Locale::En => until.format("%Y-%m-%d").to_string(),
+                Locale::De => until.format("%d.%m.%Y").to_string(),
+            },
+        })).collect::<Vec<_>>(),
         "types": types,
         "overdue_total": overdue,
         "due_total": due,

@@ -156,6 +156,7 @@ pub fn sample(kind: &str) -> Value {
             "window_days": 14,
             "auto_delete": false,
             "missed_night": "24.11.2026",
+            "expired_holds": [{"id": 2, "until": "2026-11-30"}],
             "types": [{"type": GuestType::Guest, "overdue": 3, "due_soon": 2}],
             "overdue_total": 3,
             "due_total": 2,

@@ -48,6 +48,10 @@ async fn blockers_of(
         .into_iter()
         .map(|(guest_id, b)| {
             let mut out = Vec::new();
+            if !b.holds.is_empty() {
+                let ids: Vec<String> = b.holds.iter().map(i64::to_string).collect();
+                out.push(format!("legal hold {}", ids.join(", ")));
+            }
             if b.unpaid_invoices > 0 {
                 out.push(format!("{} unpaid invoice(s)", b.unpaid_invoices));
             }

@@ -41,6 +41,8 @@ pub struct Health {
     pub missed_nights: Vec<MissedNight>,
     /// Branches whose time zone PostgreSQL does not know: skipped.
     pub invalid_time_zones: Vec<InvalidZone>,
+    /// Legal holds in force whose date has passed.
+    pub expired_holds: Vec<super::holds::Expired>,
     /// What needs attention.
     #[serde(skip)]
     pub attention: Vec<Attention>,
@@ -70,6 +72,8 @@ pub enum Attention {
     MissedNight(i64, chrono::NaiveDate),
     /// The branch's time zone is unknown: the branch is skipped.
     InvalidTimeZone(i64, String),
+    /// A legal hold in force is past its date: release or renew it.
+    HoldExpired(i64, chrono::NaiveDate),
 }
 
 /// A branch whose time zone PostgreSQL does not know.
@@ -141,6 +145,7 @@ pub async fn gather(cx: &Context) -> Result<Health> {
         interrupted_last_run: Vec::new(),
         missed_nights: Vec::new(),
         invalid_time_zones: Vec::new(),
+        expired_holds: Vec::new(),
         attention: Vec::new(),
     };
     if !health.schema.ok {
@@ -158,6 +163,10 @@ pub async fn gather(cx: &Context) -> Result<Health> {
             .push(Attention::MissedNight(m.branch_id, m.night));
     }
     health.last_runs = db::health::last_runs(&client, 10).await?;
+    health.expired_holds = super::holds::expired(&client, cx.now()).await?;
+    for h in &health.expired_holds {
+        health.attention.push(Attention::HoldExpired(h.id, h.until));
+    }
     branch_states(&client, &mut health).await?;
     health.stale_runs = db::health::stale_runs(&client).await?;
     for r in &health.stale_runs {

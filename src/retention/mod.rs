@@ -13,6 +13,7 @@ pub mod demo;
 pub mod erasure;
 pub mod export;
 pub mod health;
+pub mod holds;
 pub mod night;
 pub mod pending;
 pub mod policy;

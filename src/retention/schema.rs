@@ -17,6 +17,6 @@ pub async fn migrate(cx: &Context) -> Result<MigrateReport> {
 /// Gives the login `role` what retentiond's daemon and commands need
 /// (`retention.grant_runtime`), and no ownership.
 pub async fn grant(cx: &Context, role: &str) -> Result<()> {
-    let client = cx.client().await?;
-    db::roles::grant_runtime(&client, role).await
+    let mut client = cx.client().await?;
+    db::roles::grant_runtime(&mut client, role, &cx.settings.database.owner_role).await
 }

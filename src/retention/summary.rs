@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 
 use super::branch_settings::{self, BranchSettings};
 use super::context::Context;
-use super::{erasure, night, pending};
+use super::{erasure, holds, night, pending};
 use crate::clock::{branch_time_zone, latest_due_night};
 use crate::db::{self, GenericClient};
 use crate::error::Result;
@@ -103,6 +103,12 @@ pub async fn summary(
         }),
         erasure_overdue,
         missed_night,
+        expired_holds: holds::expired(client, now)
+            .await?
+            .into_iter()
+            .filter(|h| h.branch_id == Some(branch.branch_id))
+            .map(|h| (h.id, h.until))
+            .collect(),
     }))
 }
 

@@ -27,6 +27,54 @@ pub struct ExportArgs {
     pub out_format: FormatArg,
 }
 
+/// `hold` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum HoldCommand {
+    /// Place a legal hold on a guest or a whole branch: nothing of it is
+    /// anonymized, by a run or an approved erasure, until it is released.
+    #[command(after_help = super::pages::epilogue("hold add"))]
+    #[command(group(clap::ArgGroup::new("target").required(true).args(["guest", "branch"])))]
+    Add {
+        /// The guest to hold.
+        #[arg(long, value_name = "ID")]
+        guest: Option<i64>,
+        /// The branch to hold (every guest of it).
+        #[arg(long, value_name = "ID")]
+        branch: Option<i64>,
+        /// The case it belongs to (kept with the hold, never mailed).
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+        /// The date after which `status` asks to release or renew it.
+        #[arg(long, value_name = "DATE")]
+        until: Option<chrono::NaiveDate>,
+        #[command(flatten)]
+        actor: ActorArg,
+        #[command(flatten)]
+        out: FormatArg,
+    },
+    /// Holds in force (with --all also released ones).
+    #[command(after_help = super::pages::epilogue("hold list"))]
+    List {
+        /// Also released holds.
+        #[arg(long)]
+        all: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Release a hold: its guests follow the normal rules again from the next run.
+    #[command(after_help = super::pages::epilogue("hold release"))]
+    Release {
+        /// Hold id.
+        #[arg(long, value_name = "N")]
+        hold: i64,
+        #[command(flatten)]
+        actor: ActorArg,
+        #[command(flatten)]
+        out: FormatArg,
+    },
+}
+
 /// `erasure` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum ErasureCommand {

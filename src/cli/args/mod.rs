@@ -135,6 +135,9 @@ pub enum Command {
     /// Four-eyes erasure requests: request, list, approve, reject.
     #[command(subcommand)]
     Erasure(ErasureCommand),
+    /// Legal holds: guests or branches no run or erasure anonymizes until released.
+    #[command(subcommand)]
+    Hold(HoldCommand),
     /// Health at a glance: schema, last and next runs, held branches, outbox, locks.
     #[command(after_help = pages::epilogue("status"))]
     Status {

@@ -233,6 +233,27 @@ pub static PAGES: &[Page] = &[
         ],
     },
     Page {
+        command: "hold add",
+        examples: &[
+            "retentiond hold add --guest 4711 --reason 'tax audit 2026/17' --until 2027-06-30",
+            "retentiond hold add --branch 3 --reason 'lawsuit LG Köln 12 O 345/26' --actor alice",
+        ],
+        exit: &[],
+    },
+    Page {
+        command: "hold list",
+        examples: &[
+            "retentiond hold list",
+            "retentiond hold list --all --format json",
+        ],
+        exit: &[],
+    },
+    Page {
+        command: "hold release",
+        examples: &["retentiond hold release --hold 2 --actor alice"],
+        exit: &[],
+    },
+    Page {
         command: "status",
         examples: &["retentiond status --format json"],
         exit: &[

@@ -333,7 +333,7 @@ impl Prepared {
         // a stop cancels a statement that runs on; its batch rolls back
         let token = self.client().cancel_token();
         let run_id = running.report.run_id;
-        let batch = self.batch(ids, plan.branch_id, running.opts, run_id);
+        let batch = self.batch(ids, plan, running.opts, run_id);
         let batch_started = Instant::now();
         match db::stoppable(token, &cx.stop, batch).await {
             Ok(result) => {
@@ -365,11 +365,11 @@ impl Prepared {
     }
 
     /// One batch transaction: lock, re-check, anonymize, protocol, commit.
-    #[tracing::instrument(skip_all, fields(run.id = run_id, branch.id = branch_id, batch.rows = ids.len()))]
+    #[tracing::instrument(skip_all, fields(run.id = run_id, branch.id = plan.branch_id, batch.rows = ids.len()))]
     async fn batch(
         &mut self,
         ids: &[i64],
-        branch_id: i64,
+        plan: &BranchPlan,
         opts: &RunOptions,
         run_id: i64,
     ) -> Result<BatchResult> {
@@ -382,12 +382,11 @@ impl Prepared {
         let done = db::guests::run_batch(
             &tx,
             &db::guests::BatchParams {
+                plan_id: plan.plan_id,
                 ids,
                 cutoff,
                 actor: &opts.actor,
                 run_id,
-                details: &json!({}),
-                branch_id,
             },
         )
         .await?;
