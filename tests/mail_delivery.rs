@@ -1,12 +1,13 @@
 //! Delivery through the outbox: with the server down a mail stays queued
 //! and arrives exactly once when it is back, it is given up visibly after
 //! the last attempt, a branch without addresses gets nothing and is warned
-//! about, and `mail-test` reports the server's answer.
+//! about, `mail-test` reports the server's answer, and the SMTP password
+//! reaches a server without TLS only where the settings allow it.
 
 mod common;
 
 use common::mail::{addresses, cli, overdue_guests, received, world};
-use common::{expect_code, fx, stderr, SmtpSink};
+use common::{expect_code, fx, stderr, stdout, SmtpSink};
 
 #[tokio::test]
 async fn with_the_server_down_the_mail_stays_queued_and_arrives_exactly_once() {
@@ -135,4 +136,81 @@ async fn mail_test_reports_the_server_answer() {
         &cli(&db, &sink, &["mail-test", "--to", "not an address"], &[]),
         2,
     );
+}
+
+/// The password in the URL, and in a file with STARTTLS only if offered (the
+/// sink offers none, as when an attacker on the path removes the offer).
+fn password_without_tls(
+    sink: &SmtpSink,
+    dir: &std::path::Path,
+) -> [Vec<(&'static str, String)>; 2] {
+    let file = dir.join("smtp-password");
+    std::fs::write(&file, "s3cret\n").unwrap();
+    [
+        vec![(
+            "RETENTIOND__MAIL__SMTP_URL",
+            format!("smtp://mailer:s3cret@127.0.0.1:{}", sink.port),
+        )],
+        vec![
+            (
+                "RETENTIOND__MAIL__SMTP_URL",
+                format!("smtp://mailer@127.0.0.1:{}?tls=opportunistic", sink.port),
+            ),
+            (
+                "RETENTIOND__MAIL__PASSWORD_FILE",
+                file.display().to_string(),
+            ),
+        ],
+    ]
+}
+
+fn mail_test(
+    db: &common::TestDb,
+    sink: &SmtpSink,
+    env: &[(&str, String)],
+    allow: bool,
+) -> std::process::Output {
+    let mut all: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    if allow {
+        all.push(("RETENTIOND__MAIL__ALLOW_AUTH_WITHOUT_TLS", "true"));
+    }
+    cli(db, sink, &["mail-test", "--to", "ops@example.org"], &all)
+}
+
+#[tokio::test]
+async fn mail_test_refuses_a_password_without_tls_and_the_server_sees_nothing() {
+    let (db, _c, _b) = world().await;
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..2 {
+        // a server that takes AUTH in plain text: only retentiond can refuse
+        let sink = SmtpSink::start_auth("mailer", "s3cret");
+        let env = &password_without_tls(&sink, dir.path())[i];
+        let out = mail_test(&db, &sink, env, false);
+        expect_code(&out, 2);
+        let err = stderr(&out);
+        assert!(err.contains("mail.allow_auth_without_tls = true"), "{err}");
+        assert!(
+            !format!("{}{err}", stdout(&out)).contains("s3cret"),
+            "{err}"
+        );
+        assert!(sink.auth_log().is_empty(), "{:?}", sink.auth_log());
+        assert!(sink.messages().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn with_allow_auth_without_tls_the_password_reaches_the_server_in_plain_text() {
+    let (db, _c, _b) = world().await;
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..2 {
+        let sink = SmtpSink::start_auth("mailer", "s3cret");
+        let env = &password_without_tls(&sink, dir.path())[i];
+        let out = mail_test(&db, &sink, env, true);
+        let text = expect_code(&out, 0);
+        assert!(text.contains("250"), "{text}");
+        // tls=opportunistic too: STARTTLS was not offered, AUTH went in plain text
+        assert_eq!(sink.auth_log(), ["PLAIN mailer accepted plain"]);
+        assert_eq!(received(&sink).len(), 1);
+        assert!(!format!("{text}{}", stderr(&out)).contains("s3cret"));
+    }
 }

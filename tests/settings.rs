@@ -291,3 +291,169 @@ fn no_form_of_an_smtp_password_is_printed() {
         }
     }
 }
+
+/// A relay URL and a password from each place it may come from; the
+/// connection may end up without TLS (plain, or STARTTLS only if offered).
+fn password_without_tls(dir: &std::path::Path) -> Vec<(Vec<(&'static str, String)>, &'static str)> {
+    let file = dir.join("smtp-password");
+    std::fs::write(&file, "file-secret\n").unwrap();
+    let smtp = |url: &str| {
+        vec![
+            ("RETENTIOND__MAIL__TRANSPORT", "smtp".to_string()),
+            ("RETENTIOND__MAIL__SMTP_URL", url.to_string()),
+        ]
+    };
+    let with = |mut env: Vec<(&'static str, String)>, key, value: String| {
+        env.push((key, value));
+        env
+    };
+    vec![
+        (
+            smtp("smtp://mailer:url-secret@mail.example.com:587"),
+            "mail.smtp_url",
+        ),
+        (
+            with(
+                smtp("smtp://mailer@mail.example.com:587?tls=opportunistic"),
+                "RETENTIOND__MAIL__PASSWORD",
+                "env-secret".into(),
+            ),
+            "mail.password",
+        ),
+        (
+            with(
+                smtp("smtp://mailer@mail.example.com:25"),
+                "RETENTIOND__MAIL__PASSWORD_FILE",
+                file.display().to_string(),
+            ),
+            "mail.password_file",
+        ),
+    ]
+}
+
+fn with_db<'a>(
+    env: &'a [(&'static str, String)],
+    extra: &[(&'a str, &'a str)],
+) -> Vec<(&'a str, &'a str)> {
+    let mut all = vec![DB];
+    all.extend(env.iter().map(|(k, v)| (*k, v.as_str())));
+    all.extend_from_slice(extra);
+    all
+}
+
+#[test]
+fn a_password_over_a_connection_that_may_lack_tls_is_refused_naming_the_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    for (env, source) in password_without_tls(dir.path()) {
+        let out = retentiond(&["check-config"], &with_db(&env, &[]));
+        expect_code(&out, 2);
+        let err = stderr(&out);
+        for needle in [
+            "mail.smtp_url",
+            &format!("(from {source})"),
+            "mail.allow_auth_without_tls = true",
+            "smtps://",
+            "?tls=required",
+        ] {
+            assert!(err.contains(needle), "{source}: {needle:?} not in:\n{err}");
+        }
+        let all = format!("{}{err}", stdout(&out));
+        for secret in ["url-secret", "env-secret", "file-secret"] {
+            assert!(!all.contains(secret), "{secret} printed:\n{all}");
+        }
+    }
+}
+
+#[test]
+fn the_daemon_does_not_start_with_a_password_that_may_go_without_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let (env, _) = password_without_tls(dir.path()).remove(0);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_retentiond"));
+    cmd.arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(with_db(&env, &[]))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > std::time::Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("serve started with a password that may go without TLS");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    expect_code(&out, 2);
+    let err = stderr(&out);
+    assert!(err.contains("mail.allow_auth_without_tls"), "{err}");
+    assert!(!err.contains("url-secret"), "{err}");
+}
+
+#[test]
+fn a_password_over_tls_needs_no_permission() {
+    for url in [
+        "smtps://mailer:url-secret@mail.example.com:465",
+        "smtp://mailer:url-secret@mail.example.com:587?tls=required",
+    ] {
+        let out = retentiond(
+            &["check-config"],
+            &[
+                DB,
+                ("RETENTIOND__MAIL__TRANSPORT", "smtp"),
+                ("RETENTIOND__MAIL__SMTP_URL", url),
+                ("RETENTIOND__MAIL__PASSWORD", "env-secret"),
+            ],
+        );
+        let text = expect_code(&out, 0);
+        assert!(text.contains("allow_auth_without_tls = false"), "{text}");
+    }
+}
+
+#[test]
+fn the_empty_password_file_the_package_ships_is_no_password_and_needs_no_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("smtp-password");
+    std::fs::write(&empty, "").unwrap();
+    let out = retentiond(
+        &["check-config"],
+        &[
+            DB,
+            ("RETENTIOND__MAIL__TRANSPORT", "smtp"),
+            ("RETENTIOND__MAIL__SMTP_URL", "smtp://127.0.0.1:25"),
+            ("RETENTIOND__MAIL__PASSWORD_FILE", empty.to_str().unwrap()),
+        ],
+    );
+    expect_code(&out, 0);
+}
+
+#[test]
+fn allow_auth_without_tls_lets_the_password_go_without_tls_knowingly() {
+    let dir = tempfile::tempdir().unwrap();
+    let allow = [("RETENTIOND__MAIL__ALLOW_AUTH_WITHOUT_TLS", "true")];
+    for (env, source) in password_without_tls(dir.path()) {
+        let out = retentiond(&["check-config"], &with_db(&env, &allow));
+        let text = expect_code(&out, 0);
+        assert!(
+            text.contains("allow_auth_without_tls = true"),
+            "{source}: {text}"
+        );
+        for secret in ["url-secret", "env-secret", "file-secret"] {
+            assert!(!text.contains(secret), "{secret} printed:\n{text}");
+        }
+    }
+    // in the file as a TOML boolean, too
+    let file = dir.path().join("retentiond.toml");
+    std::fs::write(&file, "[mail]\nallow_auth_without_tls = true\n").unwrap();
+    let (env, _) = password_without_tls(dir.path()).remove(0);
+    let out = retentiond(
+        &["--config", file.to_str().unwrap(), "check-config"],
+        &with_db(&env, &[]),
+    );
+    expect_code(&out, 0);
+    assert_bad(
+        &[DB, ("RETENTIOND__MAIL__ALLOW_AUTH_WITHOUT_TLS", "yes")],
+        &["mail.allow_auth_without_tls", "\"yes\"", "true or false"],
+    );
+}

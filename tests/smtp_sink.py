@@ -2,16 +2,22 @@
 
 Writes every accepted message to DIR as one .eml file, preceded by an
 X-Envelope-To header with the RCPT TO addresses. With CERT and KEY (PEM)
-it requires STARTTLS before anything is sent.
-    python smtp_sink.py PORT DIR [CERT KEY]
+it requires STARTTLS before anything is sent. With --auth USER PASSWORD it
+takes a mail only after AUTH as that user, over TLS or not (it protects
+nothing itself: a test sees what the client sends), and writes each AUTH to
+DIR/auth.log as "MECHANISM USER accepted|refused tls|plain", never the
+password.
+    python smtp_sink.py PORT DIR [CERT KEY] [--auth USER PASSWORD]
 """
 import logging
 import os
 import ssl
 import sys
 import time
+import warnings
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 class Sink:
@@ -29,16 +35,43 @@ class Sink:
         return "250 2.0.0 Message accepted for delivery"
 
 
+class Auth:
+    def __init__(self, directory, user, password):
+        self.log = os.path.join(directory, "auth.log")
+        self.expected = LoginPassword(user.encode(), password.encode())
+
+    def __call__(self, server, session, envelope, mechanism, auth_data):
+        ok = auth_data == self.expected
+        login = auth_data.login.decode() if isinstance(auth_data, LoginPassword) else "?"
+        with open(self.log, "a") as f:
+            verdict = "accepted" if ok else "refused"
+            channel = "tls" if session.ssl is not None else "plain"
+            f.write(f"{mechanism} {login} {verdict} {channel}\n")
+        return AuthResult(success=ok, handled=False, auth_data=auth_data)
+
+
 def main():
     # a client that refuses our certificate is what some tests want
     logging.getLogger("mail.log").setLevel(logging.CRITICAL)
-    port, directory = int(sys.argv[1]), sys.argv[2]
-    tls = {}
-    if len(sys.argv) > 4:
+    args = sys.argv[1:]
+    options = {}
+    if "--auth" in args:
+        at = args.index("--auth")
+        user, password = args[at + 1], args[at + 2]
+        del args[at : at + 3]
+        # "requiring AUTH while not requiring TLS": exactly what the tests want
+        warnings.simplefilter("ignore")
+        options = {
+            "authenticator": Auth(args[1], user, password),
+            "auth_required": True,
+            "auth_require_tls": False,
+        }
+    port, directory = int(args[0]), args[1]
+    if len(args) > 3:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(sys.argv[3], sys.argv[4])
-        tls = {"tls_context": context, "require_starttls": True}
-    controller = Controller(Sink(directory), hostname="127.0.0.1", port=port, **tls)
+        context.load_cert_chain(args[2], args[3])
+        options.update(tls_context=context, require_starttls=True)
+    controller = Controller(Sink(directory), hostname="127.0.0.1", port=port, **options)
     controller.start()
     print("ready", flush=True)
     try:

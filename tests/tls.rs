@@ -347,3 +347,27 @@ fn the_mail_relay_is_trusted_through_the_systems_roots() {
     );
     assert_eq!(sink.messages().len(), 1);
 }
+
+#[test]
+fn with_starttls_required_the_password_travels_inside_tls_and_needs_no_permission() {
+    let pki = Pki::new("DNS:localhost,IP:127.0.0.1");
+    let mut sink = SmtpSink::down();
+    sink.tls = Some((pki.path("server.pem").into(), pki.path("server.key").into()));
+    sink.auth = Some(("mailer".into(), "s3cret".into()));
+    sink.restart();
+    let url = format!("smtp://mailer:s3cret@127.0.0.1:{}?tls=required", sink.port);
+    let out = retentiond(
+        "host=127.0.0.1 port=1 user=nobody",
+        &["mail-test", "--to", "ops@example.org"],
+        &[
+            ("RETENTIOND__MAIL__TRANSPORT", "smtp"),
+            ("RETENTIOND__MAIL__SMTP_URL", &url),
+            ("RETENTIOND__MAIL__FROM", "retention@example.net"),
+            ("RETENTIOND__MAIL__TIMEOUT", "5s"),
+            ("SSL_CERT_FILE", &pki.path("ca.pem")),
+        ],
+    );
+    expect_code(&out, 0);
+    assert_eq!(sink.auth_log(), ["PLAIN mailer accepted tls"]);
+    assert_eq!(sink.messages().len(), 1);
+}

@@ -12,7 +12,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::address::{mask_all, mask_in_text};
 use crate::error::{Error, Result};
-use crate::settings::{MailSettings, MailTransport};
+use crate::settings::{password_key, require_tls_for_password, MailSettings, MailTransport};
 
 /// A failed delivery.
 #[derive(Debug, Clone)]
@@ -53,58 +53,7 @@ impl Transport {
                 })?;
                 Ok(Transport::File(dir))
             }
-            MailTransport::Smtp => {
-                let url = mail
-                    .smtp_url
-                    .as_deref()
-                    .ok_or_else(|| Error::Invalid("mail.smtp_url is not set".into()))?;
-                let mut builder =
-                    AsyncSmtpTransport::<Tokio1Executor>::from_url(url).map_err(|e| {
-                        Error::Invalid(format!(
-                            "mail.smtp_url = {:?} cannot be used: {e}",
-                            crate::settings::redact_url(url)
-                        ))
-                    })?;
-                let password = match (&mail.password_file, &mail.password) {
-                    (Some(file), _) => Some(
-                        std::fs::read_to_string(file)
-                            .map_err(|e| {
-                                Error::io(
-                                    format!("cannot read mail.password_file {}", file.display()),
-                                    e,
-                                )
-                            })?
-                            .trim_end_matches(['\n', '\r'])
-                            .to_string(),
-                    ),
-                    (None, Some(p)) => Some(p.clone()),
-                    (None, None) => None,
-                }
-                // the package ships an empty password file: no AUTH then
-                .filter(|p| !p.is_empty());
-                if let Some(password) = password {
-                    let user = smtp_user(url).ok_or_else(|| {
-                        Error::Invalid(
-                            "an SMTP password is set but mail.smtp_url names no user: expected \
-                             e.g. smtps://user@mail.example.com:465"
-                                .into(),
-                        )
-                    })?;
-                    builder = builder.credentials(Credentials::new(user, password));
-                }
-                let mailer = builder
-                    .timeout(Some(mail.timeout))
-                    .pool_config(
-                        PoolConfig::new()
-                            .max_size(2)
-                            .idle_timeout(Duration::from_secs(30)),
-                    )
-                    .build();
-                Ok(Transport::Smtp {
-                    mailer,
-                    timeout: mail.timeout,
-                })
-            }
+            MailTransport::Smtp => smtp(mail),
         }
     }
 
@@ -172,6 +121,67 @@ impl Transport {
     }
 }
 
+/// The SMTP transport of `mail.smtp_url`, with the password if one is set;
+/// refuses (again, as validation did) to send it where the connection may
+/// end up without TLS, since the password file is read anew here.
+fn smtp(mail: &MailSettings) -> Result<Transport> {
+    let url = mail
+        .smtp_url
+        .as_deref()
+        .ok_or_else(|| Error::Invalid("mail.smtp_url is not set".into()))?;
+    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url).map_err(|e| {
+        Error::Invalid(format!(
+            "mail.smtp_url = {:?} cannot be used: {e}",
+            crate::settings::redact_url(url)
+        ))
+    })?;
+    let password = smtp_password(mail)?;
+    let holds = mail.password_file.as_ref().map(|_| password.is_some());
+    let from = password_key(url, holds, mail.password.is_some());
+    require_tls_for_password(url, from, mail.allow_auth_without_tls).map_err(Error::Invalid)?;
+    if let Some(password) = password {
+        let user = smtp_user(url).ok_or_else(|| {
+            Error::Invalid(
+                "an SMTP password is set but mail.smtp_url names no user: expected \
+                 e.g. smtps://user@mail.example.com:465"
+                    .into(),
+            )
+        })?;
+        builder = builder.credentials(Credentials::new(user, password));
+    }
+    let mailer = builder
+        .timeout(Some(mail.timeout))
+        .pool_config(
+            PoolConfig::new()
+                .max_size(2)
+                .idle_timeout(Duration::from_secs(30)),
+        )
+        .build();
+    Ok(Transport::Smtp {
+        mailer,
+        timeout: mail.timeout,
+    })
+}
+
+/// The password of `mail.password_file` if set, else of `mail.password`;
+/// none when empty (the package ships an empty file: no AUTH then).
+fn smtp_password(mail: &MailSettings) -> Result<Option<String>> {
+    let password = match (&mail.password_file, &mail.password) {
+        (Some(file), _) => std::fs::read_to_string(file)
+            .map_err(|e| {
+                Error::io(
+                    format!("cannot read mail.password_file {}", file.display()),
+                    e,
+                )
+            })?
+            .trim_end_matches(['\n', '\r'])
+            .to_string(),
+        (None, Some(p)) => p.clone(),
+        (None, None) => return Ok(None),
+    };
+    Ok(Some(password).filter(|p| !p.is_empty()))
+}
+
 fn write_synced(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let mut file = std::fs::File::create(path)?;
@@ -209,7 +219,30 @@ fn text_part(formatted: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
-    use super::smtp_user;
+    use super::{smtp_user, Transport};
+    use crate::settings::Settings;
+
+    #[tokio::test]
+    async fn a_password_written_to_the_file_after_start_up_is_refused_without_tls() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("smtp-password");
+        std::fs::write(&file, "").unwrap();
+        let settings = Settings::from_toml(&format!(
+            "[database]\nurl = \"postgres://app@db/guests\"\n[mail]\ntransport = \"smtp\"\n\
+             smtp_url = \"smtp://mailer@127.0.0.1:2525\"\npassword_file = {:?}\n",
+            file.display().to_string()
+        ))
+        .expect("an empty password file is no password");
+        assert!(Transport::from_settings(&settings.mail).is_ok());
+        std::fs::write(&file, "s3cret\n").unwrap();
+        let Err(e) = Transport::from_settings(&settings.mail) else {
+            panic!("the password would go without TLS");
+        };
+        let e = e.to_string();
+        assert!(e.contains("(from mail.password_file)"), "{e}");
+        assert!(e.contains("mail.allow_auth_without_tls = true"), "{e}");
+        assert!(!e.contains("s3cret"), "{e}");
+    }
 
     #[test]
     fn smtp_user_is_read_from_the_url() {

@@ -30,6 +30,8 @@ pub enum Kind {
     },
     /// One of a fixed set of words.
     Choice(&'static [&'static str]),
+    /// `true` or `false`.
+    Boolean,
     /// A local time of day, `HH:MM` (24-hour).
     TimeOfDay,
     /// An IANA time zone name.
@@ -65,6 +67,7 @@ impl Kind {
                 (_, Some(max)) => format!("duration, {} to {}", d(min), d(max)),
             },
             Kind::Choice(words) => format!("one of {}", words.join(", ")),
+            Kind::Boolean => "true or false".into(),
             Kind::TimeOfDay => "time of day, HH:MM (24-hour)".into(),
             Kind::TimeZone => "IANA time zone name".into(),
             Kind::Fraction => "fraction, 0 to 1, or a percentage such as 10%".into(),
@@ -206,6 +209,17 @@ pub static KEYS: &[Key] = &[
         kind: Kind::Secret,
         default: None,
         doc: "The SMTP password; prefer mail.password_file or the environment.",
+    },
+    Key {
+        name: "mail.allow_auth_without_tls",
+        kind: Kind::Boolean,
+        default: Some("false"),
+        doc: "Whether the SMTP password (mail.password_file, mail.password or the one in \
+              mail.smtp_url) may go over a connection without TLS: smtp:// without tls=, or \
+              with tls=opportunistic, which falls back to plain text when the server does not \
+              offer STARTTLS or an attacker on the path removes the offer. false: such \
+              settings are refused at start-up; use smtps:// or ?tls=required. true only for \
+              a relay on a network nobody else can read.",
     },
     Key {
         name: "mail.from",
@@ -483,6 +497,12 @@ mod tests {
                     }
                     let e = refused(k.name, "nonsense");
                     assert!(e.contains(&one_of(words)), "{e}");
+                }
+                Kind::Boolean => {
+                    Settings::from_toml(&with(k.name, "true")).unwrap();
+                    Settings::from_toml(&with(k.name, "false")).unwrap();
+                    let e = refused(k.name, "yes");
+                    assert!(e.contains(k.name) && e.contains("true or false"), "{e}");
                 }
                 _ => {}
             }

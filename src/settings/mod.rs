@@ -7,6 +7,7 @@ pub mod keys;
 mod parse;
 mod raw;
 mod redact;
+mod smtp;
 mod tls;
 mod validate;
 
@@ -17,6 +18,7 @@ use crate::error::{Error, Result, SettingsErrors};
 use raw::{RawLogOnly, RawSettings};
 
 pub use redact::redact_url;
+pub use smtp::{password_key, require_tls_for_password, SmtpTls};
 pub use tls::{split_tls, RootCerts, SslMode, TlsSettings};
 
 /// Where the settings file is looked for when `--config` is not given.
@@ -122,6 +124,9 @@ pub struct MailSettings {
     pub password_file: Option<PathBuf>,
     /// SMTP password given directly (environment only, preferably).
     pub password: Option<String>,
+    /// Whether the password may go over a connection without TLS (plain
+    /// `smtp://` or opportunistic STARTTLS); refused at start-up otherwise.
+    pub allow_auth_without_tls: bool,
     /// Sender mailbox.
     pub from: String,
     /// Directory for the `file` transport.

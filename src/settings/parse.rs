@@ -55,6 +55,22 @@ pub(super) fn int(k: &Key, raw: Option<&str>) -> Result<u64, String> {
     }
 }
 
+/// `true` or `false`, or the key's default when not given.
+pub(super) fn boolean(k: &Key, raw: Option<&str>) -> Result<bool, String> {
+    let Kind::Boolean = k.kind else {
+        panic!("{} is not a boolean key", k.name)
+    };
+    let raw = raw.or(k.default).unwrap_or_default();
+    match raw.trim() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(format!(
+            "{} = {raw:?} is not valid: expected true or false",
+            k.name
+        )),
+    }
+}
+
 /// Parses `200ms`, `0s`, `5m`, `1h 30m` within the key's range, or the
 /// key's default when not given.
 pub(super) fn duration(k: &Key, raw: Option<&str>) -> Result<Duration, String> {

@@ -73,6 +73,7 @@ pub(super) struct RawMail {
     pub(super) smtp_url: Option<String>,
     pub(super) password_file: Option<String>,
     pub(super) password: Option<String>,
+    pub(super) allow_auth_without_tls: Option<String>,
     pub(super) from: Option<String>,
     pub(super) file_dir: Option<String>,
     pub(super) locale: Option<String>,

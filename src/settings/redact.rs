@@ -30,7 +30,7 @@ impl Settings {
              [database]\nurl = {url:?}\npassword_file = {dbpwf}\npool_size = {pool}\nconnect_timeout = {ct:?}\nowner_role = {owner:?}\n\n\
              [log]\nformat = {format:?}\nlevel = {level:?}\nidentifier = {ident:?}\n\n\
              [mail]\ntransport = {transport:?}\nsmtp_url = {smtp}\nfrom = {from:?}\n\
-             file_dir = {dir}\npassword_file = {pwf}\npassword = {pw}\nlocale = {locale:?}\ntimeout = {mt:?}\n\
+             file_dir = {dir}\npassword_file = {pwf}\npassword = {pw}\nallow_auth_without_tls = {aat}\nlocale = {locale:?}\ntimeout = {mt:?}\n\
              template_dir = {td}\nmax_attempts = {mma}\nretry_base = {rb:?}\n\n\
              [batch]\nsize = {size}\npause = {pause:?}\nlock_timeout = {lt:?}\nstatement_timeout = {st:?}\n\n\
              [schedule]\nnightly_at = {na:?}\ntime_zone = {tz:?}\ntick = {tick:?}\nwindow = {window:?}\n\
@@ -62,6 +62,7 @@ impl Settings {
             } else {
                 "\"\" # not set"
             },
+            aat = self.mail.allow_auth_without_tls,
             locale = self.mail.locale,
             mt = d(self.mail.timeout),
             size = self.batch.size,

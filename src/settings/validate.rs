@@ -6,9 +6,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::keys::{key, one_of, Key, Kind};
-use super::parse::{database_url, duration, int, metrics_listen, non_empty, secret_file};
+use super::parse::{boolean, database_url, duration, int, metrics_listen, non_empty, secret_file};
 use super::raw::{RawBatch, RawDatabase, RawGdpr, RawLog, RawMail, RawSchedule, RawSettings};
 use super::redact::redact_url;
+use super::smtp::{password_key, require_tls_for_password};
 use super::MetricsSettings;
 use super::TlsSettings;
 use super::{
@@ -207,6 +208,19 @@ fn mail(raw: RawMail, p: &mut Problems) -> MailSettings {
     if let Some(path) = &password_file {
         p.check(readable_file(path));
     }
+    let password = raw.password.filter(|s| !s.is_empty());
+    let allow_auth_without_tls = p.take(
+        boolean(
+            key("mail.allow_auth_without_tls"),
+            raw.allow_auth_without_tls.as_deref(),
+        ),
+        false,
+    );
+    if let Some(url) = &smtp_url {
+        let holds = password_file.as_deref().map(holds_password);
+        let from = password_key(url, holds, password.is_some());
+        p.check(require_tls_for_password(url, from, allow_auth_without_tls));
+    }
     let from = raw.from.unwrap_or_else(|| default("mail.from"));
     p.check(mailbox(&from));
     let locale = p.take(
@@ -238,7 +252,8 @@ fn mail(raw: RawMail, p: &mut Problems) -> MailSettings {
         transport,
         smtp_url,
         password_file,
-        password: raw.password.filter(|s| !s.is_empty()),
+        password,
+        allow_auth_without_tls,
         from,
         file_dir,
         locale,
@@ -320,6 +335,16 @@ fn readable_file(path: &std::path::Path) -> Result<(), String> {
              that holds the SMTP password",
             path.display()
         ))
+    }
+}
+
+/// Whether the SMTP password file holds a password as the transport reads
+/// it (the package ships an empty one: no password). A file this user may
+/// not read counts as holding one unless it is empty.
+fn holds_password(path: &std::path::Path) -> bool {
+    match secret_file("mail.password_file", path) {
+        Ok(password) => !password.is_empty(),
+        Err(_) => std::fs::metadata(path).is_ok_and(|m| m.len() > 0),
     }
 }
 

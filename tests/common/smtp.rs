@@ -12,6 +12,8 @@ pub struct SmtpSink {
     pub dir: tempfile::TempDir,
     /// Certificate and key (PEM): STARTTLS is required.
     pub tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
+    /// User and password: a mail is taken only after AUTH as this user.
+    pub auth: Option<(String, String)>,
 }
 
 impl SmtpSink {
@@ -29,6 +31,16 @@ impl SmtpSink {
         sink
     }
 
+    /// A sink that takes a mail only after AUTH as `user` with `password`,
+    /// over TLS or not: it protects nothing itself, so what arrives is what
+    /// the client sent. See [`SmtpSink::auth_log`].
+    pub fn start_auth(user: &str, password: &str) -> SmtpSink {
+        let mut sink = SmtpSink::down();
+        sink.auth = Some((user.to_string(), password.to_string()));
+        sink.restart();
+        sink
+    }
+
     /// A sink that is not running yet (the server is "down").
     pub fn down() -> SmtpSink {
         SmtpSink {
@@ -36,6 +48,7 @@ impl SmtpSink {
             port: free_port(),
             dir: tempfile::tempdir().unwrap(),
             tls: None,
+            auth: None,
         }
     }
 
@@ -55,6 +68,11 @@ impl SmtpSink {
             .arg(self.port.to_string())
             .arg(self.dir.path())
             .args(self.tls.iter().flat_map(|(c, k)| [c, k]))
+            .args(
+                self.auth
+                    .iter()
+                    .flat_map(|(u, p)| ["--auth", u.as_str(), p.as_str()]),
+            )
             .stdout(std::process::Stdio::piped())
             .spawn()
             .expect("start the SMTP sink");
@@ -71,6 +89,16 @@ impl SmtpSink {
             let _ = c.kill();
             let _ = c.wait();
         }
+    }
+
+    /// Every AUTH the sink saw, oldest first, as `MECHANISM USER
+    /// accepted|refused tls|plain` (never the password).
+    pub fn auth_log(&self) -> Vec<String> {
+        std::fs::read_to_string(self.dir.path().join("auth.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(String::from)
+            .collect()
     }
 
     /// The messages received so far, oldest first, raw.

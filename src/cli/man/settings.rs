@@ -10,9 +10,9 @@ use crate::settings::DEFAULT_CONFIG_PATH;
 const DESCRIPTION: &str = "\
 retentiond reads its settings from one TOML file, --config PATH or the default path \
 (a missing default file is fine), overlaid by environment variables \
-RETENTIOND__SECTION__KEY, which win. Values are TOML strings or numbers. Every value \
-is validated at start-up: each problem names the key, the value and what is expected, \
-all problems at once, and the process exits with 2. Unknown keys are errors.
+RETENTIOND__SECTION__KEY, which win. Values are TOML strings, numbers or booleans. \
+Every value is validated at start-up: each problem names the key, the value and what \
+is expected, all problems at once, and the process exits with 2. Unknown keys are errors.
 
 retentiond check-config prints the effective settings with every secret replaced by \
 ***; retentiond check-config --quiet only validates (systemctl reload runs it before \
