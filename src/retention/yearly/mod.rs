@@ -285,8 +285,7 @@ async fn missed_nights(
         let on_at = |t: DateTime<Utc>| {
             switches
                 .iter()
-                .filter(|(branch, at, _)| *branch == b.branch_id && *at <= t)
-                .next_back()
+                .rfind(|(branch, at, _)| *branch == b.branch_id && *at <= t)
                 .is_none_or(|(_, _, on)| *on)
         };
         for date in night::missed_between(&cx.settings, tz, nights, on_at, days, now) {
