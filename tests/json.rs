@@ -195,6 +195,23 @@ async fn every_command_answers_in_json_on_success_and_on_failure() {
     json(&db, None, &["protocol", "--guest", &ks], 0);
     json(&db, None, &["protocol", "verify"], 0);
     json(&db, None, &["protocol", "verify", "--seal", "1:00"], 2);
+    let html = dir.path().join("report.html");
+    let html = html.to_str().unwrap();
+    let doc = json(&db, None, &["report", "--year", "2026", "--out", html], 0);
+    assert_eq!(doc["seal"]["intact"], true, "{doc}");
+    let doc = json(&db, None, &["report", "--year", "2026", "--out", html], 2);
+    assert!(doc["error"].as_str().unwrap().contains("--force"), "{doc}");
+    let other = dir.path().join("other.html");
+    let other = other.to_str().unwrap();
+    let doc = json(
+        &db,
+        None,
+        &[
+            "report", "--year", "2026", "--branch", "999", "--out", other,
+        ],
+        2,
+    );
+    assert_eq!(doc["kind"], "refused", "{doc}");
     json(&db, None, &["status"], 0);
     let doc = json(&db, None, &["notify", "pending", "--branch", &bs], 0);
     assert!(doc["delivered"].is_number(), "{doc}");

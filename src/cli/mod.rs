@@ -17,6 +17,7 @@ mod run;
 mod status;
 mod values;
 mod verify;
+mod yearly;
 
 use std::sync::Arc;
 
@@ -60,6 +61,7 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<()> {
         Command::Export(args) => gdpr::export(&cx, &args).await,
         Command::Erasure(cmd) => gdpr::erasure(&cx, &cmd).await,
         Command::Hold(cmd) => gdpr::hold(&cx, &cmd).await,
+        Command::Report(args) => yearly::report(&cx, &args).await,
         Command::Status { format } => status::status(&cx, format).await,
         Command::Notify(cmd) => mail::notify(&cx, &cmd).await,
         Command::Outbox(args) => mail::outbox(&cx, &args.into_command()).await,

@@ -4,7 +4,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 
-use crate::model::{Action, GuestType};
+use crate::model::{Action, GuestType, Locale};
 
 /// `--type`: the guest types, listed in `--help` and completions.
 pub fn guest_type() -> impl TypedValueParser<Value = GuestType> {
@@ -26,6 +26,12 @@ pub fn locale() -> impl TypedValueParser<Value = String> {
         PossibleValue::new("").hide(true),
     ])
     .map(|s| if s == "default" { String::new() } else { s })
+}
+
+/// `--locale` of `report`: `de` or `en`.
+pub fn report_locale() -> impl TypedValueParser<Value = Locale> {
+    PossibleValuesParser::new(Locale::ALL.iter().map(|l| l.as_str()))
+        .map(|s| s.parse::<Locale>().expect("one of the listed names"))
 }
 
 /// Parses RFC 3339 (`2026-11-25T02:30:00+01:00`) or a date (midnight UTC).

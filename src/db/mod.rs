@@ -36,6 +36,7 @@ pub mod protocol;
 pub mod roles;
 pub mod runs;
 pub mod tls;
+pub mod yearly;
 
 use std::sync::OnceLock;
 use std::time::Duration;

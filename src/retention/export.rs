@@ -1,14 +1,12 @@
 //! `export`: everything held about one guest as a ZIP of CSV files (RFC 4180,
 //! UTF-8 with BOM), the invoice PDFs as files and a README.txt. Read in one
 //! consistent snapshot, streamed row by row (one PDF in memory at a time),
-//! written to a private temporary file (0600, a new random name) that is
-//! put in place only when complete, never over an existing file unless
-//! asked to. Fields configured as trade secrets keep their column; their
+//! written as a [`PrivateFile`] (0600, put in place only when complete,
+//! never over an existing file unless asked to). Fields configured as trade secrets keep their column; their
 //! content is replaced by a marker.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -18,6 +16,7 @@ use zip::{CompressionMethod, ZipWriter};
 
 use super::context::Context;
 use super::ensure_guest_exists;
+use super::private_file::PrivateFile;
 use crate::db::export::{Part, PARTS};
 use crate::db::protocol::{self, Entry};
 use crate::db::{self, GenericClient};
@@ -67,36 +66,12 @@ async fn write_export(
     actor: &str,
 ) -> Result<ExportReport> {
     ensure_guest_exists(&*client, guest_id).await?;
-    if out.symlink_metadata().is_ok() && !force {
-        return Err(exists_already(out));
-    }
-    let dir = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "export".into());
-    remove_stale_temporaries(dir, &name);
-    // a new file under a name nobody can guess, readable by its owner only;
-    // create_new never follows a symlink planted at that name
-    let tmp = dir.join(format!(
-        ".{name}.{}.{}{TEMPORARY}",
-        std::process::id(),
-        uuid::Uuid::new_v4().simple()
-    ));
-    let file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(|e| Error::io(format!("cannot create {}", tmp.display()), e))?;
+    let (private, file) = PrivateFile::create(out, force)?;
     let result = write_zip(client, guest_id, file, trade_secrets).await;
     let (rows, pdfs, branch_id) = match result {
         Ok(r) => r,
         Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
+            private.discard();
             return Err(e);
         }
     };
@@ -116,9 +91,7 @@ async fn write_export(
         },
     )
     .await?;
-    let handed_out = hand_out(&tmp, out, force);
-    let _ = std::fs::remove_file(&tmp);
-    handed_out?;
+    private.hand_out()?;
     if let Err(e) = tx.commit().await {
         let _ = std::fs::remove_file(out);
         return Err(e.into());
@@ -129,54 +102,6 @@ async fn write_export(
         pdfs,
         withheld: trade_secrets.to_vec(),
     })
-}
-
-/// The ending of an export's temporary file: `.NAME.PID.RANDOM` + this.
-const TEMPORARY: &str = ".retentiond-tmp";
-
-fn exists_already(out: &Path) -> Error {
-    Error::Invalid(format!(
-        "{} exists already: choose another file, or pass --force to replace it",
-        out.display()
-    ))
-}
-
-/// Puts the finished file at `out`: without `force` never over anything
-/// that is there (also if it appeared meanwhile: a hard link fails then),
-/// with `force` by an atomic rename.
-fn hand_out(tmp: &Path, out: &Path, force: bool) -> Result<()> {
-    let moved = if force {
-        std::fs::rename(tmp, out)
-    } else {
-        std::fs::hard_link(tmp, out)
-    };
-    moved.map_err(|e| match e.kind() {
-        std::io::ErrorKind::AlreadyExists => exists_already(out),
-        _ => Error::io(format!("cannot move the export to {}", out.display()), e),
-    })
-}
-
-/// Removes temporary files that exports of `name` left when their process
-/// was killed (their process id no longer runs).
-fn remove_stale_temporaries(dir: &Path, name: &str) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let prefix = format!(".{name}.");
-    for entry in entries.flatten() {
-        let file = entry.file_name().to_string_lossy().into_owned();
-        let Some(rest) = file
-            .strip_prefix(&prefix)
-            .and_then(|r| r.strip_suffix(TEMPORARY))
-        else {
-            continue;
-        };
-        let pid = rest.split('.').next().unwrap_or("");
-        let alive = !pid.is_empty() && Path::new("/proc").join(pid).exists();
-        if !alive {
-            let _ = std::fs::remove_file(entry.path());
-        }
-    }
 }
 
 type ZipOut = ZipWriter<BufWriter<File>>;

@@ -17,11 +17,13 @@ pub mod holds;
 pub mod night;
 pub mod pending;
 pub mod policy;
+pub mod private_file;
 pub mod protocol;
 pub mod run;
 pub mod schema;
 pub mod seals;
 pub mod summary;
+pub mod yearly;
 
 pub use crate::model::GuestType;
 pub use context::{Context, Pool};

@@ -234,6 +234,17 @@ pub async fn next_runs(cx: &Context) -> Result<Vec<NextRun>> {
         .collect())
 }
 
+/// The latest night of `tz` whose window has ended at `now`: while
+/// tonight's window is open, the night before.
+fn last_closed_night(settings: &Settings, tz: chrono_tz::Tz, now: DateTime<Utc>) -> NaiveDate {
+    let (tonight, starts) = latest_due_night(now, settings.schedule.nightly_at, tz);
+    if now < window_from(settings, starts) {
+        tonight.pred_opt().unwrap_or(tonight)
+    } else {
+        tonight
+    }
+}
+
 /// The night a branch missed: the latest night whose window has ended
 /// without any run, for a branch that had scheduled runs before it (the
 /// daemon was down, or the database unreachable the whole window).
@@ -246,17 +257,41 @@ pub async fn missed_night(
     now: DateTime<Utc>,
 ) -> Result<Option<NaiveDate>> {
     let tz = branch_time_zone(branch_id, time_zone, settings.schedule.time_zone);
-    let (tonight, starts) = latest_due_night(now, settings.schedule.nightly_at, tz);
-    // while tonight's window is open, the night before is the one to ask about
-    let date = if now < window_from(settings, starts) {
-        tonight.pred_opt().unwrap_or(tonight)
-    } else {
-        tonight
-    };
+    let date = last_closed_night(settings, tz, now);
     Ok(match db::runs::last_night(client, branch_id).await? {
         Some(last) if last < date => Some(date),
         _ => None,
     })
+}
+
+/// Every night of `from..=to` that a branch missed, by the rule of
+/// [`missed_night`] applied to each night instead of the latest only: its
+/// window has ended at `now`, the branch had a scheduled run on an earlier
+/// night, none on this one (`run`: the nights scheduled runs started on),
+/// and automatic deletion was on when the night began (`on_at`).
+pub fn missed_between(
+    settings: &Settings,
+    tz: chrono_tz::Tz,
+    run: &std::collections::BTreeSet<NaiveDate>,
+    on_at: impl Fn(DateTime<Utc>) -> bool,
+    (from, to): (NaiveDate, NaiveDate),
+    now: DateTime<Utc>,
+) -> Vec<NaiveDate> {
+    let Some(&first) = run.first() else {
+        return Vec::new();
+    };
+    let to = to.min(last_closed_night(settings, tz, now));
+    let mut missed = Vec::new();
+    let mut night = from.max(first);
+    while night <= to {
+        let starts = crate::clock::due_instant(night, settings.schedule.nightly_at, tz);
+        if night > first && !run.contains(&night) && on_at(starts) {
+            missed.push(night);
+        }
+        let Some(next) = night.succ_opt() else { break };
+        night = next;
+    }
+    missed
 }
 
 /// The missed nights of every branch with automatic deletion on.

@@ -1,5 +1,5 @@
 //! The arguments of the commands about guests' data and its records:
-//! `export`, `erasure`, `notify`, `outbox` and `protocol`.
+//! `export`, `erasure`, `notify`, `outbox`, `protocol` and `report`.
 
 use std::path::PathBuf;
 
@@ -73,6 +73,30 @@ pub enum HoldCommand {
         #[command(flatten)]
         out: FormatArg,
     },
+}
+
+/// `report` arguments.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The calendar year, in schedule.time_zone.
+    #[arg(long, value_name = "YYYY", value_parser = clap::value_parser!(i32).range(2000..=9999))]
+    pub year: i32,
+    /// Only this branch (default: every branch).
+    #[arg(long, value_name = "ID")]
+    pub branch: Option<i64>,
+    /// Language of the HTML (default: the global mail.locale).
+    #[arg(long, value_parser = crate::cli::values::report_locale())]
+    pub locale: Option<crate::model::Locale>,
+    /// The HTML file to write.
+    #[arg(long, value_name = "FILE.html")]
+    pub out: PathBuf,
+    /// Replace an existing file.
+    #[arg(long)]
+    pub force: bool,
+    /// Output format: a summary for people, or every figure as one JSON
+    /// document.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
 }
 
 /// `erasure` subcommands.

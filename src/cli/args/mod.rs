@@ -163,6 +163,22 @@ pub enum Command {
     /// List action protocol rows.
     #[command(after_help = pages::epilogue("protocol"))]
     Protocol(ProtocolArgs),
+    /// The yearly report for the data protection officer: one HTML file
+    /// (and the same figures as JSON).
+    ///
+    /// report writes one self-contained HTML file for a calendar year, for
+    /// print on A4: the periods in force and where they come from,
+    /// anonymizations and fiscal erasures per month and guest type, the
+    /// guests still overdue after each run, missed nights, erasure requests
+    /// against the one-month deadline, exports, changes of periods and
+    /// settings with who made them, and whether protocol verify holds with
+    /// the newest seal. Every figure is read from the action protocol; no
+    /// guest is named. Months are those of schedule.time_zone. The file is
+    /// private (mode 0600) and never replaces an existing file without
+    /// --force. With a broken hash chain the report is written and says so,
+    /// and the exit code is 3.
+    #[command(after_help = pages::epilogue("report"))]
+    Report(ReportArgs),
 }
 
 /// Output formats.

@@ -323,6 +323,27 @@ pub static PAGES: &[Page] = &[
             ),
         ],
     },
+    Page {
+        command: "report",
+        examples: &[
+            "retentiond report --year 2026 --out retention-2026.html",
+            "retentiond report --year 2026 --branch 2 --locale en --out branch-2.html --format json",
+        ],
+        exit: &[
+            (0, "written"),
+            (
+                1,
+                "the database is unreachable, its schema does not match, or the file could not \
+                 be written",
+            ),
+            (2, "bad usage, an unknown branch, or the file exists and --force was not given"),
+            (
+                3,
+                "written, but the protocol's hash chain does not hold (the report says where it \
+                 breaks)",
+            ),
+        ],
+    },
 ];
 
 /// The page of `command`, if it has one.
