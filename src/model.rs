@@ -127,6 +127,12 @@ named_enum! {
         HoldPlaced => "hold_placed",
         /// A legal hold was released.
         HoldReleased => "hold_released",
+        /// Deleting work was paused (for a branch or every branch).
+        Paused => "paused",
+        /// A pause was ended by hand.
+        Resumed => "resumed",
+        /// A pause reached its time and ended by itself.
+        PauseEnded => "pause_ended",
     }
 }
 

@@ -10,7 +10,8 @@
 --
 -- SQLSTATEs of our own refusals: RT001 an argument out of bounds, RT002 a
 -- run or branch this session does not hold, RT003 an erasure request in
--- the wrong state, RT004 an erasure blocked, RT005 a guest row locked.
+-- the wrong state, RT004 an erasure blocked, RT005 a guest row locked,
+-- RT006 deleting paused.
 
 -- Whether this session holds the run locks of all these branches (at
 -- least one, none NULL; runs.sql).
@@ -117,6 +118,7 @@ BEGIN
     IF night_branch_id IS NOT NULL AND branches <> ARRAY[night_branch_id] THEN
         RAISE EXCEPTION 'a scheduled run covers exactly its night''s branch' USING ERRCODE = 'RT001';
     END IF;
+    PERFORM retention.refuse_when_paused(branches);
     IF (night_branch_id IS NULL) <> (night IS NULL)
        OR (night NOT BETWEEN current_date - 2 AND current_date + 1
            AND NOT retention.by_superuser()) THEN
@@ -458,6 +460,7 @@ BEGIN
         RAISE EXCEPTION 'candidate list % is not of a branch of run %', plan, run_id
             USING ERRCODE = 'RT002';
     END IF;
+    PERFORM retention.refuse_when_paused(ARRAY[branch]);
     taken := retention.lock_guests(listed);
     RETURN QUERY SELECT taken, NULL::text, NULL::text, NULL::bigint;
     IF cardinality(taken) > 0 THEN
@@ -611,6 +614,7 @@ DECLARE
     erased boolean;
 BEGIN
     r := retention.open_request(request);
+    PERFORM retention.refuse_when_paused(ARRAY[r.branch_id]);
     -- the decision first: the trigger refuses the requesting login
     UPDATE retention.erasure_requests e
     SET status = 'approved', decided_by = actor, decided_at = now(), reason = NULL
@@ -705,6 +709,107 @@ BEGIN
         h.guest_id, NULL, NULL,
         jsonb_build_object('hold_id', hold, 'placed_by', h.placed_by,
                            'placed_login', h.placed_login));
+END
+$$;
+
+---------------------------------------------------------------------------
+-- Pauses (migration 15)
+
+-- Refuses deleting work while a pause is in force over one of `branches`
+-- (its own or the global one); RT006 names the pause.
+CREATE OR REPLACE FUNCTION retention.refuse_when_paused(branches bigint[]) RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p retention.pauses;
+BEGIN
+    SELECT * INTO p FROM retention.pauses x
+    WHERE x.ended_at IS NULL AND x.until > now()
+      AND (x.branch_id IS NULL OR x.branch_id = ANY (branches))
+    ORDER BY x.until DESC
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'deleting is paused (pause %, %) until %; `retentiond resume%` ends it earlier',
+            p.id, coalesce('branch ' || p.branch_id, 'every branch'), p.until,
+            coalesce(' --branch ' || p.branch_id, '')
+            USING ERRCODE = 'RT006';
+    END IF;
+END
+$$;
+
+-- Pauses that reached their time end by themselves, each with a
+-- pause_ended row; any caller may record what is true.
+CREATE OR REPLACE FUNCTION retention_api.end_pauses(actor text) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    WITH ended AS (
+        UPDATE retention.pauses p
+        SET ended_at = p.until, ended_by = actor, ended_how = 'expired'
+        WHERE p.ended_at IS NULL AND p.until <= now()
+        RETURNING p.id, p.branch_id, p.until
+    )
+    SELECT count(*) INTO n
+    FROM ended e,
+         LATERAL retention.protocol_row(actor, 'pause_ended', e.branch_id, NULL, NULL, NULL,
+             jsonb_build_object('pause_id', e.id, 'until', e.until, 'how', 'expired')) r;
+    RETURN n;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION retention_api.pause(
+    branch bigint, reason text, until timestamptz, actor text
+) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    id bigint;
+BEGIN
+    IF NOT retention.has_text(reason) THEN
+        RAISE EXCEPTION 'a pause needs a reason' USING ERRCODE = 'RT001';
+    END IF;
+    IF until IS NULL OR until <= now() OR until > now() + interval '30 days' THEN
+        RAISE EXCEPTION 'a pause ends within 30 days from now, not at %', until
+            USING ERRCODE = 'RT001';
+    END IF;
+    IF branch IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.branches b WHERE b.id = branch) THEN
+        RAISE EXCEPTION 'branch % does not exist', branch USING ERRCODE = 'RT001';
+    END IF;
+    PERFORM retention_api.end_pauses(actor);
+    INSERT INTO retention.pauses (branch_id, reason, until, paused_by)
+    VALUES (branch, reason, until, actor)
+    RETURNING pauses.id INTO id;
+    PERFORM retention.protocol_row(actor, 'paused', branch, NULL, NULL, NULL,
+        jsonb_build_object('pause_id', id, 'until', until, 'reason_given', true));
+    RETURN id;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION retention_api.resume(branch bigint, actor text) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    PERFORM retention_api.end_pauses(actor);
+    WITH ended AS (
+        UPDATE retention.pauses p
+        SET ended_at = now(), ended_by = actor, ended_how = 'resumed'
+        WHERE p.ended_at IS NULL AND p.branch_id IS NOT DISTINCT FROM branch
+        RETURNING p.id, p.branch_id, p.until
+    )
+    SELECT count(*) INTO n
+    FROM ended e,
+         LATERAL retention.protocol_row(actor, 'resumed', e.branch_id, NULL, NULL, NULL,
+             jsonb_build_object('pause_id', e.id, 'until', e.until, 'how', 'resumed')) r;
+    RETURN n;
 END
 $$;
 
@@ -944,6 +1049,7 @@ BEGIN
                     retention.runs, retention.mail_outbox, retention.pending_snapshots,
                     retention.branch_settings, retention.erasure_requests, retention.policies,
                     retention.run_candidates, retention.legal_holds, retention.holds_in_force,
+                    retention.pauses,
                     retention.granted_logins TO %I', role_name);
     EXECUTE pg_catalog.format('GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA retention_api TO %I',
                               role_name);

@@ -61,6 +61,16 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<()> {
         Command::Export(args) => gdpr::export(&cx, &args).await,
         Command::Erasure(cmd) => gdpr::erasure(&cx, &cmd).await,
         Command::Hold(cmd) => gdpr::hold(&cx, &cmd).await,
+        Command::Pause {
+            branch,
+            reason,
+            until,
+            actor,
+            out,
+        } => run::pause(&cx, branch, &reason, until, &actor.resolve(), out.format).await,
+        Command::Resume { branch, actor, out } => {
+            run::resume(&cx, branch, &actor.resolve(), out.format).await
+        }
         Command::Report(args) => yearly::report(&cx, &args).await,
         Command::Status { format } => status::status(&cx, format).await,
         Command::Notify(cmd) => mail::notify(&cx, &cmd).await,

@@ -17,6 +17,7 @@ use crate::model::{Action, RunKind, RunStatus};
 use crate::notify::sender::FlushScope;
 use crate::notify::transport::Transport;
 use crate::notify::Notifier;
+use crate::retention::pauses;
 use crate::retention::run::{self, LogLines, Prepared, Progress, RunOptions, RunReport};
 use crate::shutdown::{self, Shutdown};
 use tokio_util::sync::CancellationToken;
@@ -46,6 +47,12 @@ pub async fn run(cx: &Context, args: &RunArgs) -> Result<()> {
                     .to_string()
             },
         );
+    }
+    if !args.dry_run {
+        let paused = pauses::in_force(&cx.client().await?, cx.now()).await?;
+        if let Some(refusal) = pauses::refusal(&paused, &branches) {
+            return Err(refusal);
+        }
     }
     // Ctrl-C and SIGTERM from here on: the running statement is cancelled
     // after a short grace, the current batch rolls back, the run is
@@ -350,4 +357,38 @@ impl Progress for Bar {
     fn finish(&self) {
         self.0.finish_and_clear();
     }
+}
+
+pub async fn pause(
+    cx: &Context,
+    branch: Option<i64>,
+    reason: &str,
+    until: chrono::DateTime<chrono::Utc>,
+    actor: &str,
+    format: Format,
+) -> Result<()> {
+    let mut client = cx.client().await?;
+    let id = pauses::pause(&mut client, branch, reason, until, actor, cx.now()).await?;
+    let scope = branch.map_or("every branch".to_string(), |b| format!("branch {b}"));
+    emit(
+        format,
+        json!({"pause_id": id, "branch_id": branch, "until": until}),
+        || {
+            format!(
+                "deleting is paused for {scope} until {} (pause {id}): no run, batch or \
+                 approval deletes; it ends by itself then, or with `retentiond resume{}`",
+                until.format("%Y-%m-%d %H:%M UTC"),
+                branch.map_or(String::new(), |b| format!(" --branch {b}"))
+            )
+        },
+    )
+}
+
+pub async fn resume(cx: &Context, branch: Option<i64>, actor: &str, format: Format) -> Result<()> {
+    let mut client = cx.client().await?;
+    let n = pauses::resume(&mut client, branch, actor).await?;
+    let scope = branch.map_or("every branch".to_string(), |b| format!("branch {b}"));
+    emit(format, json!({"branch_id": branch, "ended": n}), || {
+        format!("deleting goes on for {scope} ({n} pause(s) ended)")
+    })
 }

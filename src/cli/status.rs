@@ -65,6 +65,13 @@ fn describe(a: &Attention) -> String {
              (`retentiond hold release --hold {id}`) or renew it (a new hold first, then release \
              this one)"
         ),
+        Attention::Paused(id, branch, until) => format!(
+            "deleting is paused (pause {id}, {}) until {}: no run, batch or approval deletes; \
+             `retentiond resume{}` ends it earlier",
+            branch.map_or("every branch".to_string(), |b| format!("branch {b}")),
+            until.format("%Y-%m-%d %H:%M UTC"),
+            branch.map_or(String::new(), |b| format!(" --branch {b}"))
+        ),
         Attention::InvalidTimeZone(b, tz) => format!(
             "branch {b} has the time zone {tz:?}, which PostgreSQL does not know: the branch is \
              left out of runs, reports and summaries until branches.time_zone is fixed"

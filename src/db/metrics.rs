@@ -28,6 +28,8 @@ pub struct Branch {
     pub branch_id: i64,
     /// Nightly automatic deletion.
     pub auto_delete: bool,
+    /// A pause of deleting is in force over it.
+    pub paused: bool,
 }
 
 /// Everything a scrape reads from the database.
@@ -54,6 +56,7 @@ pub async fn snapshot(client: &impl GenericClient, now: DateTime<Utc>) -> Result
         .map(|r| Branch {
             branch_id: r.get("branch_id"),
             auto_delete: r.get("auto_delete"),
+            paused: r.get("paused"),
         })
         .collect();
     let last_runs = query!("metrics_last_runs")

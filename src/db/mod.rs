@@ -31,6 +31,7 @@ pub mod holds;
 pub mod metrics;
 pub mod migrate;
 pub mod outbox;
+pub mod pauses;
 pub mod policies;
 pub mod protocol;
 pub mod roles;

@@ -66,6 +66,13 @@ fn encode_runs(
     )?;
     per_branch(
         e,
+        "paused",
+        "1 while a pause of deleting work is in force over the branch (retentiond pause).",
+        branches,
+        |b| f64::from(s.branches.iter().any(|x| x.branch_id == b && x.paused)),
+    )?;
+    per_branch(
+        e,
         "last_run_end_timestamp_seconds",
         "End of the branch's newest run that has ended (Unix time; 0: none yet).",
         branches,

@@ -125,6 +125,8 @@ pub struct PendingSummary {
     pub missed_night: Option<NaiveDate>,
     /// Legal holds over the branch or its guests past their date: (hold id, date).
     pub expired_holds: Vec<(i64, NaiveDate)>,
+    /// The end of a pause of deleting in force over the branch.
+    pub paused_until: Option<DateTime<Utc>>,
 }
 
 impl PendingSummary {
@@ -203,6 +205,7 @@ pub(super) fn pending_data(p: &PendingSummary, tz: Tz, locale: Locale) -> Value 
                 Locale::De => until.format("%d.%m.%Y").to_string(),
             },
         })).collect::<Vec<_>>(),
+        "paused_until": p.paused_until.map(|t| date_label(t, tz, locale)),
         "types": types,
         "overdue_total": overdue,
         "due_total": due,

@@ -157,6 +157,7 @@ pub fn sample(kind: &str) -> Value {
             "auto_delete": false,
             "missed_night": "24.11.2026",
             "expired_holds": [{"id": 2, "until": "2026-11-30"}],
+            "paused_until": "2026-11-28 06:00",
             "types": [{"type": GuestType::Guest, "overdue": 3, "due_soon": 2}],
             "overdue_total": 3,
             "due_total": 2,

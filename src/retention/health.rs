@@ -43,6 +43,8 @@ pub struct Health {
     pub invalid_time_zones: Vec<InvalidZone>,
     /// Legal holds in force whose date has passed.
     pub expired_holds: Vec<super::holds::Expired>,
+    /// Pauses of deleting work in force.
+    pub pauses: Vec<super::pauses::Pause>,
     /// What needs attention.
     #[serde(skip)]
     pub attention: Vec<Attention>,
@@ -74,6 +76,8 @@ pub enum Attention {
     InvalidTimeZone(i64, String),
     /// A legal hold in force is past its date: release or renew it.
     HoldExpired(i64, chrono::NaiveDate),
+    /// Deleting is paused (pause id, its branch or every branch, until).
+    Paused(i64, Option<i64>, DateTime<Utc>),
 }
 
 /// A branch whose time zone PostgreSQL does not know.
@@ -146,6 +150,7 @@ pub async fn gather(cx: &Context) -> Result<Health> {
         missed_nights: Vec::new(),
         invalid_time_zones: Vec::new(),
         expired_holds: Vec::new(),
+        pauses: Vec::new(),
         attention: Vec::new(),
     };
     if !health.schema.ok {
@@ -166,6 +171,12 @@ pub async fn gather(cx: &Context) -> Result<Health> {
     health.expired_holds = super::holds::expired(&client, cx.now()).await?;
     for h in &health.expired_holds {
         health.attention.push(Attention::HoldExpired(h.id, h.until));
+    }
+    health.pauses = super::pauses::in_force(&client, cx.now()).await?;
+    for p in &health.pauses {
+        health
+            .attention
+            .push(Attention::Paused(p.id, p.branch_id, p.until));
     }
     branch_states(&client, &mut health).await?;
     health.stale_runs = db::health::stale_runs(&client).await?;

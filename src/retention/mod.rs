@@ -15,6 +15,7 @@ pub mod export;
 pub mod health;
 pub mod holds;
 pub mod night;
+pub mod pauses;
 pub mod pending;
 pub mod policy;
 pub mod private_file;

@@ -118,8 +118,16 @@ pub async fn night_open(
 pub async fn due_nights(cx: &Context) -> Result<Vec<NightWindow>> {
     let client = cx.raw_client().await?;
     let now = cx.now();
+    let paused = super::pauses::in_force(&client, now).await?;
     let mut due = Vec::new();
     for branch in db::runs::scheduled_branches(&client).await? {
+        if paused.iter().any(|p| p.covers(branch.branch_id)) {
+            tracing::debug!(
+                branch.id = branch.branch_id,
+                "deleting is paused: no nightly run"
+            );
+            continue;
+        }
         let Some(night) = latest_night(&cx.settings, &branch, now) else {
             continue;
         };
@@ -139,6 +147,7 @@ pub async fn run_due_nights(
     cx: &Context,
     notifier: Option<&std::sync::Arc<Notifier>>,
 ) -> Result<Vec<RunReport>> {
+    super::pauses::end_expired(&cx.raw_client().await?).await?;
     let due = due_nights(cx).await?;
     run_nights(cx, &due, notifier).await
 }

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 
 use super::branch_settings::{self, BranchSettings};
 use super::context::Context;
-use super::{erasure, holds, night, pending};
+use super::{erasure, holds, night, pauses, pending};
 use crate::clock::{branch_time_zone, latest_due_night};
 use crate::db::{self, GenericClient};
 use crate::error::Result;
@@ -109,6 +109,12 @@ pub async fn summary(
             .filter(|h| h.branch_id == Some(branch.branch_id))
             .map(|h| (h.id, h.until))
             .collect(),
+        paused_until: pauses::in_force(client, now)
+            .await?
+            .iter()
+            .filter(|p| p.covers(branch.branch_id))
+            .map(|p| p.until)
+            .max(),
     }))
 }
 

@@ -138,6 +138,35 @@ pub enum Command {
     /// Legal holds: guests or branches no run or erasure anonymizes until released.
     #[command(subcommand)]
     Hold(HoldCommand),
+    /// Stop all deleting work (runs, batches, approvals) until a time, at
+    /// most 30 days ahead, for every branch or one; stored in the database.
+    #[command(after_help = pages::epilogue("pause"))]
+    Pause {
+        /// Only this branch (default: every branch).
+        #[arg(long, value_name = "ID")]
+        branch: Option<i64>,
+        /// Why (for the operators; in status, never in mails).
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+        /// When the pause ends by itself (at most 30 days ahead).
+        #[arg(long, value_name = "TIME", value_parser = parse_instant)]
+        until: DateTime<Utc>,
+        #[command(flatten)]
+        actor: ActorArg,
+        #[command(flatten)]
+        out: FormatArg,
+    },
+    /// End a pause now (every branch's, or with --branch that branch's).
+    #[command(after_help = pages::epilogue("resume"))]
+    Resume {
+        /// The branch whose own pause ends (default: the pause of every branch).
+        #[arg(long, value_name = "ID")]
+        branch: Option<i64>,
+        #[command(flatten)]
+        actor: ActorArg,
+        #[command(flatten)]
+        out: FormatArg,
+    },
     /// Health at a glance: schema, last and next runs, held branches, outbox, locks.
     #[command(after_help = pages::epilogue("status"))]
     Status {

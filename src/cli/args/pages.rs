@@ -233,6 +233,19 @@ pub static PAGES: &[Page] = &[
         ],
     },
     Page {
+        command: "pause",
+        examples: &[
+            "retentiond pause --reason 'incident 2026-12-02, see ticket 4711' --until 2026-12-09",
+            "retentiond pause --branch 3 --reason 'POS migration' --until '2026-12-05 06:00'",
+        ],
+        exit: &[],
+    },
+    Page {
+        command: "resume",
+        examples: &["retentiond resume", "retentiond resume --branch 3 --actor alice"],
+        exit: &[],
+    },
+    Page {
         command: "hold add",
         examples: &[
             "retentiond hold add --guest 4711 --reason 'tax audit 2026/17' --until 2027-06-30",
