@@ -26,6 +26,17 @@ BEGIN ATOMIC
                           WHERE l.branch_id = b.id AND l.pid = pg_catalog.pg_backend_pid()));
 END;
 
+-- This database session, as a run records it (migration 16): its server
+-- process and that process's start, so that a later process with the same
+-- pid is another session.
+CREATE OR REPLACE FUNCTION retention.session_key() RETURNS text
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+    SELECT pg_catalog.pg_backend_pid()::text || '@'
+           || coalesce((SELECT a.backend_start::text FROM pg_catalog.pg_stat_activity a
+                        WHERE a.pid = pg_catalog.pg_backend_pid()), '');
+END;
+
 -- Whether the login is a superuser: it may change any row anyway, so the
 -- bounds on instants below (which let tests simulate other days) do not
 -- apply to it.
@@ -73,9 +84,8 @@ BEGIN
     END IF;
     IF action LIKE 'run\_%' AND NOT EXISTS (SELECT 1 FROM retention.runs r
                                             WHERE r.id = run_id
-                                              AND retention.holds_branches(r.branches)) THEN
-        RAISE EXCEPTION 'run % is not this session''s (its branch locks are not held here)', run_id
-            USING ERRCODE = 'RT002';
+                                              AND r.session = retention.session_key()) THEN
+        RAISE EXCEPTION 'run % is not this session''s', run_id USING ERRCODE = 'RT002';
     END IF;
     PERFORM retention.protocol_row(actor, action, branch_id, guest_id, guest_type, run_id, details);
 END
@@ -111,7 +121,9 @@ DECLARE
     id bigint;
 BEGIN
     PERFORM retention.check_cutoff(cutoff);
-    IF NOT retention.holds_branches(branches) THEN
+    -- a manual run over no branch records that every branch was busy
+    IF NOT (retention.holds_branches(branches)
+            OR (cardinality(branches) = 0 AND night_branch_id IS NULL AND night IS NULL)) THEN
         RAISE EXCEPTION 'a run is recorded only by the session that holds its branches'' locks'
             USING ERRCODE = 'RT002';
     END IF;
@@ -125,8 +137,10 @@ BEGIN
         RAISE EXCEPTION 'a scheduled run claims tonight''s or last night''s night, not %', night
             USING ERRCODE = 'RT001';
     END IF;
-    INSERT INTO retention.runs (kind, actor, branches, night_branch_id, night, cutoff, started_at)
-    VALUES (kind, actor, branches, night_branch_id, night, cutoff, started_at)
+    INSERT INTO retention.runs (kind, actor, branches, night_branch_id, night, cutoff, started_at,
+                                session)
+    VALUES (kind, actor, branches, night_branch_id, night, cutoff, started_at,
+            retention.session_key())
     ON CONFLICT (night_branch_id, night) WHERE retention.run_claims_night(status) DO NOTHING
     RETURNING runs.id INTO id;
     RETURN id;
@@ -141,6 +155,7 @@ AS $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM retention.runs r
                    WHERE r.id = run AND r.status = 'running'
+                     AND r.session = retention.session_key()
                      AND retention.holds_branches(r.branches)) THEN
         RAISE EXCEPTION 'run % is not running under this session''s branch locks', run
             USING ERRCODE = 'RT002';
@@ -161,9 +176,10 @@ DECLARE
 BEGIN
     IF EXISTS (SELECT 1 FROM retention.runs r
                WHERE r.id = run_finish.id AND r.status = 'running'
-                 AND NOT retention.holds_branches(r.branches)) THEN
-        RAISE EXCEPTION 'run % is running under another session''s branch locks', id
-            USING ERRCODE = 'RT002';
+                 AND (r.session IS DISTINCT FROM retention.session_key()
+                      OR NOT (cardinality(r.branches) = 0
+                              OR retention.holds_branches(r.branches)))) THEN
+        RAISE EXCEPTION 'run % is another session''s', id USING ERRCODE = 'RT002';
     END IF;
     UPDATE retention.runs r
     SET status = run_finish.status, counts = run_finish.counts, remaining = run_finish.remaining,

@@ -7,7 +7,8 @@ use super::{invalid, Context, Format, PolicyCommand, SettingsCommand, ShowArgs};
 use crate::error::Result;
 use crate::retention::branch_settings::{self, Update};
 use crate::retention::policy::{self, Change, Source};
-use crate::retention::schema;
+use crate::retention::summary::WINDOW_DAYS;
+use crate::retention::{schema, whatif};
 
 /// `check-config`: the effective settings with secrets redacted.
 pub fn check_config(cx: &Context, format: Format) -> Result<()> {
@@ -74,61 +75,66 @@ pub async fn grant(cx: &Context, role: &str, format: Format) -> Result<()> {
 }
 
 pub async fn policy(cx: &Context, cmd: PolicyCommand) -> Result<()> {
-    let mut client = cx.client().await?;
+    let client = cx.client().await?;
     match cmd {
         PolicyCommand::Set {
             branch,
             guest_type,
             period,
+            dry_run,
             actor,
             out,
         } => {
-            let change =
-                policy::set(&mut client, branch, guest_type, &period, &actor.resolve()).await?;
-            let (old, new) = match change {
-                Change::Set { old, new } => (old, Some(new)),
+            let edit = policy::Edit::Set(&period);
+            let outcome =
+                whatif::change(cx, branch, guest_type, edit, &actor.resolve(), dry_run).await?;
+            let (old, new) = match &outcome.change {
+                Change::Set { old, new } => (old.clone(), Some(new.clone())),
                 _ => (None, None),
             };
-            emit(
-                out.format,
-                json!({"branch_id": branch, "guest_type": guest_type, "changed": new.is_some(),
-                       "old": old, "new": new}),
-                || match (old, new) {
-                    (Some(old), Some(new)) => {
-                        format!("branch {branch}, {guest_type}: period changed from {old} to {new}")
-                    }
-                    (None, Some(new)) => {
-                        format!("branch {branch}, {guest_type}: period set to {new}")
-                    }
-                    _ => format!("branch {branch}, {guest_type}: period unchanged"),
-                },
-            )?;
+            let text = match (&old, &new) {
+                (Some(old), Some(new)) => {
+                    format!("branch {branch}, {guest_type}: period changed from {old} to {new}")
+                }
+                (None, Some(new)) => format!("branch {branch}, {guest_type}: period set to {new}"),
+                _ => format!("branch {branch}, {guest_type}: period unchanged"),
+            };
+            let doc = json!({"branch_id": branch, "guest_type": guest_type,
+                             "changed": new.is_some() && !dry_run, "old": old, "new": new});
+            print_outcome(out.format, doc, &text, &outcome)?;
         }
         PolicyCommand::Unset {
             branch,
             guest_type,
+            dry_run,
             actor,
             out,
         } => {
-            let old = match policy::unset(&mut client, branch, guest_type, &actor.resolve()).await?
-            {
-                Change::Unset { old } => Some(old),
+            let outcome = whatif::change(
+                cx,
+                branch,
+                guest_type,
+                policy::Edit::Unset,
+                &actor.resolve(),
+                dry_run,
+            )
+            .await?;
+            let old = match &outcome.change {
+                Change::Unset { old } => Some(old.clone()),
                 _ => None,
             };
-            emit(
-                out.format,
-                json!({"branch_id": branch, "guest_type": guest_type, "changed": old.is_some(),
-                       "old": old}),
-                || match &old {
-                    Some(old) => format!(
-                        "branch {branch}, {guest_type}: own period {old} removed \
-                         (`retentiond policy show --branch {branch}` shows what is in force now)"
-                    ),
-                    None => {
-                        format!("branch {branch}, {guest_type}: had no own period, nothing changed")
-                    }
-                },
-            )?;
+            let text = match &old {
+                Some(old) => format!(
+                    "branch {branch}, {guest_type}: own period {old} removed \
+                     (`retentiond policy show --branch {branch}` shows what is in force now)"
+                ),
+                None => {
+                    format!("branch {branch}, {guest_type}: had no own period, nothing changed")
+                }
+            };
+            let doc = json!({"branch_id": branch, "guest_type": guest_type,
+                             "changed": old.is_some() && !dry_run, "old": old});
+            print_outcome(out.format, doc, &text, &outcome)?;
         }
         PolicyCommand::Show(ShowArgs { branch, format }) => {
             let policies = policy::effective(&client, branch).await?;
@@ -253,4 +259,50 @@ fn print_settings(all: &[branch_settings::BranchSettings]) {
             s.branch_id, s.branch_id
         );
     }
+}
+
+/// A policy change with what it does in each branch it reaches: the JSON
+/// document gains `dry_run` and `branches`; the text a line per branch and
+/// a warning where the next night's guard would stop the run.
+fn print_outcome(
+    format: Format,
+    mut doc: serde_json::Value,
+    text: &str,
+    outcome: &whatif::Outcome,
+) -> Result<()> {
+    doc["dry_run"] = json!(outcome.dry_run);
+    doc["branches"] = serde_json::to_value(&outcome.branches).unwrap_or_default();
+    emit(format, doc, || {
+        let mut out = if outcome.dry_run {
+            format!("dry run, nothing changed: {text}")
+        } else {
+            text.to_string()
+        };
+        for e in &outcome.branches {
+            let nights = e
+                .nights
+                .map_or("unknown (no completed run yet)".to_string(), |n| {
+                    n.to_string()
+                });
+            out.push_str(&format!(
+                "\n  branch {}: overdue {} -> {}, due within {WINDOW_DAYS} days {} -> {}, \
+                 blocked {} -> {}; nights for the backlog: {nights}",
+                e.branch_id,
+                e.overdue.before,
+                e.overdue.after,
+                e.due_soon.before,
+                e.due_soon.after,
+                e.blocked.before,
+                e.blocked.after,
+            ));
+            if e.guard_stops {
+                out.push_str(&format!(
+                    "\n  warning: the next night's guard stops branch {}'s run ({} of {} guests \
+                     not yet anonymized would go); confirm with `retentiond run --branch {}`",
+                    e.branch_id, e.overdue.after, e.not_anonymized, e.branch_id
+                ));
+            }
+        }
+        out
+    })
 }

@@ -68,6 +68,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(13, "owner_and_api"),
     migration!(14, "legal_holds"),
     migration!(15, "pauses"),
+    migration!(16, "run_sessions"),
 ];
 
 /// One file of the rules: functions and views that [`run`] re-applies
@@ -96,7 +97,7 @@ pub const RULES_VERSION: i32 = 2;
 
 /// The checksum of the rules at [`RULES_VERSION`].
 #[cfg(test)]
-const RULES_FINGERPRINT: &str = "6eab8ecdaaf6a19e";
+const RULES_FINGERPRINT: &str = "6ce4aa7fffbfdba4";
 
 /// The rules, in the order they are applied: each file may use what the
 /// files before it define, and a function or view no file defines any more

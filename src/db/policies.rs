@@ -82,7 +82,7 @@ pub enum Source {
 }
 
 /// The period in force for one branch and type.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct EffectivePolicy {
     /// Branch.
     pub branch_id: i64,

@@ -322,3 +322,12 @@ pub async fn last_night(client: &impl GenericClient, branch_id: i64) -> Result<O
         .await?
         .get(0))
 }
+
+/// Guests anonymized per second of run time over the newest completed runs
+/// (`None` before the first).
+pub async fn throughput(client: &impl GenericClient) -> Result<Option<f64>> {
+    Ok(query!("whatif_throughput")
+        .one(client, &[])
+        .await?
+        .get::<_, Option<f64>>(0))
+}

@@ -24,6 +24,7 @@ pub mod run;
 pub mod schema;
 pub mod seals;
 pub mod summary;
+pub mod whatif;
 pub mod yearly;
 
 pub use crate::model::GuestType;

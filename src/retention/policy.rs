@@ -75,14 +75,47 @@ pub async fn set(
     actor: &str,
 ) -> Result<Change> {
     let tx = client.transaction().await?;
-    ensure_branch_exists(&tx, branch_id).await?;
-    let new = normalize_period(&tx, period).await?;
-    let (old, changed) = db::policies::set(&tx, branch_id, guest_type, &new, actor).await?;
-    if !changed {
-        return Ok(Change::Unchanged);
-    }
+    let change = apply(&tx, branch_id, guest_type, Edit::Set(period), actor).await?;
     tx.commit().await?;
-    Ok(Change::Set { old, new })
+    Ok(change)
+}
+
+/// A change of a branch's own period.
+#[derive(Clone, Copy, Debug)]
+pub enum Edit<'a> {
+    /// Set it to this period.
+    Set(&'a str),
+    /// Remove it.
+    Unset,
+}
+
+/// Applies `edit` in the caller's transaction (with its `policy_changed`
+/// row); the caller commits, or rolls back for a what-if.
+pub async fn apply(
+    tx: &impl GenericClient,
+    branch_id: i64,
+    guest_type: GuestType,
+    edit: Edit<'_>,
+    actor: &str,
+) -> Result<Change> {
+    ensure_branch_exists(tx, branch_id).await?;
+    match edit {
+        Edit::Set(period) => {
+            let new = normalize_period(tx, period).await?;
+            let (old, changed) = db::policies::set(tx, branch_id, guest_type, &new, actor).await?;
+            Ok(if changed {
+                Change::Set { old, new }
+            } else {
+                Change::Unchanged
+            })
+        }
+        Edit::Unset => Ok(
+            match db::policies::unset(tx, branch_id, guest_type, actor).await? {
+                Some(old) => Change::Unset { old },
+                None => Change::Unchanged,
+            },
+        ),
+    }
 }
 
 /// Removes a branch's own period for a type (it then inherits, or is not configured).
@@ -94,12 +127,9 @@ pub async fn unset(
     actor: &str,
 ) -> Result<Change> {
     let tx = client.transaction().await?;
-    ensure_branch_exists(&tx, branch_id).await?;
-    let Some(old) = db::policies::unset(&tx, branch_id, guest_type, actor).await? else {
-        return Ok(Change::Unchanged);
-    };
+    let change = apply(&tx, branch_id, guest_type, Edit::Unset, actor).await?;
     tx.commit().await?;
-    Ok(Change::Unset { old })
+    Ok(change)
 }
 
 /// The period in force for every branch (or one) and every type.

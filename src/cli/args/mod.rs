@@ -283,6 +283,10 @@ pub enum PolicyCommand {
         /// A PostgreSQL interval: '3 years', '18 months', '400 days'.
         #[arg(long, value_name = "PERIOD", allow_hyphen_values = true)]
         period: String,
+        /// Only show what the change would do in every branch it reaches;
+        /// change nothing.
+        #[arg(long)]
+        dry_run: bool,
         #[command(flatten)]
         actor: ActorArg,
         #[command(flatten)]
@@ -297,6 +301,10 @@ pub enum PolicyCommand {
         /// Guest type.
         #[arg(long = "type", value_name = "TYPE", value_parser = super::values::guest_type())]
         guest_type: GuestType,
+        /// Only show what the change would do in every branch it reaches;
+        /// change nothing.
+        #[arg(long)]
+        dry_run: bool,
         #[command(flatten)]
         actor: ActorArg,
         #[command(flatten)]

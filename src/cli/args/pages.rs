@@ -236,7 +236,7 @@ pub static PAGES: &[Page] = &[
         command: "pause",
         examples: &[
             "retentiond pause --reason 'incident 2026-12-02, see ticket 4711' --until 2026-12-09",
-            "retentiond pause --branch 3 --reason 'POS migration' --until '2026-12-05 06:00'",
+            "retentiond pause --branch 3 --reason 'POS migration' --until 2026-12-05T06:00:00+01:00",
         ],
         exit: &[],
     },

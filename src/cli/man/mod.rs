@@ -439,7 +439,7 @@ mod tests {
     fn every_runnable_command_has_a_form_with_its_value_names() {
         let forms = synopses();
         assert!(forms.contains(
-            &"retentiond policy set --branch ID --type TYPE --period PERIOD [--actor NAME] \
+            &"retentiond policy set --branch ID --type TYPE --period PERIOD [--dry-run] [--actor NAME] \
               [--format table|json]"
                 .to_string()
         ));
