@@ -133,6 +133,8 @@ named_enum! {
         Resumed => "resumed",
         /// A pause reached its time and ended by itself.
         PauseEnded => "pause_ended",
+        /// How anonymization treats a column of the guest data was decided.
+        ColumnDecided => "column_decided",
     }
 }
 

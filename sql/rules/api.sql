@@ -416,6 +416,40 @@ $$;
 REVOKE ALL ON FUNCTION retention.apply_guests(bigint[], timestamptz, text, bigint, bigint[], jsonb,
                                               bigint) FROM PUBLIC;
 
+-- The columns decided `anonymize` (retention.column_handling) of the guests
+-- whose personal data this transaction anonymized, set to NULL. Internal.
+CREATE OR REPLACE FUNCTION retention.anonymize_columns(ids bigint[]) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record;
+    gone bigint[];
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM retention.column_handling h WHERE h.handling = 'anonymize') THEN
+        RETURN;
+    END IF;
+    SELECT array_agg(g.id) INTO gone FROM public.guests g
+    WHERE g.id = ANY (ids) AND g.anonymized_at = now();
+    IF gone IS NULL THEN
+        RETURN;
+    END IF;
+    FOR t IN
+        SELECT c.table_name,
+               string_agg(pg_catalog.format('%I = NULL', c.column_name), ', ') AS sets
+        FROM retention.guest_columns c
+        WHERE c.handling = 'anonymize'
+        GROUP BY c.table_name
+    LOOP
+        EXECUTE pg_catalog.format('UPDATE public.%I SET %s WHERE %I = ANY ($1)', t.table_name,
+                                  t.sets, CASE WHEN t.table_name = 'guests' THEN 'id'
+                                               ELSE 'guest_id' END)
+            USING gone;
+    END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION retention.anonymize_columns(bigint[]) FROM PUBLIC;
+
 -- Locks the guests of `ids` a batch can take now (others are left for the
 -- next batch), with their reservations and subscriptions.
 CREATE OR REPLACE FUNCTION retention.lock_guests(ids bigint[]) RETURNS bigint[]
@@ -483,6 +517,7 @@ BEGIN
         RETURN QUERY
         SELECT NULL::bigint[], a.action, a.guest_type, a.guests
         FROM retention.apply_guests(taken, cutoff, actor, run_id, '{}', '{}', branch) a;
+        PERFORM retention.anonymize_columns(taken);
     END IF;
 END
 $$;
@@ -647,6 +682,7 @@ BEGIN
     SELECT coalesce(bool_or(a.action = 'fiscal_data_erased'), false) INTO erased
     FROM retention.apply_guests(ARRAY[r.guest_id], now(), actor, NULL, ARRAY[r.guest_id],
         jsonb_build_object('request_id', request, 'requested_by', r.requested_by), NULL) a;
+    PERFORM retention.anonymize_columns(ARRAY[r.guest_id]);
     IF NOT EXISTS (SELECT 1 FROM public.guests g
                    WHERE g.id = r.guest_id AND g.anonymized_at IS NOT NULL) THEN
         RAISE EXCEPTION 'guest % could not be anonymized; nothing was changed', r.guest_id
@@ -826,6 +862,62 @@ BEGIN
          LATERAL retention.protocol_row(actor, 'resumed', e.branch_id, NULL, NULL, NULL,
              jsonb_build_object('pause_id', e.id, 'until', e.until, 'how', 'resumed')) r;
     RETURN n;
+END
+$$;
+
+---------------------------------------------------------------------------
+-- Columns (migration 17, columns.sql)
+
+CREATE OR REPLACE FUNCTION retention_api.column_set(
+    table_name text, column_name text, handling text, actor text
+) RETURNS text
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    c retention.guest_columns;
+    before text;
+BEGIN
+    SELECT * INTO c FROM retention.guest_columns g
+    WHERE g.table_name = column_set.table_name AND g.column_name = column_set.column_name;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'public.%.% is not a column of the guest data (guests, reservations, '
+                        'newsletter_subscriptions, invoices, customer_cards)',
+                        column_set.table_name, column_set.column_name
+            USING ERRCODE = 'RT001';
+    END IF;
+    IF c.handling = 'built_in' THEN
+        RAISE EXCEPTION '%.% is built into the rules and cannot be decided otherwise',
+                        c.table_name, c.column_name USING ERRCODE = 'RT001';
+    END IF;
+    IF column_set.handling NOT IN ('anonymize', 'keep') THEN
+        RAISE EXCEPTION 'a column is anonymized or kept, not %', column_set.handling
+            USING ERRCODE = 'RT001';
+    END IF;
+    IF column_set.handling = 'anonymize' AND NOT c.nullable THEN
+        RAISE EXCEPTION '%.% is NOT NULL: it cannot be anonymized to NULL (keep it, or have the '
+                        'POS allow NULL)', c.table_name, c.column_name USING ERRCODE = 'RT001';
+    END IF;
+    IF column_set.handling = 'anonymize'
+       AND NOT has_column_privilege(current_user, pg_catalog.format('public.%I', c.table_name),
+                                    c.column_name, 'UPDATE') THEN
+        RAISE EXCEPTION 'the owner role % may not update %.%: have the table''s owner run % first',
+                        current_user, c.table_name, c.column_name,
+                        pg_catalog.format('GRANT UPDATE (%I) ON public.%I TO %I', c.column_name,
+                                          c.table_name, current_user)
+            USING ERRCODE = 'RT001';
+    END IF;
+    before := c.handling;
+    INSERT INTO retention.column_handling (table_name, column_name, handling, decided_by)
+    VALUES (column_set.table_name, column_set.column_name, column_set.handling, actor)
+    ON CONFLICT ON CONSTRAINT column_handling_pkey DO UPDATE
+    SET handling = excluded.handling, decided_by = excluded.decided_by,
+        decided_login = session_user, decided_at = now();
+    PERFORM retention.protocol_row(actor, 'column_decided', NULL, NULL, NULL, NULL,
+        jsonb_build_object('table', c.table_name, 'column', c.column_name,
+                           'old', before, 'new', column_set.handling));
+    RETURN before;
 END
 $$;
 
@@ -1065,7 +1157,7 @@ BEGIN
                     retention.runs, retention.mail_outbox, retention.pending_snapshots,
                     retention.branch_settings, retention.erasure_requests, retention.policies,
                     retention.run_candidates, retention.legal_holds, retention.holds_in_force,
-                    retention.pauses,
+                    retention.pauses, retention.column_handling, retention.guest_columns,
                     retention.granted_logins TO %I', role_name);
     EXECUTE pg_catalog.format('GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA retention_api TO %I',
                               role_name);

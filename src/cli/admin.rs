@@ -3,12 +3,12 @@
 use serde_json::json;
 
 use super::output::{emit, print_json, Table};
-use super::{invalid, Context, Format, PolicyCommand, SettingsCommand, ShowArgs};
+use super::{invalid, ColumnsCommand, Context, Format, PolicyCommand, SettingsCommand, ShowArgs};
 use crate::error::Result;
 use crate::retention::branch_settings::{self, Update};
 use crate::retention::policy::{self, Change, Source};
 use crate::retention::summary::WINDOW_DAYS;
-use crate::retention::{schema, whatif};
+use crate::retention::{columns, schema, whatif};
 
 /// `check-config`: the effective settings with secrets redacted.
 pub fn check_config(cx: &Context, format: Format) -> Result<()> {
@@ -305,4 +305,54 @@ fn print_outcome(
         }
         out
     })
+}
+
+/// `columns show` and `columns set`.
+pub async fn columns(cx: &Context, cmd: &ColumnsCommand) -> Result<()> {
+    let mut client = cx.client().await?;
+    match cmd {
+        ColumnsCommand::Show { format } => {
+            let list = columns::show(&client).await?;
+            if *format == Format::Json {
+                return print_json(&list);
+            }
+            let mut t = Table::new(&["COLUMN", "TYPE", "NULL", "HANDLING", "DECIDED BY"]);
+            for c in &list {
+                t.row(vec![
+                    c.name(),
+                    c.data_type.clone(),
+                    if c.nullable { "yes" } else { "no" }.into(),
+                    c.handling.clone(),
+                    match (&c.decided_by, &c.decided_login) {
+                        (Some(by), Some(login)) => format!("{by} ({login})"),
+                        _ => "-".into(),
+                    },
+                ]);
+            }
+            print!("{}", t.render());
+            let open = list.iter().filter(|c| c.handling == "unclassified").count();
+            if open > 0 {
+                println!(
+                    "{open} column(s) unclassified: decide with `retentiond columns set --column \
+                     TABLE.COLUMN --handling anonymize|keep`"
+                );
+            }
+            Ok(())
+        }
+        ColumnsCommand::Set {
+            column,
+            handling,
+            actor,
+            out,
+        } => {
+            let before =
+                columns::set(&mut client, column, handling.as_str(), &actor.resolve()).await?;
+            let new = handling.as_str();
+            emit(
+                out.format,
+                json!({"column": column, "old": before, "new": new}),
+                || format!("{column}: {before} -> {new}"),
+            )
+        }
+    }
 }

@@ -61,6 +61,7 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<()> {
         Command::Export(args) => gdpr::export(&cx, &args).await,
         Command::Erasure(cmd) => gdpr::erasure(&cx, &cmd).await,
         Command::Hold(cmd) => gdpr::hold(&cx, &cmd).await,
+        Command::Columns(cmd) => admin::columns(&cx, &cmd).await,
         Command::Pause {
             branch,
             reason,

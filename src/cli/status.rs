@@ -72,6 +72,13 @@ fn describe(a: &Attention) -> String {
             until.format("%Y-%m-%d %H:%M UTC"),
             branch.map_or(String::new(), |b| format!(" --branch {b}"))
         ),
+        Attention::UnclassifiedColumns(columns) => format!(
+            "{} column(s) of the guest data are unclassified ({}): anonymization leaves them as \
+             they are until someone decides (`retentiond columns set --column TABLE.COLUMN \
+             --handling anonymize|keep`)",
+            columns.len(),
+            columns.join(", ")
+        ),
         Attention::InvalidTimeZone(b, tz) => format!(
             "branch {b} has the time zone {tz:?}, which PostgreSQL does not know: the branch is \
              left out of runs, reports and summaries until branches.time_zone is fixed"

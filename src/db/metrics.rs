@@ -45,6 +45,8 @@ pub struct Snapshot {
     pub pending: Vec<(i64, i64, i64)>,
     /// Mails queued, and given up in the last 7 days.
     pub outbox: (i64, i64),
+    /// Columns of the guest data nobody decided on.
+    pub unclassified_columns: i64,
 }
 
 /// Reads the snapshot.
@@ -85,11 +87,16 @@ pub async fn snapshot(client: &impl GenericClient, now: DateTime<Utc>) -> Result
         .map(|r| (r.get("branch_id"), r.get("overdue"), r.get("due_soon")))
         .collect();
     let outbox = super::health::outbox_counts(client, now).await?;
+    let unclassified_columns = query!("metrics_unclassified_columns")
+        .one(client, &[])
+        .await?
+        .get(0);
     Ok(Snapshot {
         branches,
         last_runs,
         last_nights,
         pending,
         outbox,
+        unclassified_columns,
     })
 }

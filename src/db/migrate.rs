@@ -69,6 +69,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(14, "legal_holds"),
     migration!(15, "pauses"),
     migration!(16, "run_sessions"),
+    migration!(17, "column_handling"),
 ];
 
 /// One file of the rules: functions and views that [`run`] re-applies
@@ -97,7 +98,7 @@ pub const RULES_VERSION: i32 = 2;
 
 /// The checksum of the rules at [`RULES_VERSION`].
 #[cfg(test)]
-const RULES_FINGERPRINT: &str = "6ce4aa7fffbfdba4";
+const RULES_FINGERPRINT: &str = "20ce26af8d97b6b2";
 
 /// The rules, in the order they are applied: each file may use what the
 /// files before it define, and a function or view no file defines any more
@@ -109,6 +110,7 @@ pub const RULES: &[RuleFile] = &[
     rule_file!("classification"),
     rule_file!("pending"),
     rule_file!("runs"),
+    rule_file!("columns"),
     rule_file!("api"),
 ];
 

@@ -22,6 +22,7 @@ macro_rules! query {
 }
 
 pub mod branches;
+pub mod columns;
 pub mod demo;
 pub mod erasure;
 pub mod export;

@@ -167,5 +167,12 @@ fn encode_outbox(e: &mut DescriptorEncoder, s: &Snapshot) -> Result<(), std::fmt
         None,
         MetricType::Gauge,
     )?;
-    ConstGauge::new(s.outbox.1).encode(given_up)
+    ConstGauge::new(s.outbox.1).encode(given_up)?;
+    let columns = e.encode_descriptor(
+        "unclassified_columns",
+        "Columns of the guest data nobody decided on (retentiond columns show).",
+        None,
+        MetricType::Gauge,
+    )?;
+    ConstGauge::new(s.unclassified_columns).encode(columns)
 }

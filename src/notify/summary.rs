@@ -127,6 +127,8 @@ pub struct PendingSummary {
     pub expired_holds: Vec<(i64, NaiveDate)>,
     /// The end of a pause of deleting in force over the branch.
     pub paused_until: Option<DateTime<Utc>>,
+    /// Columns of the guest data nobody decided on (`table.column`).
+    pub unclassified_columns: Vec<String>,
 }
 
 impl PendingSummary {
@@ -206,6 +208,7 @@ pub(super) fn pending_data(p: &PendingSummary, tz: Tz, locale: Locale) -> Value 
             },
         })).collect::<Vec<_>>(),
         "paused_until": p.paused_until.map(|t| date_label(t, tz, locale)),
+        "unclassified_columns": p.unclassified_columns,
         "types": types,
         "overdue_total": overdue,
         "due_total": due,

@@ -158,6 +158,7 @@ pub fn sample(kind: &str) -> Value {
             "missed_night": "24.11.2026",
             "expired_holds": [{"id": 2, "until": "2026-11-30"}],
             "paused_until": "2026-11-28 06:00",
+            "unclassified_columns": ["guests.allergies"],
             "types": [{"type": GuestType::Guest, "overdue": 3, "due_soon": 2}],
             "overdue_total": 3,
             "due_total": 2,

@@ -45,6 +45,8 @@ pub struct Health {
     pub expired_holds: Vec<super::holds::Expired>,
     /// Pauses of deleting work in force.
     pub pauses: Vec<super::pauses::Pause>,
+    /// Columns of the guest data nobody decided on (`table.column`).
+    pub unclassified_columns: Vec<String>,
     /// What needs attention.
     #[serde(skip)]
     pub attention: Vec<Attention>,
@@ -78,6 +80,8 @@ pub enum Attention {
     HoldExpired(i64, chrono::NaiveDate),
     /// Deleting is paused (pause id, its branch or every branch, until).
     Paused(i64, Option<i64>, DateTime<Utc>),
+    /// Columns of the guest data that anonymization does not know how to treat.
+    UnclassifiedColumns(Vec<String>),
 }
 
 /// A branch whose time zone PostgreSQL does not know.
@@ -151,6 +155,7 @@ pub async fn gather(cx: &Context) -> Result<Health> {
         invalid_time_zones: Vec::new(),
         expired_holds: Vec::new(),
         pauses: Vec::new(),
+        unclassified_columns: Vec::new(),
         attention: Vec::new(),
     };
     if !health.schema.ok {
@@ -171,6 +176,12 @@ pub async fn gather(cx: &Context) -> Result<Health> {
     health.expired_holds = super::holds::expired(&client, cx.now()).await?;
     for h in &health.expired_holds {
         health.attention.push(Attention::HoldExpired(h.id, h.until));
+    }
+    health.unclassified_columns = super::columns::unclassified(&client).await?;
+    if !health.unclassified_columns.is_empty() {
+        health.attention.push(Attention::UnclassifiedColumns(
+            health.unclassified_columns.clone(),
+        ));
     }
     health.pauses = super::pauses::in_force(&client, cx.now()).await?;
     for p in &health.pauses {

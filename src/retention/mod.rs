@@ -8,6 +8,7 @@
 
 pub mod branch_settings;
 pub mod classify;
+pub mod columns;
 pub mod context;
 pub mod demo;
 pub mod erasure;

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 
 use super::branch_settings::{self, BranchSettings};
 use super::context::Context;
-use super::{erasure, holds, night, pauses, pending};
+use super::{columns, erasure, holds, night, pauses, pending};
 use crate::clock::{branch_time_zone, latest_due_night};
 use crate::db::{self, GenericClient};
 use crate::error::Result;
@@ -115,6 +115,7 @@ pub async fn summary(
             .filter(|p| p.covers(branch.branch_id))
             .map(|p| p.until)
             .max(),
+        unclassified_columns: columns::unclassified(client).await?,
     }))
 }
 

@@ -27,6 +27,52 @@ pub struct ExportArgs {
     pub out_format: FormatArg,
 }
 
+/// How a decided column is treated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Handling {
+    /// Set to NULL with the guest's personal data.
+    Anonymize,
+    /// Kept as it is.
+    Keep,
+}
+
+impl Handling {
+    /// The word stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Handling::Anonymize => "anonymize",
+            Handling::Keep => "keep",
+        }
+    }
+}
+
+/// `columns` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ColumnsCommand {
+    /// Every column of guests, reservations, newsletter_subscriptions,
+    /// invoices and customer_cards: built in, anonymize, keep or unclassified.
+    #[command(after_help = super::pages::epilogue("columns show"))]
+    Show {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Decide how anonymization treats a column the rules do not know.
+    #[command(after_help = super::pages::epilogue("columns set"))]
+    Set {
+        /// The column, as TABLE.COLUMN (guests.allergies).
+        #[arg(long, value_name = "TABLE.COLUMN")]
+        column: String,
+        /// Set it to NULL with the guest's personal data, or keep it.
+        #[arg(long, value_enum)]
+        handling: Handling,
+        #[command(flatten)]
+        actor: ActorArg,
+        #[command(flatten)]
+        out: FormatArg,
+    },
+}
+
 /// `hold` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum HoldCommand {

@@ -138,6 +138,9 @@ pub enum Command {
     /// Legal holds: guests or branches no run or erasure anonymizes until released.
     #[command(subcommand)]
     Hold(HoldCommand),
+    /// Every column of the guest data and how anonymization treats it.
+    #[command(subcommand)]
+    Columns(ColumnsCommand),
     /// Stop all deleting work (runs, batches, approvals) until a time, at
     /// most 30 days ahead, for every branch or one; stored in the database.
     #[command(after_help = pages::epilogue("pause"))]

@@ -246,6 +246,19 @@ pub static PAGES: &[Page] = &[
         exit: &[],
     },
     Page {
+        command: "columns show",
+        examples: &["retentiond columns show", "retentiond columns show --format json"],
+        exit: &[],
+    },
+    Page {
+        command: "columns set",
+        examples: &[
+            "retentiond columns set --column guests.allergies --handling anonymize",
+            "retentiond columns set --column reservations.table_no --handling keep --actor alice",
+        ],
+        exit: &[],
+    },
+    Page {
         command: "hold add",
         examples: &[
             "retentiond hold add --guest 4711 --reason 'tax audit 2026/17' --until 2027-06-30",
