@@ -403,7 +403,54 @@ impl Check<'_> {
     }
 
     /// The periods in force, and the seal as protocol verify says.
-    async fn periods_and_seal(&self) {}
+    async fn periods_and_seal(&self) {
+        let (r, c) = (&self.r, &self.h.c);
+        let mut expected: Vec<(i64, String, Option<String>)> = c
+            .query(
+                "SELECT branch_id, guest_type, period::text FROM retention.effective_policies",
+                &[],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|x| (x.get(0), x.get(1), x.get(2)))
+            .collect();
+        let mut listed: Vec<(i64, String, Option<String>)> = r["periods"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["branch_id"].as_i64().unwrap(),
+                    p["guest_type"].as_str().unwrap().to_string(),
+                    p["period"].as_str().map(String::from),
+                )
+            })
+            .collect();
+        // the report also names the types without a period (None)
+        listed.retain(|p| p.2.is_some());
+        expected.retain(|p| p.2.is_some());
+        expected.sort();
+        listed.sort();
+        assert!(!listed.is_empty());
+        assert_eq!(listed, expected);
+        let verify = json(&self.h.db.cli(&["protocol", "verify", "--format", "json"]));
+        assert_eq!(verify["intact"], true);
+        assert_eq!(r["seal"]["intact"], verify["intact"]);
+        // the report's verify ran first: its newest seal is at most the later one
+        let pos = |v: &Value| {
+            v["newest"]
+                .as_str()
+                .and_then(|s| s.split(':').next())
+                .and_then(|p| p.parse::<i64>().ok())
+                .unwrap_or_else(|| panic!("a newest seal in {v}"))
+        };
+        assert!(pos(&r["seal"]) <= pos(&verify), "{} {}", r["seal"], verify);
+        assert_eq!(
+            r["seal"]["newest"], verify["newest"],
+            "no protocol row between the two"
+        );
+    }
 }
 
 impl History {
@@ -547,4 +594,50 @@ async fn a_granted_login_gets_the_same_report_as_the_owner() {
         .iter()
         .all(|n| n["kind"] == "scheduled" && n["branch_id"] == h.branch));
     assert!(std::fs::read_to_string(&out).unwrap().contains("<svg"));
+}
+
+#[tokio::test]
+async fn holds_and_pauses_of_the_year_are_the_protocol_rows() {
+    let db = TestDb::migrated().await;
+    let c = db.client().await;
+    let b = fx::branch(&c, "Köln", None).await;
+    let g = guest_with_sale(&c, b, Utc::now() - chrono::Duration::days(30)).await;
+    let admin = db.login("admin").await;
+    let until = (Utc::now() + chrono::Duration::days(3)).to_rfc3339();
+    for line in [
+        format!("hold add --guest {g} --reason case-17"),
+        "hold release --hold 1".to_string(),
+        format!("pause --branch {b} --reason incident --until {until}"),
+        format!("resume --branch {b}"),
+    ] {
+        ok(&db, &admin, &line);
+    }
+    let r = report(&db, &admin, this_year());
+    let listed: Vec<(i64, String)> = r["holds_and_pauses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                x["id"].as_i64().unwrap(),
+                x["action"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let expected: Vec<(i64, String)> = c
+        .query(
+            "SELECT id, action FROM retention.action_protocol
+             WHERE action IN ('hold_placed', 'hold_released', 'paused', 'resumed', 'pause_ended')
+             ORDER BY id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|x| (x.get(0), x.get(1)))
+        .collect();
+    assert_eq!(listed.len(), 4);
+    assert_eq!(listed, expected);
+    // neither the case nor the incident leave the database
+    assert!(!r.to_string().contains("case-17") && !r.to_string().contains("incident"));
 }

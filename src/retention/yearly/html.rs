@@ -124,6 +124,7 @@ fn view(r: &YearlyReport) -> Result<Value> {
     };
     doc["export_rows"] = json!(rows(&r.exports));
     doc["change_rows"] = json!(rows(&r.changes));
+    doc["safeguard_rows"] = json!(rows(&r.holds_and_pauses));
     doc["seal_newest"] = json!(r.seal.newest.as_ref().map(|s| s.to_string()));
     doc["seal_breach"] = json!(r.seal.breach.as_ref().map(|b| b.to_string()));
     Ok(doc)
@@ -158,11 +159,29 @@ fn describe(c: &Change) -> String {
             .as_object()
             .map(|o| {
                 o.iter()
+                    .filter(|(k, _)| k.as_str() != "login")
                     .map(|(k, v)| format!("{k}: {} → {}", show(&v["old"]), show(&v["new"])))
                     .collect::<Vec<_>>()
                     .join("; ")
             })
             .unwrap_or_default(),
+        Action::ColumnDecided => format!(
+            "{}.{}: {} → {}",
+            show(&c.details["table"]),
+            show(&c.details["column"]),
+            show(&c.details["old"]),
+            show(&c.details["new"])
+        ),
+        Action::HoldPlaced => match &c.details["until"] {
+            Value::String(d) => format!("hold {}, until {d}", show(&c.details["hold_id"])),
+            _ => format!("hold {}", show(&c.details["hold_id"])),
+        },
+        Action::HoldReleased => format!("hold {}", show(&c.details["hold_id"])),
+        Action::Paused | Action::Resumed | Action::PauseEnded => format!(
+            "pause {} (until {})",
+            show(&c.details["pause_id"]),
+            show(&c.details["until"])
+        ),
         _ => String::new(),
     }
 }

@@ -62,8 +62,10 @@ pub struct YearlyReport {
     pub erasures: Erasures,
     /// Exports handed out.
     pub exports: Vec<Change>,
-    /// Periods set or removed and branch settings changed.
+    /// Periods set or removed, branch settings changed, columns decided.
     pub changes: Vec<Change>,
+    /// Legal holds placed and released, pauses begun and ended.
+    pub holds_and_pauses: Vec<Change>,
     /// Whether `protocol verify` holds now, and the newest seal.
     pub seal: seals::Verdict,
 }
@@ -173,7 +175,23 @@ pub async fn build(cx: &Context, year: i32, branch_id: Option<i64>) -> Result<Ye
     let changes = changes(
         &tx,
         &span,
-        &[Action::PolicyChanged, Action::SettingsChanged],
+        &[
+            Action::PolicyChanged,
+            Action::SettingsChanged,
+            Action::ColumnDecided,
+        ],
+    )
+    .await?;
+    let holds_and_pauses = self::changes(
+        &tx,
+        &span,
+        &[
+            Action::HoldPlaced,
+            Action::HoldReleased,
+            Action::Paused,
+            Action::Resumed,
+            Action::PauseEnded,
+        ],
     )
     .await?;
     tx.commit().await?;
@@ -193,6 +211,7 @@ pub async fn build(cx: &Context, year: i32, branch_id: Option<i64>) -> Result<Ye
         erasures,
         exports,
         changes,
+        holds_and_pauses,
         seal,
     })
 }
