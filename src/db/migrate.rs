@@ -66,6 +66,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(11, "roles_and_four_eyes"),
     migration!(12, "protocol_seals"),
     migration!(13, "owner_and_api"),
+    migration!(14, "seal_guard"),
 ];
 
 /// One file of the rules: functions and views that [`run`] re-applies
