@@ -1,8 +1,8 @@
 //! The protocol's hash chain: `protocol verify` holds on an intact
 //! protocol, however it was written, and names the first row a superuser
 //! changed, removed or inserted; a rewritten chain is caught by a seal
-//! published before. A session that holds the chain's head cannot stall
-//! the protocol's writers.
+//! published before. The chain's head only moves forward, and a session
+//! that holds it cannot stall the protocol's writers.
 
 mod common;
 
@@ -382,4 +382,66 @@ async fn a_shorter_lock_timeout_of_the_writer_is_kept_and_fails_as_a_lock_timeou
         timeout, "300ms",
         "the writer's own setting is left as it was"
     );
+}
+
+#[tokio::test]
+async fn the_seal_head_only_moves_forward_also_for_a_superuser() {
+    let db = TestDb::migrated().await;
+    let c = db.client().await;
+    rows(&c, 3, 2).await;
+    let head = "SELECT pos, encode(seal, 'hex') FROM retention.protocol_seal_head";
+    let before: Vec<(i64, String)> = c
+        .query(head, &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    for attempt in [
+        // rewound to the seal before, as after removing the newest seal
+        "UPDATE retention.protocol_seal_head
+         SET pos = pos - 1, seal = (SELECT seal FROM retention.protocol_seals WHERE pos = 2)",
+        "UPDATE retention.protocol_seal_head SET pos = 0, seal = decode(repeat('00', 32), 'hex')",
+        "UPDATE retention.protocol_seal_head SET pos = pos + 1",
+        "UPDATE retention.protocol_seal_head SET seal = sha256(seal)",
+        "SET LOCAL session_replication_role = replica;
+         UPDATE retention.protocol_seal_head
+         SET pos = pos - 1, seal = (SELECT seal FROM retention.protocol_seals WHERE pos = 2)",
+        "DELETE FROM retention.protocol_seal_head",
+        "DELETE FROM retention.protocol_seal_head WHERE false",
+        "TRUNCATE retention.protocol_seal_head",
+        "ALTER TABLE retention.protocol_seal_head DROP CONSTRAINT protocol_seal_head_pkey;
+         INSERT INTO retention.protocol_seal_head (pos, seal)
+         SELECT pos - 1, seal FROM retention.protocol_seal_head",
+    ] {
+        let e = c
+            .batch_execute(&format!("BEGIN; {attempt}; COMMIT"))
+            .await
+            .unwrap_err();
+        c.batch_execute("ROLLBACK").await.unwrap();
+        assert_eq!(
+            e.code(),
+            Some(&SqlState::INSUFFICIENT_PRIVILEGE),
+            "{attempt}: {e:?}"
+        );
+        let message = e.as_db_error().unwrap().message().to_string();
+        assert!(
+            message.contains("only moves forward, one seal at a time")
+                || message.contains("is never removed"),
+            "{attempt}: {message}"
+        );
+    }
+    let after: Vec<(i64, String)> = c
+        .query(head, &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(after, before, "the head is as it was");
+    // the database's own step forward still works
+    rows(&c, 1, 2).await;
+    let (code, verdict, err) = verify(&db, &[]);
+    assert_eq!(code, 0, "{verdict} {err}");
+    assert_eq!(verdict["seals"], 4);
 }

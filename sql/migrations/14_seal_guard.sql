@@ -1,4 +1,4 @@
--- The seal head: a bounded wait for it.
+-- The seal head: a bounded wait for it, and a row that only moves forward.
 --
 -- Every protocol write locks the head row (retention.protocol_seal_head)
 -- from the end of its statement to its commit, so that seals are chained
@@ -10,6 +10,14 @@
 -- batch.lock_timeout). Then the write fails with SQLSTATE 55P03
 -- (lock_not_available, as any lock timeout: a batch leaves its guests for
 -- the next run) and a message that names the session holding the head.
+--
+-- The head row was writable by its owner and by superusers like any row.
+-- Like the seals (migration 12) it is now guarded by triggers that fire
+-- for everyone (ENABLE ALWAYS): it cannot be deleted, truncated or
+-- doubled, and an UPDATE may only step it forward by one seal, to the
+-- seal stored at that position. Rewinding the head (to hide removed seals
+-- at the chain's end) needs the triggers disabled first, which only the
+-- owner or a superuser can do.
 
 CREATE OR REPLACE FUNCTION retention.seal_protocol_rows() RETURNS trigger
 LANGUAGE plpgsql
@@ -83,3 +91,50 @@ END
 $$;
 
 REVOKE ALL ON FUNCTION retention.seal_protocol_rows() FROM PUBLIC;
+
+-- Row by row: an UPDATE only as one step forward to the seal stored at
+-- the new position; an INSERT only into an empty table (there is one head).
+CREATE FUNCTION retention.guard_protocol_seal_head() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_OP = 'UPDATE'
+       AND NEW.only_row IS NOT DISTINCT FROM OLD.only_row
+       AND NEW.pos = OLD.pos + 1
+       AND NEW.seal = (SELECT s.seal FROM retention.protocol_seals s WHERE s.pos = NEW.pos)
+    THEN
+        RETURN NEW;
+    END IF;
+    IF TG_OP = 'INSERT' AND NOT EXISTS (SELECT 1 FROM retention.protocol_seal_head) THEN
+        RETURN NEW;
+    END IF;
+    RAISE EXCEPTION 'retention.protocol_seal_head only moves forward, one seal at a time: '
+                    'this % is not allowed', TG_OP
+        USING ERRCODE = 'insufficient_privilege',
+              HINT = 'The head is moved by the sealing trigger of retention.action_protocol.';
+END
+$$;
+
+-- Statement-level, so that even a DELETE matching no row is refused.
+CREATE FUNCTION retention.reject_protocol_seal_head_removal() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RAISE EXCEPTION 'retention.protocol_seal_head is never removed: % is not allowed', TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END
+$$;
+
+REVOKE ALL ON FUNCTION retention.guard_protocol_seal_head(),
+                       retention.reject_protocol_seal_head_removal() FROM PUBLIC;
+
+CREATE TRIGGER protocol_seal_head_forward_only
+    BEFORE INSERT OR UPDATE ON retention.protocol_seal_head
+    FOR EACH ROW EXECUTE FUNCTION retention.guard_protocol_seal_head();
+CREATE TRIGGER protocol_seal_head_kept
+    BEFORE DELETE OR TRUNCATE ON retention.protocol_seal_head
+    FOR EACH STATEMENT EXECUTE FUNCTION retention.reject_protocol_seal_head_removal();
+ALTER TABLE retention.protocol_seal_head ENABLE ALWAYS TRIGGER protocol_seal_head_forward_only;
+ALTER TABLE retention.protocol_seal_head ENABLE ALWAYS TRIGGER protocol_seal_head_kept;

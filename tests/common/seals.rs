@@ -22,18 +22,22 @@ pub async fn rows(c: &Client, statements: i64, per: i64) {
     }
 }
 
-/// As a superuser: runs `sql` with the protocol's and the seals' triggers
-/// off, then turns them on again.
+/// As a superuser: runs `sql` with the triggers of the protocol, its
+/// seals and their head off, then turns them on again.
 pub async fn tamper(c: &Client, sql: &str) {
     c.batch_execute(&format!(
         "ALTER TABLE retention.action_protocol DISABLE TRIGGER USER;
          ALTER TABLE retention.protocol_seals DISABLE TRIGGER USER;
+         ALTER TABLE retention.protocol_seal_head DISABLE TRIGGER USER;
          {sql};
          ALTER TABLE retention.action_protocol ENABLE ALWAYS TRIGGER action_protocol_append_only;
          ALTER TABLE retention.action_protocol ENABLE ALWAYS TRIGGER action_protocol_no_truncate;
          ALTER TABLE retention.action_protocol ENABLE ALWAYS TRIGGER action_protocol_sealed;
          ALTER TABLE retention.protocol_seals ENABLE ALWAYS TRIGGER protocol_seals_append_only;
-         ALTER TABLE retention.protocol_seals ENABLE ALWAYS TRIGGER protocol_seals_no_truncate;"
+         ALTER TABLE retention.protocol_seals ENABLE ALWAYS TRIGGER protocol_seals_no_truncate;
+         ALTER TABLE retention.protocol_seal_head
+             ENABLE ALWAYS TRIGGER protocol_seal_head_forward_only;
+         ALTER TABLE retention.protocol_seal_head ENABLE ALWAYS TRIGGER protocol_seal_head_kept;"
     ))
     .await
     .unwrap();
