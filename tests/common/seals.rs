@@ -7,6 +7,13 @@ use tokio_postgres::Client;
 
 use super::{stderr, TestDb};
 
+/// The canonical form of a protocol row `p`, as migration 12 defines it.
+pub const CANONICAL: &str = "concat_ws(',', p.id, (extract(epoch FROM p.at) * 1000000)::bigint,
+    quote_nullable(p.actor), quote_nullable(p.action),
+    coalesce(p.branch_id::text, '-'), coalesce(p.guest_id::text, '-'),
+    quote_nullable(p.guest_type), coalesce(p.run_id::text, '-'),
+    quote_nullable(p.details::text))";
+
 /// `statements` INSERT statements of `per` rows each: one seal each.
 pub async fn rows(c: &Client, statements: i64, per: i64) {
     for s in 0..statements {
@@ -41,6 +48,30 @@ pub async fn tamper(c: &Client, sql: &str) {
     ))
     .await
     .unwrap();
+}
+
+/// As a superuser, with the triggers off: recomputes the hash of seal
+/// `pos` from the rows it lists now, in the order listed, chained on the
+/// seal before it exactly as the database would, and moves the head to
+/// it. For the newest seal: the chain then holds in itself again.
+pub async fn reseal(c: &Client, pos: i64) {
+    tamper(
+        c,
+        &format!(
+            "UPDATE retention.protocol_seals s
+             SET seal = sha256(
+                     coalesce((SELECT b.seal FROM retention.protocol_seals b WHERE b.pos = {pos} - 1),
+                              decode(repeat('00', 32), 'hex'))
+                     || (SELECT string_agg(convert_to({CANONICAL}, 'UTF8'), '\\x0a'::bytea
+                                           ORDER BY u.n)
+                         FROM unnest(s.row_ids) WITH ORDINALITY AS u (id, n)
+                         JOIN retention.action_protocol p ON p.id = u.id))
+             WHERE s.pos = {pos};
+             UPDATE retention.protocol_seal_head
+             SET pos = {pos}, seal = (SELECT seal FROM retention.protocol_seals WHERE pos = {pos})"
+        ),
+    )
+    .await;
 }
 
 /// `protocol verify --format json [extra]`: (exit code, verdict, stderr).
