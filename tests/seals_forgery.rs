@@ -1,12 +1,13 @@
 //! `protocol verify` against what it might not see: a forged row that
 //! reuses a sealed row's id (the primary key dropped), a row without an id,
-//! a seal that lists a row without an id or one row twice, a head or a seal
-//! removed or doubled. Each forgery is done as a superuser would do it.
+//! a seal that lists a row without an id or one row twice, and the verdict
+//! after a rewrite, which vouches only for a seal checked against a
+//! published one. Each forgery is done as a superuser would do it.
 
 mod common;
 
 use common::seals::{assert_breach, ids, reseal, rows, tamper, verify, CANONICAL};
-use common::{stderr, TestDb};
+use common::{stderr, stdout, TestDb};
 use serde_json::Value;
 
 /// As a superuser: drops the protocol's primary key, so that an id can
@@ -187,4 +188,86 @@ async fn a_rewound_removed_or_doubled_head_and_a_doubled_seal_are_named() {
         tamper(&c, forgery).await;
         assert_breach(verify(&db, &[]), problem, None, says);
     }
+}
+
+/// The newest seal now, as a completed-run mail would publish it.
+fn newest(db: &TestDb) -> String {
+    let (code, verdict, err) = verify(db, &[]);
+    assert_eq!(code, 0, "{verdict} {err}");
+    verdict["newest"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn after_tampering_the_verdict_vouches_only_for_a_seal_checked_against_a_published_one() {
+    let db = TestDb::migrated().await;
+    let c = db.client().await;
+    rows(&c, 2, 3).await;
+    let published = newest(&db); // seal 2
+    rows(&c, 1, 3).await;
+    let all = ids(&c).await;
+    let late = all[7]; // in seal 3, after the published seal
+    tamper(
+        &c,
+        &format!("UPDATE retention.action_protocol SET actor = 'x' WHERE id = {late}"),
+    )
+    .await;
+
+    // with the published seal: rows up to it are vouched for, by it
+    let (code, verdict, _) = verify(&db, &["--seal", &published]);
+    assert_eq!(code, 3);
+    assert_eq!(verdict["breach"]["problem"], "changed", "{verdict}");
+    assert_eq!(verdict["confirmed"], published.as_str(), "{verdict}");
+    let out = db.cli(&["protocol", "verify", "--seal", &published]);
+    assert!(
+        stdout(&out).contains(&format!(
+            "Last good seal, checked against the published one: {published}"
+        )),
+        "{}",
+        stdout(&out)
+    );
+
+    // without it: no seal is named good, and the verdict says why
+    let (_, verdict, _) = verify(&db, &[]);
+    assert_eq!(verdict["confirmed"], Value::Null, "{verdict}");
+    assert_eq!(verdict["newest"], Value::Null, "{verdict}");
+    let out = db.cli(&["protocol", "verify"]);
+    let (text, err) = (stdout(&out), stderr(&out));
+    assert_eq!(out.status.code(), Some(3));
+    assert!(!text.contains("Last good seal"), "{text}");
+    assert!(!err.contains("intact"), "{err}");
+    assert!(
+        text.contains(
+            "No seal was checked against a published one, so no row can be taken as intact"
+        ),
+        "{text}"
+    );
+
+    // a row before the published seal changed and the whole chain resealed:
+    // the chain holds in itself, the published seal does not vouch for it
+    let early = all[1];
+    tamper(
+        &c,
+        &format!(
+            "UPDATE retention.action_protocol SET actor = 'y' WHERE id = {early};
+             UPDATE retention.action_protocol SET actor = 'seal-test' WHERE id = {late}"
+        ),
+    )
+    .await;
+    for pos in 1..=3 {
+        reseal(&c, pos).await;
+    }
+    assert_eq!(verify(&db, &[]).0, 0, "a rewritten chain holds in itself");
+    let (code, verdict, _) = verify(&db, &["--seal", &published]);
+    assert_eq!(code, 3);
+    assert_eq!(verdict["confirmed"], Value::Null, "{verdict}");
+    let out = db.cli(&["protocol", "verify", "--seal", &published]);
+    let text = stdout(&out);
+    assert!(!text.contains("Last good seal"), "{text}");
+    let row = published.split(':').next().unwrap();
+    assert!(
+        text.contains(&format!(
+            "The published seal of row {row} does not vouch for any row"
+        )),
+        "{text}"
+    );
 }

@@ -1,7 +1,9 @@
 //! Verifying the protocol's hash chain (migration 12): every seal is
 //! recomputed here, outside the database, from the rows as they are now.
 //! Nothing goes unseen: every row of the table is either hashed in a seal
-//! (also a second row reusing an id) or counted as outside the chain.
+//! (also a second row reusing an id) or counted as outside the chain, and
+//! a seal vouches for the rows before it only where it matches a published
+//! one: a chain that holds in itself may have been rewritten as a whole.
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -240,8 +242,13 @@ pub struct Verdict {
     pub rows: u64,
     /// Seals checked.
     pub seals: u64,
-    /// The newest seal that checked out.
+    /// The newest seal, when the whole chain holds: the one to publish.
     pub newest: Option<Seal>,
+    /// The published seal, when the walk reached it and it matched: every
+    /// row sealed up to it is as it was when it was published. The only seal
+    /// a verdict vouches for; one that merely holds in itself may have been
+    /// rewritten together with the rows before it.
+    pub confirmed: Option<Seal>,
     /// The first problem found.
     pub breach: Option<Breach>,
 }
@@ -272,6 +279,10 @@ pub async fn verify(client: &mut db::Object, published: Option<&Seal>) -> Result
     tx.commit().await?;
     let mut verdict = walk.verdict;
     verdict.intact = verdict.breach.is_none();
+    if !verdict.intact {
+        // a seal before the problem holds in itself only: it is not named
+        verdict.newest = None;
+    }
     Ok(verdict)
 }
 
@@ -357,6 +368,7 @@ impl<'a> Walk<'a> {
                 rows: 0,
                 seals: 0,
                 newest: None,
+                confirmed: None,
                 breach: None,
             },
         }
@@ -477,6 +489,7 @@ impl<'a> Walk<'a> {
                 self.verdict.breach = Some(Breach::NotAsPublished { row_id: p.row_id });
                 return;
             }
+            self.verdict.confirmed = Some(seal.clone());
         }
         self.prev = hash;
         self.next_pos += 1;
