@@ -271,3 +271,28 @@ async fn after_tampering_the_verdict_vouches_only_for_a_seal_checked_against_a_p
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn a_chain_cut_off_at_its_end_with_the_head_rewound_is_caught_by_a_published_seal() {
+    let db = TestDb::migrated().await;
+    let c = db.client().await;
+    rows(&c, 3, 2).await;
+    let published = newest(&db);
+    tamper(
+        &c,
+        "DELETE FROM retention.action_protocol
+         WHERE id = ANY ((SELECT row_ids FROM retention.protocol_seals WHERE pos = 3)::bigint[]);
+         DELETE FROM retention.protocol_seals WHERE pos = 3;
+         UPDATE retention.protocol_seal_head
+         SET pos = 2, seal = (SELECT seal FROM retention.protocol_seals WHERE pos = 2)",
+    )
+    .await;
+    assert_eq!(verify(&db, &[]).0, 0, "the shorter chain holds in itself");
+    let row: i64 = published.split(':').next().unwrap().parse().unwrap();
+    assert_breach(
+        verify(&db, &["--seal", &published]),
+        "published_row_missing",
+        Some(row),
+        &format!("the published seal names row {row}, which no seal lists"),
+    );
+}
