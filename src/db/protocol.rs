@@ -197,17 +197,19 @@ pub async fn walk_seals(
     super::drain(
         stream,
         |r| {
+            // try_get: a column whose type a superuser changed is an
+            // error, not a panic
             Ok(SealedRow {
-                seal_no: r.get("seal_no"),
-                pos: r.get("pos"),
-                seal: r.get("seal"),
-                ids: r.get("ids"),
-                fingerprints: r.get("fingerprints"),
-                n: r.get("n"),
-                id: r.get("id"),
-                fingerprint: r.get("fingerprint"),
-                canonical: r.get("canonical"),
-                fingerprint_now: r.get("fingerprint_now"),
+                seal_no: r.try_get("seal_no")?,
+                pos: r.try_get("pos")?,
+                seal: r.try_get("seal")?,
+                ids: r.try_get("ids")?,
+                fingerprints: r.try_get("fingerprints")?,
+                n: r.try_get("n")?,
+                id: r.try_get("id")?,
+                fingerprint: r.try_get("fingerprint")?,
+                canonical: r.try_get("canonical")?,
+                fingerprint_now: r.try_get("fingerprint_now")?,
             })
         },
         sink,
@@ -231,9 +233,9 @@ pub struct TableCount {
 pub async fn count_rows(client: &impl GenericClient) -> Result<TableCount> {
     let row = query!("protocol_unsealed").one(client, &[]).await?;
     Ok(TableCount {
-        total: row.get("total"),
-        unsealed: row.get("rows"),
-        first_unsealed: row.get("first_id"),
+        total: row.try_get("total")?,
+        unsealed: row.try_get("rows")?,
+        first_unsealed: row.try_get("first_id")?,
     })
 }
 
@@ -242,8 +244,14 @@ pub async fn count_rows(client: &impl GenericClient) -> Result<TableCount> {
 pub async fn listed_twice(
     client: &impl GenericClient,
 ) -> Result<Option<(i64, Option<i64>, Option<i64>)>> {
-    let row = query!("protocol_listed_twice").opt(client, &[]).await?;
-    Ok(row.map(|r| (r.get("id"), r.get("seal"), r.get("again"))))
+    match query!("protocol_listed_twice").opt(client, &[]).await? {
+        Some(r) => Ok(Some((
+            r.try_get("id")?,
+            r.try_get("seal")?,
+            r.try_get("again")?,
+        ))),
+        None => Ok(None),
+    }
 }
 
 /// The chain's head rows (one, unless someone removed or doubled it): the
@@ -251,12 +259,12 @@ pub async fn listed_twice(
 pub async fn seal_heads(
     client: &impl GenericClient,
 ) -> Result<Vec<(Option<i64>, Option<Vec<u8>>)>> {
-    Ok(query!("protocol_seal_head")
+    query!("protocol_seal_head")
         .all(client, &[])
         .await?
         .iter()
-        .map(|r| (r.get("pos"), r.get("seal")))
-        .collect())
+        .map(|r| Ok((r.try_get("pos")?, r.try_get("seal")?)))
+        .collect()
 }
 
 /// The newest seal; in a transaction that just appended a row, its seal.
