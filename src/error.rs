@@ -68,7 +68,7 @@ pub enum Error {
     #[error("{0} thing(s) need attention")]
     Attention(usize),
     /// `protocol verify` found the protocol changed; the message names the
-    /// first row that was changed, removed or inserted.
+    /// first problem.
     #[error("the action protocol was tampered with: {0}")]
     Tampered(String),
 }

@@ -1,45 +1,18 @@
 //! The protocol's hash chain: `protocol verify` holds on an intact
 //! protocol, however it was written, and names the first row a superuser
 //! changed, removed or inserted; a rewritten chain is caught by a seal
-//! published before.
+//! published before. The chain's head only moves forward, and a session
+//! that holds it cannot stall the protocol's writers.
 
 mod common;
 
-use common::{expect_code, stderr, TestDb};
+use std::time::{Duration, Instant};
+
+use common::seals::{assert_breach, ids, rows, tamper, verify};
+use common::{expect_code, fx, stderr, TestDb};
 use serde_json::Value;
+use tokio_postgres::error::SqlState;
 use tokio_postgres::Client;
-
-/// `statements` INSERT statements of `per` rows each: one seal each.
-async fn rows(c: &Client, statements: i64, per: i64) {
-    for s in 0..statements {
-        c.execute(
-            "INSERT INTO retention.action_protocol (actor, action, branch_id, guest_id, details)
-             SELECT 'seal-test', 'policy_changed', $1::bigint, CASE WHEN n % 2 = 0 THEN n END,
-                    jsonb_build_object('n', n, 'note', E'it''s a \\\\ \"quoted\", value')
-             FROM generate_series(1, $2::bigint) AS n",
-            &[&s, &per],
-        )
-        .await
-        .unwrap();
-    }
-}
-
-/// As a superuser: runs `sql` with the protocol's and the seals' triggers
-/// off, then turns them on again.
-async fn tamper(c: &Client, sql: &str) {
-    c.batch_execute(&format!(
-        "ALTER TABLE retention.action_protocol DISABLE TRIGGER USER;
-         ALTER TABLE retention.protocol_seals DISABLE TRIGGER USER;
-         {sql};
-         ALTER TABLE retention.action_protocol ENABLE ALWAYS TRIGGER action_protocol_append_only;
-         ALTER TABLE retention.action_protocol ENABLE ALWAYS TRIGGER action_protocol_no_truncate;
-         ALTER TABLE retention.action_protocol ENABLE ALWAYS TRIGGER action_protocol_sealed;
-         ALTER TABLE retention.protocol_seals ENABLE ALWAYS TRIGGER protocol_seals_append_only;
-         ALTER TABLE retention.protocol_seals ENABLE ALWAYS TRIGGER protocol_seals_no_truncate;"
-    ))
-    .await
-    .unwrap();
-}
 
 /// As a superuser: removes a seal and the rows it lists.
 async fn remove_seal(c: &Client, pos: i64) {
@@ -52,36 +25,6 @@ async fn remove_seal(c: &Client, pos: i64) {
         ),
     )
     .await;
-}
-
-/// `protocol verify --format json [extra]`: (exit code, verdict, stderr).
-fn verify(db: &TestDb, extra: &[&str]) -> (i32, Value, String) {
-    let mut args = vec!["protocol", "verify", "--format", "json"];
-    args.extend_from_slice(extra);
-    let out = db.cli(&args);
-    let verdict = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-    (out.status.code().unwrap_or(-1), verdict, stderr(&out))
-}
-
-#[track_caller]
-fn assert_breach(got: (i32, Value, String), problem: &str, row: Option<i64>, says: &str) {
-    let (code, verdict, err) = got;
-    assert_eq!(code, 3, "{verdict}\n{err}");
-    assert_eq!(verdict["intact"], false, "{verdict}");
-    assert_eq!(verdict["breach"]["problem"], problem, "{verdict}");
-    if let Some(row) = row {
-        assert_eq!(verdict["breach"]["row_id"], row, "{verdict}");
-    }
-    assert!(err.contains(says), "stderr names the problem: {err}");
-}
-
-async fn ids(c: &Client) -> Vec<i64> {
-    c.query("SELECT id FROM retention.action_protocol ORDER BY id", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect()
 }
 
 #[tokio::test]
@@ -316,4 +259,189 @@ async fn a_bad_seal_argument_is_refused_with_the_expected_form() {
         "{}",
         stderr(&out)
     );
+}
+
+/// A second session that wrote a protocol row and keeps its transaction
+/// open: it holds the chain's head. Returns it with its backend pid.
+async fn hold_the_head(db: &TestDb) -> (Client, i32) {
+    let holder = db.client().await;
+    let pid: i32 = holder
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    holder
+        .batch_execute(
+            "BEGIN;
+             INSERT INTO retention.action_protocol (actor, action) VALUES ('holder', 'settings_changed')",
+        )
+        .await
+        .unwrap();
+    (holder, pid)
+}
+
+async fn count(c: &Client, sql: &str) -> i64 {
+    c.query_one(sql, &[]).await.unwrap().get(0)
+}
+
+#[tokio::test]
+async fn a_protocol_write_gives_up_on_a_seal_head_another_session_holds() {
+    let db = TestDb::migrated().await;
+    let c = db.client().await;
+    let branch = fx::branch(&c, "Mitte", None).await.to_string();
+    let protocol_before = count(&c, "SELECT count(*) FROM retention.action_protocol").await;
+    let (holder, pid) = hold_the_head(&db).await;
+
+    let started = Instant::now();
+    let mut child = db
+        .command(
+            &[
+                "policy", "set", "--branch", &branch, "--type", "guest", "--period", "3 years",
+            ],
+            &[],
+        )
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // the bound is 10 s; a writer that hangs on the head fails this test
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > Duration::from_secs(40) {
+            child.kill().unwrap();
+            panic!("`policy set` still waits for the seal head after 40 s");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let waited = started.elapsed();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "the action protocol's seal head is held by another session (pid {pid})"
+        )) && err.contains("gave up after 10000 ms, nothing was written")
+            && err.contains("pg_terminate_backend"),
+        "{err}"
+    );
+    assert!(
+        waited >= Duration::from_secs(9),
+        "gave up early: {waited:?}"
+    );
+    // nothing was written: no policy, no protocol row
+    let policies = "SELECT count(*) FROM retention.policies";
+    assert_eq!(count(&c, policies).await, 0);
+    let protocol = "SELECT count(*) FROM retention.action_protocol";
+    assert_eq!(count(&c, protocol).await, protocol_before);
+
+    holder.batch_execute("ROLLBACK").await.unwrap();
+    let args = [
+        "policy", "set", "--branch", &branch, "--type", "guest", "--period", "3 years",
+    ];
+    expect_code(&db.cli(&args), 0);
+    assert_eq!(count(&c, policies).await, 1);
+    assert_eq!(verify(&db, &[]).0, 0);
+}
+
+#[tokio::test]
+async fn a_shorter_lock_timeout_of_the_writer_is_kept_and_fails_as_a_lock_timeout() {
+    let db = TestDb::migrated().await;
+    let (_holder, pid) = hold_the_head(&db).await;
+    // as a batch does with batch.lock_timeout
+    let writer = db.client().await;
+    writer
+        .batch_execute("SET lock_timeout = '300ms'")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let e = writer
+        .execute(
+            "INSERT INTO retention.action_protocol (actor, action) VALUES ('writer', 'settings_changed')",
+            &[],
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    // 55P03, as any lock timeout: a batch leaves its guests for the next run
+    assert_eq!(e.code(), Some(&SqlState::LOCK_NOT_AVAILABLE), "{e:?}");
+    let message = e.as_db_error().unwrap().message().to_string();
+    assert!(
+        message.contains(&format!("held by another session (pid {pid})"))
+            && message.contains("gave up after 300 ms"),
+        "{message}"
+    );
+    let timeout: String = writer
+        .query_one("SHOW lock_timeout", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        timeout, "300ms",
+        "the writer's own setting is left as it was"
+    );
+}
+
+#[tokio::test]
+async fn the_seal_head_only_moves_forward_also_for_a_superuser() {
+    let db = TestDb::migrated().await;
+    let c = db.client().await;
+    rows(&c, 3, 2).await;
+    let head = "SELECT pos, encode(seal, 'hex') FROM retention.protocol_seal_head";
+    let before: Vec<(i64, String)> = c
+        .query(head, &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    for attempt in [
+        // rewound to the seal before, as after removing the newest seal
+        "UPDATE retention.protocol_seal_head
+         SET pos = pos - 1, seal = (SELECT seal FROM retention.protocol_seals WHERE pos = 2)",
+        "UPDATE retention.protocol_seal_head SET pos = 0, seal = decode(repeat('00', 32), 'hex')",
+        "UPDATE retention.protocol_seal_head SET pos = pos + 1",
+        "UPDATE retention.protocol_seal_head SET seal = sha256(seal)",
+        "SET LOCAL session_replication_role = replica;
+         UPDATE retention.protocol_seal_head
+         SET pos = pos - 1, seal = (SELECT seal FROM retention.protocol_seals WHERE pos = 2)",
+        "DELETE FROM retention.protocol_seal_head",
+        "DELETE FROM retention.protocol_seal_head WHERE false",
+        "TRUNCATE retention.protocol_seal_head",
+        "ALTER TABLE retention.protocol_seal_head DROP CONSTRAINT protocol_seal_head_pkey;
+         INSERT INTO retention.protocol_seal_head (pos, seal)
+         SELECT pos - 1, seal FROM retention.protocol_seal_head",
+    ] {
+        let e = c
+            .batch_execute(&format!("BEGIN; {attempt}; COMMIT"))
+            .await
+            .unwrap_err();
+        c.batch_execute("ROLLBACK").await.unwrap();
+        assert_eq!(
+            e.code(),
+            Some(&SqlState::INSUFFICIENT_PRIVILEGE),
+            "{attempt}: {e:?}"
+        );
+        let message = e.as_db_error().unwrap().message().to_string();
+        assert!(
+            message.contains("only moves forward, one seal at a time")
+                || message.contains("is never removed"),
+            "{attempt}: {message}"
+        );
+    }
+    let after: Vec<(i64, String)> = c
+        .query(head, &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(after, before, "the head is as it was");
+    // the database's own step forward still works
+    rows(&c, 1, 2).await;
+    let (code, verdict, err) = verify(&db, &[]);
+    assert_eq!(code, 0, "{verdict} {err}");
+    assert_eq!(verdict["seals"], 4);
 }

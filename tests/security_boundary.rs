@@ -476,7 +476,6 @@ async fn the_api_refuses_runs_nobody_holds_and_periods_that_are_no_period() {
     for (sql, code) in [
         // no branches: nothing held, nothing claimed
         (format!("SELECT retention_api.run_create('scheduled', 'x', '{{}}', {b}, current_date, now(), now())"), "RT002"),
-        ("SELECT retention_api.run_create('manual', 'x', '{}', NULL, NULL, now(), now())".to_string(), "RT002"),
         ("SELECT retention_api.run_create('manual', 'x', NULL, NULL, NULL, now(), now())".to_string(), "RT002"),
         (format!("SELECT * FROM retention_api.policy_set({b}, 'guest', '1 second', 'x')"), "RT001"),
         (format!("SELECT * FROM retention_api.policy_set({b}, 'guest', '1 month -30 days 1 second', 'x')"), "RT001"),
@@ -490,6 +489,20 @@ async fn the_api_refuses_runs_nobody_holds_and_periods_that_are_no_period() {
         fx::count(&c, "SELECT count(*) FROM retention.runs").await,
         0
     );
+    // a manual run over no branch (every branch busy) may be recorded, but
+    // nothing can be done under it
+    let run: i64 = login
+        .query_one(
+            "SELECT retention_api.run_create('manual', 'x', '{}', NULL, NULL, now(), now())",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let sql = format!(
+        "SELECT * FROM retention_api.run_batch(1, ARRAY[{g}]::bigint[], now(), 'x', {run})"
+    );
+    assert_eq!(refused(&login, &sql).await, "RT002", "{sql}");
     common::assert_untouched(&c, g).await;
     // a shared lock on a branch's key is no run's lock
     let other = connect(&db.url).await;

@@ -123,7 +123,8 @@ BEGIN
     PERFORM retention.check_cutoff(cutoff);
     -- a manual run over no branch records that every branch was busy
     IF NOT (retention.holds_branches(branches)
-            OR (cardinality(branches) = 0 AND night_branch_id IS NULL AND night IS NULL)) THEN
+            OR (coalesce(cardinality(branches) = 0, false) AND night_branch_id IS NULL
+                AND night IS NULL)) THEN
         RAISE EXCEPTION 'a run is recorded only by the session that holds its branches'' locks'
             USING ERRCODE = 'RT002';
     END IF;

@@ -104,10 +104,9 @@ pub fn describe(e: &Error) -> String {
                 .to_string()
         }
         Error::Tampered(_) => {
-            ". Rows before it are intact. Keep the database as it is for the audit; the \
-             database server's log and its backups show who changed what, and seals from \
-             earlier completed-run mails (`protocol verify --seal`) show up to where the \
-             protocol can be trusted"
+            ". Keep the database as it is for the audit; the database server's log and its \
+             backups show who changed what, and seals from earlier completed-run mails \
+             (`protocol verify --seal`) show up to where the protocol can be trusted"
                 .to_string()
         }
         _ => String::new(),

@@ -70,6 +70,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(15, "pauses"),
     migration!(16, "run_sessions"),
     migration!(17, "column_handling"),
+    migration!(18, "seal_guard"),
 ];
 
 /// One file of the rules: functions and views that [`run`] re-applies
@@ -98,7 +99,7 @@ pub const RULES_VERSION: i32 = 2;
 
 /// The checksum of the rules at [`RULES_VERSION`].
 #[cfg(test)]
-const RULES_FINGERPRINT: &str = "20ce26af8d97b6b2";
+const RULES_FINGERPRINT: &str = "57e5a1e66013b816";
 
 /// The rules, in the order they are applied: each file may use what the
 /// files before it define, and a function or view no file defines any more

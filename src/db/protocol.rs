@@ -160,19 +160,25 @@ fn read_row(r: &tokio_postgres::Row) -> Result<Row> {
     })
 }
 
-/// One row of the chain walk (`protocol_seal_walk.sql`).
+/// One line of the chain walk (`protocol_seal_walk.sql`): a row a seal
+/// lists, joined with each table row of that id. Anything a constraint
+/// guards is optional here: the owner can drop constraints.
 #[derive(Debug)]
 pub struct SealedRow {
+    /// Tells the seals apart, also two that claim the same position.
+    pub seal_no: i64,
     /// The seal's position in the chain.
-    pub pos: i64,
+    pub pos: Option<i64>,
     /// The seal as stored.
-    pub seal: Vec<u8>,
-    /// How many rows the seal lists.
-    pub rows: i32,
-    /// This row's place among them, from 1.
-    pub n: i32,
+    pub seal: Option<Vec<u8>>,
+    /// How many row ids the seal lists.
+    pub ids: Option<i32>,
+    /// How many fingerprints it holds.
+    pub fingerprints: Option<i32>,
+    /// This row's place in the list, from 1; `None` when the seal lists none.
+    pub n: Option<i32>,
     /// The protocol row id listed.
-    pub id: i64,
+    pub id: Option<i64>,
     /// The row's fingerprint when it was sealed.
     pub fingerprint: Option<i64>,
     /// The row's canonical form now; `None` when the row is gone.
@@ -181,7 +187,7 @@ pub struct SealedRow {
     pub fingerprint_now: Option<i64>,
 }
 
-/// Streams the hash chain, seal by seal, each seal's rows in id order.
+/// Streams the hash chain, seal by seal, each seal's rows in listed order.
 pub async fn walk_seals(
     client: &impl GenericClient,
     sink: impl FnMut(SealedRow) -> Result<()>,
@@ -191,15 +197,19 @@ pub async fn walk_seals(
     super::drain(
         stream,
         |r| {
+            // try_get: a column whose type a superuser changed is an
+            // error, not a panic
             Ok(SealedRow {
-                pos: r.get("pos"),
-                seal: r.get("seal"),
-                rows: r.get("rows"),
-                n: r.get("n"),
-                id: r.get("id"),
-                fingerprint: r.get("fingerprint"),
-                canonical: r.get("canonical"),
-                fingerprint_now: r.get("fingerprint_now"),
+                seal_no: r.try_get("seal_no")?,
+                pos: r.try_get("pos")?,
+                seal: r.try_get("seal")?,
+                ids: r.try_get("ids")?,
+                fingerprints: r.try_get("fingerprints")?,
+                n: r.try_get("n")?,
+                id: r.try_get("id")?,
+                fingerprint: r.try_get("fingerprint")?,
+                canonical: r.try_get("canonical")?,
+                fingerprint_now: r.try_get("fingerprint_now")?,
             })
         },
         sink,
@@ -207,18 +217,54 @@ pub async fn walk_seals(
     .await
 }
 
-/// The first protocol row no seal lists, and how many there are.
-pub async fn unsealed(client: &impl GenericClient) -> Result<Option<(i64, i64)>> {
-    let row = query!("protocol_unsealed").one(client, &[]).await?;
-    Ok(row
-        .get::<_, Option<i64>>("first_id")
-        .map(|first| (first, row.get("rows"))))
+/// What the table holds besides the chain: all its rows, and those no seal
+/// lists (counted also when they have no id or share one).
+#[derive(Debug)]
+pub struct TableCount {
+    /// Every row of the table.
+    pub total: i64,
+    /// Rows that no seal lists.
+    pub unsealed: i64,
+    /// The lowest id among those; `None` when they have none.
+    pub first_unsealed: Option<i64>,
 }
 
-/// The chain's head: the newest seal's position and hash.
-pub async fn seal_head(client: &impl GenericClient) -> Result<(i64, Vec<u8>)> {
-    let row = query!("protocol_seal_head").one(client, &[]).await?;
-    Ok((row.get("pos"), row.get("seal")))
+/// Counts the table's rows, and those no seal lists.
+pub async fn count_rows(client: &impl GenericClient) -> Result<TableCount> {
+    let row = query!("protocol_unsealed").one(client, &[]).await?;
+    Ok(TableCount {
+        total: row.try_get("total")?,
+        unsealed: row.try_get("rows")?,
+        first_unsealed: row.try_get("first_id")?,
+    })
+}
+
+/// The lowest row id the seals list more than once, with the first two
+/// seals that list it.
+pub async fn listed_twice(
+    client: &impl GenericClient,
+) -> Result<Option<(i64, Option<i64>, Option<i64>)>> {
+    match query!("protocol_listed_twice").opt(client, &[]).await? {
+        Some(r) => Ok(Some((
+            r.try_get("id")?,
+            r.try_get("seal")?,
+            r.try_get("again")?,
+        ))),
+        None => Ok(None),
+    }
+}
+
+/// The chain's head rows (one, unless someone removed or doubled it): the
+/// newest seal's position and hash.
+pub async fn seal_heads(
+    client: &impl GenericClient,
+) -> Result<Vec<(Option<i64>, Option<Vec<u8>>)>> {
+    query!("protocol_seal_head")
+        .all(client, &[])
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("pos")?, r.try_get("seal")?)))
+        .collect()
 }
 
 /// The newest seal; in a transaction that just appended a row, its seal.

@@ -1,5 +1,9 @@
 //! Verifying the protocol's hash chain (migration 12): every seal is
 //! recomputed here, outside the database, from the rows as they are now.
+//! Nothing goes unseen: every row of the table is either hashed in a seal
+//! (also a second row reusing an id) or counted as outside the chain, and
+//! a seal vouches for the rows before it only where it matches a published
+//! one: a chain that holds in itself may have been rewritten as a whole.
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -34,15 +38,45 @@ pub enum Breach {
         /// Its seal's position.
         seal: i64,
     },
+    /// The table holds a sealed row's id more than once: a second row
+    /// reuses it (possible once the primary key is dropped).
+    Duplicated {
+        /// The row id.
+        row_id: i64,
+        /// The seal that lists it.
+        seal: i64,
+    },
+    /// The seals list a row id more than once; the database seals each row once.
+    ListedTwice {
+        /// The row id.
+        row_id: i64,
+        /// The first seal that lists it.
+        seal: Option<i64>,
+        /// The next one (the same when that seal lists it twice).
+        again: Option<i64>,
+    },
+    /// A seal the database never writes: no position or hash, no rows, a
+    /// row without an id, ids and fingerprints that do not pair up.
+    Malformed {
+        /// The seal's position, if it has one.
+        seal: Option<i64>,
+        /// What is wrong with it.
+        what: String,
+    },
     /// A whole seal (and what it listed) is gone.
     SealRemoved {
         /// The missing position.
         seal: i64,
     },
+    /// Two seals claim the same position.
+    SealTwice {
+        /// The position.
+        seal: i64,
+    },
     /// Rows that no seal lists: inserted outside the chain.
     Unsealed {
-        /// The lowest such row id.
-        row_id: i64,
+        /// The lowest such row id; `None` when they have no id.
+        row_id: Option<i64>,
         /// How many.
         rows: i64,
     },
@@ -52,6 +86,18 @@ pub enum Breach {
         last: i64,
         /// The newest seal the head names.
         head: i64,
+    },
+    /// The head does not name the chain's last seal: it was rewound or rewritten.
+    HeadRewritten {
+        /// The last seal found.
+        last: i64,
+        /// The seal the head names.
+        head: Option<i64>,
+    },
+    /// The head row is missing or there is more than one.
+    HeadNotOne {
+        /// How many head rows there are.
+        rows: usize,
     },
     /// A published seal does not match: the chain was rewritten up to it.
     NotAsPublished {
@@ -74,25 +120,24 @@ impl std::fmt::Display for Breach {
                     "row {row_id} was changed after it was sealed (seal {seal})"
                 )
             }
-            Breach::SealChanged { seal, row_id } => write!(
-                f,
-                "seal {seal} (from row {row_id}) does not match its rows: the seal or the \
-                 chain before it was rewritten"
-            ),
             Breach::Removed { row_id, seal } => {
                 write!(f, "row {row_id} was removed (it is listed in seal {seal})")
             }
-            Breach::SealRemoved { seal } => {
-                write!(f, "seal {seal} was removed, with the rows it listed")
-            }
-            Breach::Unsealed { row_id, rows } => write!(
+            Breach::Duplicated { row_id, seal } => write!(
+                f,
+                "row {row_id} exists twice in the table (seal {seal} lists it once): a second \
+                 row reuses its id"
+            ),
+            Breach::Unsealed {
+                row_id: Some(row_id),
+                rows,
+            } => write!(
                 f,
                 "row {row_id} was inserted outside the chain ({rows} row(s) in no seal)"
             ),
-            Breach::TailRemoved { last, head } => write!(
+            Breach::Unsealed { row_id: None, rows } => write!(
                 f,
-                "the chain ends at seal {last} but its head names seal {head}: the newest \
-                 seals were removed"
+                "{rows} row(s) without an id were inserted outside the chain"
             ),
             Breach::NotAsPublished { row_id } => write!(
                 f,
@@ -104,8 +149,88 @@ impl std::fmt::Display for Breach {
                 "the published seal names row {row_id}, which no seal lists: the protocol \
                  was rewritten"
             ),
+            seal_or_head => seal_or_head.fmt_seal(f),
         }
     }
+}
+
+impl Breach {
+    /// The problems of the seals and of the head.
+    fn fmt_seal(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Breach::SealChanged { seal, row_id } => write!(
+                f,
+                "seal {seal} (from row {row_id}) does not match its rows: the seal or the \
+                 chain before it was rewritten"
+            ),
+            Breach::ListedTwice {
+                row_id,
+                seal,
+                again,
+            } if seal == again => write!(
+                f,
+                "seal {} lists row {row_id} twice: the database seals each row once",
+                show(*seal)
+            ),
+            Breach::ListedTwice {
+                row_id,
+                seal,
+                again,
+            } => write!(
+                f,
+                "row {row_id} is listed in seal {} and again in seal {}: the database seals \
+                 each row once",
+                show(*seal),
+                show(*again)
+            ),
+            Breach::Malformed {
+                seal: Some(seal),
+                what,
+            } => write!(
+                f,
+                "seal {seal} {what}: the database never writes such a seal"
+            ),
+            Breach::Malformed { seal: None, what } => {
+                write!(f, "the seals are not as the database writes them: {what}")
+            }
+            Breach::SealRemoved { seal } => {
+                write!(f, "seal {seal} was removed, with the rows it listed")
+            }
+            Breach::SealTwice { seal } => {
+                write!(
+                    f,
+                    "seal {seal} exists twice: a second seal claims its position"
+                )
+            }
+            Breach::TailRemoved { last, head } => write!(
+                f,
+                "the chain ends at seal {last} but its head names seal {head}: the newest \
+                 seals were removed"
+            ),
+            Breach::HeadRewritten { last, head } => write!(
+                f,
+                "the chain's head names seal {}, not the chain's last seal {last} with its \
+                 hash: the head was rewound or rewritten",
+                show(*head)
+            ),
+            Breach::HeadNotOne { rows } => write!(
+                f,
+                "the chain's head (retention.protocol_seal_head) has {rows} rows instead of \
+                 one: it was removed or doubled"
+            ),
+            Breach::Changed { .. }
+            | Breach::Removed { .. }
+            | Breach::Duplicated { .. }
+            | Breach::Unsealed { .. }
+            | Breach::NotAsPublished { .. }
+            | Breach::PublishedRowMissing { .. } => write!(f, "{self}"),
+        }
+    }
+}
+
+/// A seal position that may be missing.
+fn show(pos: Option<i64>) -> String {
+    pos.map_or_else(|| "(without a position)".to_string(), |p| p.to_string())
 }
 
 /// The result of a walk over the chain.
@@ -117,67 +242,95 @@ pub struct Verdict {
     pub rows: u64,
     /// Seals checked.
     pub seals: u64,
-    /// The newest seal that checked out.
+    /// The newest seal, when the whole chain holds: the one to publish.
     pub newest: Option<Seal>,
+    /// The published seal, when the walk reached it and it matched: every
+    /// row sealed up to it is as it was when it was published. The only seal
+    /// a verdict vouches for; one that merely holds in itself may have been
+    /// rewritten together with the rows before it.
+    pub confirmed: Option<Seal>,
     /// The first problem found.
     pub breach: Option<Breach>,
 }
 
-/// The seal being recomputed.
-struct Open {
-    pos: i64,
-    hasher: Sha256,
-    changed: Option<i64>,
-    first_id: i64,
-    published: bool,
-}
-
-/// Walks the whole chain in one snapshot, streaming, and compares its end
+/// Walks the whole chain in one snapshot, streaming; then counts the
+/// table's rows against the rows the seals list, compares the chain's end
 /// with the head and, if given, one seal with what was published.
 pub async fn verify(client: &mut db::Object, published: Option<&Seal>) -> Result<Verdict> {
     let tx = db::snapshot(client).await?;
-    let mut walk = Walk {
-        prev: [0; 32],
-        next_pos: 1,
-        open: None,
-        published,
-        published_seen: false,
-        verdict: Verdict {
-            intact: true,
-            rows: 0,
-            seals: 0,
-            newest: None,
-            breach: None,
-        },
-    };
+    let mut walk = Walk::new(published);
     db::protocol::walk_seals(&tx, |row| {
         walk.step(row);
         Ok(())
     })
     .await?;
-    let mut verdict = walk.verdict;
-    if verdict.breach.is_none() {
-        if let Some((row_id, rows)) = db::protocol::unsealed(&tx).await? {
-            verdict.breach = Some(Breach::Unsealed { row_id, rows });
-        }
+    walk.finish();
+    if walk.verdict.breach.is_none() {
+        walk.verdict.breach = check_table(&tx, walk.verdict.rows).await?;
     }
-    if verdict.breach.is_none() {
-        let (head, head_seal) = db::protocol::seal_head(&tx).await?;
-        let last = walk.next_pos - 1;
-        if head != last || (last > 0 && head_seal.as_slice() != walk.prev) {
-            verdict.breach = Some(Breach::TailRemoved { last, head });
-        }
+    if walk.verdict.breach.is_none() {
+        walk.verdict.breach = check_head(&tx, walk.next_pos - 1, &walk.prev).await?;
     }
-    if verdict.breach.is_none() {
+    if walk.verdict.breach.is_none() {
         if let Some(p) = published.filter(|_| !walk.published_seen) {
-            verdict.breach = Some(Breach::PublishedRowMissing { row_id: p.row_id });
+            walk.verdict.breach = Some(Breach::PublishedRowMissing { row_id: p.row_id });
         }
     }
     tx.commit().await?;
+    let mut verdict = walk.verdict;
     verdict.intact = verdict.breach.is_none();
+    if !verdict.intact {
+        // a seal before the problem holds in itself only: it is not named
+        verdict.newest = None;
+    }
     Ok(verdict)
 }
 
+/// Every row of the table is in a seal, and no row is listed twice: the
+/// walk matched each listed row to exactly one table row, so the table
+/// holding fewer rows than the seals list means a row is listed twice.
+async fn check_table(tx: &impl db::GenericClient, listed: u64) -> Result<Option<Breach>> {
+    let count = db::protocol::count_rows(tx).await?;
+    if count.unsealed > 0 {
+        return Ok(Some(Breach::Unsealed {
+            row_id: count.first_unsealed,
+            rows: count.unsealed,
+        }));
+    }
+    if u64::try_from(count.total).ok() == Some(listed) {
+        return Ok(None);
+    }
+    Ok(Some(match db::protocol::listed_twice(tx).await? {
+        Some((row_id, seal, again)) => Breach::ListedTwice {
+            row_id,
+            seal,
+            again,
+        },
+        None => Breach::Malformed {
+            seal: None,
+            what: format!("they list {listed} row(s), the table holds {}", count.total),
+        },
+    }))
+}
+
+/// The one head row names the chain's last seal and its hash.
+async fn check_head(
+    tx: &impl db::GenericClient,
+    last: i64,
+    hash: &[u8; 32],
+) -> Result<Option<Breach>> {
+    let heads = db::protocol::seal_heads(tx).await?;
+    let [(head, seal)] = heads.as_slice() else {
+        return Ok(Some(Breach::HeadNotOne { rows: heads.len() }));
+    };
+    Ok(match *head {
+        Some(head) if head > last => Some(Breach::TailRemoved { last, head }),
+        Some(head) if head == last && seal.as_deref() == Some(hash.as_slice()) => None,
+        head => Some(Breach::HeadRewritten { last, head }),
+    })
+}
+
+/// The chain walked so far.
 struct Walk<'a> {
     prev: [u8; 32],
     next_pos: i64,
@@ -187,65 +340,132 @@ struct Walk<'a> {
     verdict: Verdict,
 }
 
-impl Walk<'_> {
+/// The seal being recomputed.
+struct Open {
+    seal_no: i64,
+    pos: i64,
+    stored: Vec<u8>,
+    hasher: Sha256,
+    /// The place of the listed row last hashed: a second line for it is a
+    /// second table row with its id.
+    last_n: i32,
+    first_id: Option<i64>,
+    max_id: i64,
+    changed: Option<i64>,
+    published: bool,
+}
+
+impl<'a> Walk<'a> {
+    fn new(published: Option<&'a Seal>) -> Self {
+        Walk {
+            prev: [0; 32],
+            next_pos: 1,
+            open: None,
+            published,
+            published_seen: false,
+            verdict: Verdict {
+                intact: true,
+                rows: 0,
+                seals: 0,
+                newest: None,
+                confirmed: None,
+                breach: None,
+            },
+        }
+    }
+
     fn step(&mut self, row: SealedRow) {
         if self.verdict.breach.is_some() {
             return;
         }
-        if row.n == 1 {
-            if row.pos != self.next_pos {
-                self.verdict.breach = Some(Breach::SealRemoved {
-                    seal: self.next_pos,
-                });
+        if self.open.as_ref().is_none_or(|o| o.seal_no != row.seal_no) {
+            self.close();
+            if self.verdict.breach.is_some() {
                 return;
             }
-            let mut hasher = Sha256::new();
-            hasher.update(self.prev);
-            self.open = Some(Open {
-                pos: row.pos,
-                hasher,
-                changed: None,
-                first_id: row.id,
-                published: false,
-            });
+            match self.open_seal(&row) {
+                Ok(open) => self.open = Some(open),
+                Err(breach) => {
+                    self.verdict.breach = Some(breach);
+                    return;
+                }
+            }
         }
-        let Some(open) = self.open.as_mut().filter(|o| o.pos == row.pos) else {
-            // rows of a seal without its first row: the walk is out of step
-            self.verdict.breach = Some(Breach::SealChanged {
-                seal: row.pos,
-                row_id: row.id,
-            });
-            return;
+        let published = self.published.map(|p| p.row_id);
+        if let Some(open) = self.open.as_mut() {
+            match open.add(&row, published) {
+                Ok(()) => self.verdict.rows += 1,
+                Err(breach) => self.verdict.breach = Some(breach),
+            }
+        }
+    }
+
+    /// The walk's end: the last seal is compared.
+    fn finish(&mut self) {
+        if self.verdict.breach.is_none() {
+            self.close();
+        }
+    }
+
+    /// A seal's first line: it must be the next in the chain and well formed.
+    fn open_seal(&self, row: &SealedRow) -> std::result::Result<Open, Breach> {
+        let malformed = |seal, what: &str| Breach::Malformed {
+            seal,
+            what: what.to_string(),
         };
-        let Some(canonical) = row.canonical.as_deref() else {
-            self.verdict.breach = Some(Breach::Removed {
-                row_id: row.id,
-                seal: row.pos,
-            });
-            return;
+        let Some(pos) = row.pos else {
+            return Err(malformed(None, "a seal has no position"));
         };
-        if row.n > 1 {
-            open.hasher.update(b"\n");
+        if pos < 1 {
+            return Err(malformed(Some(pos), "claims a position before the first"));
         }
-        open.hasher.update(canonical.as_bytes());
-        if open.changed.is_none() && row.fingerprint != row.fingerprint_now {
-            open.changed = Some(row.id);
+        if pos < self.next_pos {
+            return Err(Breach::SealTwice { seal: pos });
         }
-        open.published |= self.published.is_some_and(|p| p.row_id == row.id);
-        self.verdict.rows += 1;
-        if row.n == row.rows {
-            self.close(&row);
+        if pos > self.next_pos {
+            return Err(Breach::SealRemoved {
+                seal: self.next_pos,
+            });
         }
+        let Some(stored) = row.seal.clone() else {
+            return Err(malformed(Some(pos), "has no hash"));
+        };
+        if row.n.is_none() {
+            return Err(malformed(Some(pos), "lists no rows"));
+        }
+        if row.ids != row.fingerprints {
+            return Err(malformed(
+                Some(pos),
+                &format!(
+                    "lists {} row id(s) but {} fingerprint(s)",
+                    row.ids.unwrap_or(0),
+                    row.fingerprints.unwrap_or(0)
+                ),
+            ));
+        }
+        let mut hasher = Sha256::new();
+        hasher.update(self.prev);
+        Ok(Open {
+            seal_no: row.seal_no,
+            pos,
+            stored,
+            hasher,
+            last_n: 0,
+            first_id: None,
+            max_id: i64::MIN,
+            changed: None,
+            published: false,
+        })
     }
 
     /// The seal's last row was hashed: compares the hash with the stored
     /// seal (and a published one), and moves the chain on.
-    fn close(&mut self, row: &SealedRow) {
+    fn close(&mut self) {
         let Some(open) = self.open.take() else {
             return;
         };
         let hash: [u8; 32] = open.hasher.finalize().into();
-        if hash.as_slice() != row.seal.as_slice() {
+        if hash.as_slice() != open.stored.as_slice() {
             self.verdict.breach = Some(match open.changed {
                 Some(row_id) => Breach::Changed {
                     row_id,
@@ -253,27 +473,64 @@ impl Walk<'_> {
                 },
                 None => Breach::SealChanged {
                     seal: open.pos,
-                    row_id: open.first_id,
+                    row_id: open.first_id.unwrap_or_default(),
                 },
             });
             return;
         }
-        if open.published {
+        // a seal is named by the highest row id it lists
+        let seal = Seal {
+            row_id: open.max_id,
+            hash,
+        };
+        if let Some(p) = self.published.filter(|_| open.published) {
             self.published_seen = true;
-            if self.published.is_some_and(|p| p.hash != hash) {
-                self.verdict.breach = Some(Breach::NotAsPublished {
-                    row_id: self.published.map_or(0, |p| p.row_id),
-                });
+            if p.hash != hash {
+                self.verdict.breach = Some(Breach::NotAsPublished { row_id: p.row_id });
                 return;
             }
+            self.verdict.confirmed = Some(seal.clone());
         }
         self.prev = hash;
         self.next_pos += 1;
         self.verdict.seals += 1;
-        // a seal lists its rows in ascending id order: the last is its name
-        self.verdict.newest = Some(Seal {
-            row_id: row.id,
-            hash,
-        });
+        self.verdict.newest = Some(seal);
+    }
+}
+
+impl Open {
+    /// Hashes one line of the walk into the seal.
+    fn add(&mut self, row: &SealedRow, published: Option<i64>) -> std::result::Result<(), Breach> {
+        let Some(id) = row.id else {
+            return Err(Breach::Malformed {
+                seal: Some(self.pos),
+                what: "lists a row without an id".to_string(),
+            });
+        };
+        let n = row.n.unwrap_or_default();
+        if n == self.last_n {
+            return Err(Breach::Duplicated {
+                row_id: id,
+                seal: self.pos,
+            });
+        }
+        self.last_n = n;
+        let Some(canonical) = row.canonical.as_deref() else {
+            return Err(Breach::Removed {
+                row_id: id,
+                seal: self.pos,
+            });
+        };
+        if self.first_id.is_some() {
+            self.hasher.update(b"\n");
+        }
+        self.first_id.get_or_insert(id);
+        self.hasher.update(canonical.as_bytes());
+        if self.changed.is_none() && row.fingerprint != row.fingerprint_now {
+            self.changed = Some(id);
+        }
+        self.max_id = self.max_id.max(id);
+        self.published |= published == Some(id);
+        Ok(())
     }
 }

@@ -13,6 +13,7 @@ mod library;
 pub mod mail;
 mod process;
 pub mod run;
+pub mod seals;
 pub mod security;
 mod smtp;
 

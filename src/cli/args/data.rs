@@ -323,7 +323,8 @@ pub struct ProtocolArgs {
 #[derive(Debug, Subcommand)]
 pub enum ProtocolCommand {
     /// Check the protocol's hash chain: exit 0 when it holds, 3 naming the
-    /// first row that was changed, removed or inserted outside the chain.
+    /// first problem (a row changed, removed, doubled or inserted outside
+    /// the chain, a seal or the head removed or forged).
     #[command(after_help = super::pages::epilogue("protocol verify"))]
     Verify {
         /// A seal published earlier (ROW:HASH, from a completed-run mail or

@@ -344,8 +344,9 @@ pub static PAGES: &[Page] = &[
             (2, "bad usage, or a seal that does not parse"),
             (
                 3,
-                "tampered with: the first row changed, removed or inserted outside the chain \
-                 is named",
+                "tampered with: the first problem is named (a row changed, removed, doubled or \
+                 inserted outside the chain, a seal or the head removed or forged); no row is \
+                 vouched for unless the seal given matched",
             ),
         ],
     },
