@@ -302,8 +302,11 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    -- the branches this session holds, once (not a lock lookup per row)
     DELETE FROM retention.run_candidates c
-    WHERE c.plan_id = ANY (plan_ids) AND retention.holds_branches(ARRAY[c.branch_id]);
+    WHERE c.plan_id = ANY (plan_ids)
+      AND c.branch_id IN (SELECT l.branch_id FROM retention.branch_locks l
+                          WHERE l.pid = pg_catalog.pg_backend_pid());
 END
 $$;
 
@@ -331,9 +334,14 @@ CREATE OR REPLACE FUNCTION retention.apply_guests(
     ids bigint[], cutoff timestamptz, actor text, run_id bigint, forced bigint[],
     details jsonb, branch bigint
 ) RETURNS TABLE (action text, guest_type text, guests bigint)
-LANGUAGE sql VOLATILE
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
+#variable_conflict use_column
+BEGIN
+-- PL/pgSQL keeps the statement's plan for the session: a batch does not
+-- plan the classification again
+RETURN QUERY
 WITH due AS MATERIALIZED (
     SELECT d.*, e.erase_company
     FROM (
@@ -412,7 +420,8 @@ SELECT p.action, p.guest_type, count(*) AS guests
 FROM protocol p
 GROUP BY p.action, p.guest_type
 UNION ALL
-SELECT 'guests_updated', NULL, (SELECT count(*) FROM upd_guests)
+SELECT 'guests_updated', NULL, (SELECT count(*) FROM upd_guests);
+END
 $$;
 REVOKE ALL ON FUNCTION retention.apply_guests(bigint[], timestamptz, text, bigint, bigint[], jsonb,
                                               bigint) FROM PUBLIC;
