@@ -16,6 +16,7 @@ pub mod run;
 pub mod seals;
 pub mod security;
 mod smtp;
+pub mod yearly;
 
 // Each test binary uses some of these, none uses all.
 #[allow(unused_imports)]

@@ -12,3 +12,9 @@ pub async fn guest(c: &Client) -> (i64, i64) {
     fx::sale(c, g, day("2020-01-01")).await;
     (b, g)
 }
+
+/// The SQLSTATE of a statement that must fail.
+pub async fn refused(c: &Client, sql: &str) -> String {
+    let e = c.batch_execute(sql).await.expect_err(sql);
+    e.code().map(|c| c.code().to_string()).unwrap_or_default()
+}
