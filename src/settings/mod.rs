@@ -3,6 +3,7 @@
 //! Loading is here; [`validate`] checks each key with a rule of its own;
 //! [`redact`] prints them without secrets.
 
+mod database;
 pub mod keys;
 mod parse;
 mod raw;

@@ -5,16 +5,16 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::database::database;
 use super::keys::{key, one_of, Key, Kind};
-use super::parse::{boolean, database_url, duration, int, metrics_listen, non_empty, secret_file};
-use super::raw::{RawBatch, RawDatabase, RawGdpr, RawLog, RawMail, RawSchedule, RawSettings};
+use super::parse::{boolean, duration, int, metrics_listen, non_empty, secret_file};
+use super::raw::{RawBatch, RawGdpr, RawLog, RawMail, RawSchedule, RawSettings};
 use super::redact::redact_url;
 use super::smtp::{password_key, require_tls_for_password};
 use super::MetricsSettings;
-use super::TlsSettings;
 use super::{
-    BatchSettings, DatabaseSettings, GdprSettings, LogFormat, LogSettings, MailSettings,
-    MailTransport, ScheduleSettings, Settings, EXPORT_FIELDS,
+    BatchSettings, GdprSettings, LogFormat, LogSettings, MailSettings, MailTransport,
+    ScheduleSettings, Settings, EXPORT_FIELDS,
 };
 use crate::error::SettingsErrors;
 
@@ -24,7 +24,7 @@ pub(super) struct Problems(pub(super) Vec<String>);
 
 impl Problems {
     /// The value of a rule, or `fallback` with the rule's problem noted.
-    fn take<T>(&mut self, rule: Result<T, String>, fallback: T) -> T {
+    pub(super) fn take<T>(&mut self, rule: Result<T, String>, fallback: T) -> T {
         rule.unwrap_or_else(|e| {
             self.0.push(e);
             fallback
@@ -32,7 +32,7 @@ impl Problems {
     }
 
     /// Notes the problem of a rule that yields no value.
-    fn check(&mut self, rule: Result<(), String>) {
+    pub(super) fn check(&mut self, rule: Result<(), String>) {
         self.take(rule, ());
     }
 }
@@ -62,71 +62,6 @@ pub(super) fn settings(raw: RawSettings) -> Result<Settings, SettingsErrors> {
         }),
         _ => Err(SettingsErrors(p.0)),
     }
-}
-
-fn database(raw: RawDatabase, p: &mut Problems) -> Option<DatabaseSettings> {
-    let url = raw.url.unwrap_or_default();
-    let (mut config, tls) = match p.take(database_url(&url).map(Some), None) {
-        Some((config, tls)) => (Some(config), tls),
-        None => (None, TlsSettings::default()),
-    };
-    let password_file = non_empty(raw.password_file).map(PathBuf::from);
-    if let Some(path) = &password_file {
-        // the package ships an empty file: no password then (peer or trust auth)
-        if let Some(password) = p
-            .take(secret_file("database.password_file", path).map(Some), None)
-            .filter(|p| !p.is_empty())
-        {
-            if let Some(c) = config.as_mut() {
-                c.password(password);
-            }
-        }
-    }
-    let pool_size = p.take(pool_size(raw.pool_size.as_deref()), 4);
-    let connect_timeout = p.take(
-        duration(
-            key("database.connect_timeout"),
-            raw.connect_timeout.as_deref(),
-        ),
-        Duration::from_secs(10),
-    );
-    let owner_role = p.take(owner_role(raw.owner_role), OWNER_ROLE.to_string());
-    Some(DatabaseSettings {
-        config: config?,
-        tls,
-        password_file,
-        url,
-        pool_size: pool_size as usize,
-        connect_timeout,
-        owner_role,
-    })
-}
-
-/// The default of `database.owner_role`.
-pub const OWNER_ROLE: &str = "retentiond_owner";
-
-fn owner_role(raw: Option<String>) -> Result<String, String> {
-    let Some(name) = non_empty(raw) else {
-        return Ok(OWNER_ROLE.to_string());
-    };
-    if name.len() > 63 || name.chars().any(|c| c.is_control()) {
-        return Err(format!(
-            "database.owner_role = {name:?} is not a role name: expected at most 63 bytes \
-             without control characters (default {OWNER_ROLE})"
-        ));
-    }
-    Ok(name)
-}
-
-fn pool_size(raw: Option<&str>) -> Result<u64, String> {
-    if raw.map(str::trim) == Some("1") {
-        return Err(
-            "database.pool_size = \"1\" is too small: a run keeps one connection for its \
-                  branch locks while the daemon and the mails need another; expected 2 to 64"
-                .to_string(),
-        );
-    }
-    int(key("database.pool_size"), raw)
 }
 
 /// The `[log]` section; also read on its own when other settings are
