@@ -204,36 +204,7 @@ async fn a_hold_past_its_date_needs_attention_until_released() {
     );
     // and the pending mail says so, without the case
     let b = fx::count(&c, &format!("SELECT branch_id FROM guests WHERE id = {g}")).await;
-    expect_code(
-        &db.cli_as(
-            &admin,
-            &[
-                "settings",
-                "set",
-                "--branch",
-                &b.to_string(),
-                "--notify",
-                "manager@example.org",
-                "--locale",
-                "en",
-            ],
-        ),
-        0,
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let sent = db.cli_env(
-        &["notify", "pending", "--branch", &b.to_string()],
-        &[
-            ("RETENTIOND__DATABASE__URL", admin.as_str()),
-            ("RETENTIOND__MAIL__TRANSPORT", "file"),
-            ("RETENTIOND__MAIL__FILE_DIR", dir.path().to_str().unwrap()),
-        ],
-    );
-    expect_code(&sent, 0);
-    let mails: Vec<common::mail::Received> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| common::mail::decode(&std::fs::read_to_string(e.unwrap().path()).unwrap()))
-        .collect();
+    let mails = common::mail::pending_mails_of(&db, &admin, b);
     assert_eq!(mails.len(), 1);
     let needle = format!("Legal hold {hold} is past its date");
     assert!(mails[0].text.contains(&needle), "{}", mails[0].text);

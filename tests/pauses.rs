@@ -231,41 +231,8 @@ async fn while_paused_nothing_deletes_and_everyone_sees_it() {
         .branches
         .iter()
         .any(|x| x.branch_id == b && x.paused));
-    expect_code(
-        &db.cli_as(
-            &admin,
-            &[
-                "settings",
-                "set",
-                "--branch",
-                &b.to_string(),
-                "--notify",
-                "manager@example.org",
-                "--locale",
-                "en",
-            ],
-        ),
-        0,
-    );
-    let dir = tempfile::tempdir().unwrap();
-    expect_code(
-        &db.cli_env(
-            &["notify", "pending", "--branch", &b.to_string()],
-            &[
-                ("RETENTIOND__DATABASE__URL", admin.as_str()),
-                ("RETENTIOND__MAIL__TRANSPORT", "file"),
-                ("RETENTIOND__MAIL__FILE_DIR", dir.path().to_str().unwrap()),
-            ],
-        ),
-        0,
-    );
-    let mail = std::fs::read_dir(dir.path())
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let mail = common::mail::decode(&std::fs::read_to_string(mail).unwrap());
+    let mails = common::mail::pending_mails_of(&db, &admin, b);
+    let mail = &mails[0];
     assert!(
         mail.text.contains("Deleting is paused until"),
         "{}",

@@ -127,3 +127,35 @@ pub fn assert_no_personal_data(mail: &Received) {
         );
     }
 }
+
+/// The mails `notify pending --branch` sends now as the login of `url`,
+/// through the file transport, after setting the branch's address (and
+/// English): what a manager reads.
+pub fn pending_mails_of(db: &TestDb, url: &str, branch: i64) -> Vec<Received> {
+    let b = branch.to_string();
+    let set = [
+        "settings",
+        "set",
+        "--branch",
+        &b,
+        "--notify",
+        "manager@example.org",
+        "--locale",
+        "en",
+    ];
+    super::expect_code(&db.cli_as(url, &set), 0);
+    let dir = tempfile::tempdir().unwrap();
+    let sent = db.cli_env(
+        &["notify", "pending", "--branch", &b],
+        &[
+            ("RETENTIOND__DATABASE__URL", url),
+            ("RETENTIOND__MAIL__TRANSPORT", "file"),
+            ("RETENTIOND__MAIL__FILE_DIR", dir.path().to_str().unwrap()),
+        ],
+    );
+    super::expect_code(&sent, 0);
+    std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| decode(&std::fs::read_to_string(e.unwrap().path()).unwrap()))
+        .collect()
+}
