@@ -135,6 +135,10 @@ named_enum! {
         PauseEnded => "pause_ended",
         /// How anonymization treats a column of the guest data was decided.
         ColumnDecided => "column_decided",
+        /// The database was found behind the ledger (a restore or a rewind).
+        RestoreDetected => "restore_detected",
+        /// An approved erasure lost with a restore was applied again.
+        ErasureReplayed => "erasure_replayed",
     }
 }
 

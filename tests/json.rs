@@ -228,6 +228,17 @@ async fn every_command_answers_in_json_on_success_and_on_failure() {
     let doc = json(&db, None, &["grant", "--role", "nobody_here"], 2);
     assert!(doc["error"].as_str().unwrap().contains("does not exist"));
 
+    // the ledger: nothing to replay; a dry run without a ledger
+    let doc = json(&db, None, &["replay"], 0);
+    assert_eq!(doc["erasures"], serde_json::json!([]), "{doc}");
+    let out = db.cli_env(
+        &["replay", "--dry-run", "--format", "json"],
+        &[("RETENTIOND__LEDGER__PATH", "/nonexistent/ledger")],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let doc: Value = serde_json::from_slice(&out.stderr).unwrap();
+    assert_eq!(doc["kind"], "invalid", "{doc}");
+
     // settings and the database itself
     let out = db.cli_env(
         &["status", "--format", "json"],

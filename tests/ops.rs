@@ -428,11 +428,18 @@ async fn two_databases_on_one_host_each_with_its_daemon_settings_and_metrics_por
     );
     // as retentiond@eu and retentiond@us start them; the database's URL
     // comes from each file alone
+    // systemd's StateDirectory=retentiond/%i: the instance's ledger is there
+    let state = |name: &str| {
+        let d = dir.path().join("state").join(name);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    };
     let start = |config: &str, name: &str| {
         Command::new(env!("CARGO_BIN_EXE_retentiond"))
             .args(["serve", "--config", config])
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("STATE_DIRECTORY", state(name))
             .env("RETENTIOND__LOG__IDENTIFIER", format!("retentiond-{name}"))
             .env("RETENTIOND__LOG__FORMAT", "journal")
             .stdout(Stdio::null())
@@ -465,6 +472,14 @@ async fn two_databases_on_one_host_each_with_its_daemon_settings_and_metrics_por
     assert_eq!(seen, (1, 3), "each daemon serves its own database");
     for d in &mut daemons {
         assert_eq!(common::terminate(d, Duration::from_secs(5)).code(), Some(0));
+    }
+    // each instance keeps its ledger in its own state directory
+    for name in ["eu", "us"] {
+        let ledger = std::fs::metadata(state(name).join("ledger")).expect("the instance's ledger");
+        assert_eq!(
+            std::os::unix::fs::PermissionsExt::mode(&ledger.permissions()) & 0o777,
+            0o600
+        );
     }
     // the admins' commands take the instance's file too
     let out = Command::new(env!("CARGO_BIN_EXE_retentiond"))

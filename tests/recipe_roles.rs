@@ -128,6 +128,8 @@ async fn the_role_recipe_works_as_written_on_a_fresh_cluster() {
         .env("PATH", &path)
         .env("RETENTIOND__DATABASE__URL", &daemon_url)
         .env("RETENTIOND__LOG__FORMAT", "journal")
+        // as systemd's StateDirectory= gives it: the ledger goes there
+        .env("STATE_DIRECTORY", dir.path())
         .env("NOTIFY_SOCKET", &socket_path)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

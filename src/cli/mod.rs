@@ -9,6 +9,7 @@ mod demo;
 mod docs;
 mod errors;
 mod gdpr;
+mod ledger;
 mod mail;
 mod man;
 mod output;
@@ -38,6 +39,23 @@ pub use crate::retention::Context;
 /// Runs a parsed command with validated settings.
 pub async fn run(cli: Cli, settings: Settings) -> Result<()> {
     let cx = Context::new(settings, Arc::new(SystemClock))?;
+    let records = !matches!(
+        cli.command,
+        Command::Serve
+            | Command::CheckConfig { .. }
+            | Command::Man { .. }
+            | Command::Completions { .. }
+    );
+    let done = dispatch(&cx, cli).await;
+    // a command that sealed rows records the newest seal before it exits
+    if records && matches!(done, Ok(()) | Err(Error::Attention(_))) {
+        crate::retention::ledger::sync::record_after_command(&cx).await;
+    }
+    done
+}
+
+async fn dispatch(cx: &Context, cli: Cli) -> Result<()> {
+    let cx = cx.clone();
     let now = cx.now();
     match cli.command {
         Command::CheckConfig { quiet: true, .. } => Ok(()),
@@ -53,9 +71,14 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<()> {
         Command::Classify(args) => report::classify(&cx, &args, args.at.unwrap_or(now)).await,
         Command::Pending(args) => report::pending(&cx, &args, args.at.unwrap_or(now)).await,
         Command::Protocol(ProtocolArgs {
-            command: Some(ProtocolCommand::Verify { seal, format }),
+            command:
+                Some(ProtocolCommand::Verify {
+                    seal,
+                    ledger,
+                    format,
+                }),
             ..
-        }) => verify::verify(&cx, seal.as_ref(), format).await,
+        }) => verify::verify(&cx, seal.as_ref(), ledger.as_deref(), format).await,
         Command::Protocol(args) => report::protocol(&cx, &args).await,
         Command::Run(args) => run::run(&cx, &args).await,
         Command::Export(args) => gdpr::export(&cx, &args).await,
@@ -73,6 +96,11 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<()> {
             run::resume(&cx, branch, &actor.resolve(), out.format).await
         }
         Command::Report(args) => yearly::report(&cx, &args).await,
+        Command::Replay {
+            dry_run,
+            actor,
+            out,
+        } => ledger::replay(&cx, dry_run, &actor.resolve(), out.format).await,
         Command::Status { format } => status::status(&cx, format).await,
         Command::Notify(cmd) => mail::notify(&cx, &cmd).await,
         Command::Outbox(args) => mail::outbox(&cx, &args.into_command()).await,

@@ -72,6 +72,14 @@ fn describe(a: &Attention) -> String {
             until.format("%Y-%m-%d %H:%M UTC"),
             branch.map_or(String::new(), |b| format!(" --branch {b}"))
         ),
+        Attention::Ledger(problem) => format!(
+            "{problem}: see `retentiond protocol verify`; the daemon (or `retentiond replay`) \
+             records a restore and applies again the approved erasures it lost"
+        ),
+        Attention::RestoreOverdue(n) => format!(
+            "{n} guest(s) a restored backup brought back are overdue: the runs after the backup \
+             had anonymized them; the next night (or `retentiond run`) takes them again"
+        ),
         Attention::UnclassifiedColumns(columns) => format!(
             "{} column(s) of the guest data are unclassified ({}): anonymization leaves them as \
              they are until someone decides (`retentiond columns set --column TABLE.COLUMN \
@@ -115,6 +123,7 @@ fn print_table(status: &Status) {
     print_last_runs(s);
     println!();
     print_schedule_and_outbox(s);
+    print_ledger(s);
     println!();
     if status.attention.is_empty() {
         println!("state: ok");
@@ -123,6 +132,28 @@ fn print_table(status: &Status) {
         for a in &status.attention {
             println!("  - {a}");
         }
+    }
+}
+
+fn print_ledger(s: &Health) {
+    use crate::retention::ledger::Standing;
+    let said = match (&s.ledger.standing, &s.ledger.problem) {
+        (_, Some(problem)) => problem.clone(),
+        (Some(Standing::Agrees { newest }), None) => {
+            format!("agrees with the database up to seal {newest}")
+        }
+        (Some(_), None) => "holds no seal yet".to_string(),
+        (None, None) => "not read".to_string(),
+    };
+    println!("ledger: {} ({said})", s.ledger.path);
+    if let Some(r) = &s.restore {
+        println!(
+            "restore found {}: seals {}–{} lost; {} guest(s) it brought back are overdue",
+            time(Some(r.at)),
+            r.missing_from.unwrap_or_default(),
+            r.missing_to.unwrap_or_default(),
+            r.overdue_brought_back
+        );
     }
 }
 

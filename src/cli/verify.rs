@@ -1,5 +1,8 @@
-//! `protocol verify`: the hash chain checked, the verdict printed. The
-//! verdict vouches for rows only up to a seal that matched a published one.
+//! `protocol verify`: the hash chain checked, against the ledger where
+//! there is one, the verdict printed. The verdict vouches for rows only up
+//! to a seal that matched a published one or the ledger's.
+
+use std::path::Path;
 
 use serde_json::json;
 
@@ -7,19 +10,102 @@ use super::output::print_json;
 use super::{Context, Format};
 use crate::error::{Error, Result};
 use crate::model::Seal;
-use crate::retention::seals::{self, Verdict};
+use crate::retention::ledger::{self, State};
+use crate::retention::seals::{self, Verdict, Witnessed};
 
-pub async fn verify(cx: &Context, published: Option<&Seal>, format: Format) -> Result<()> {
+pub async fn verify(
+    cx: &Context,
+    published: Option<&Seal>,
+    ledger_path: Option<&Path>,
+    format: Format,
+) -> Result<()> {
+    let (witnessed, ledger_state, ledger_note) = match super::ledger::for_verify(cx, ledger_path)? {
+        Ok((w, state)) => {
+            let path = ledger_path.unwrap_or(&cx.settings.ledger.path);
+            ledger::standing_of(cx, &state)
+                .await?
+                .refuse_foreign(path)?;
+            (w, Some(state), None)
+        }
+        Err(why) => (Witnessed::new(), None, Some(why)),
+    };
     let mut client = cx.client().await?;
-    let verdict = seals::verify(&mut client, published).await?;
+    let mut verdict = seals::verify(&mut client, published, &witnessed).await?;
+    drop(client);
+    if let (None, Some(state)) = (&verdict.breach, &ledger_state) {
+        verdict.breach = ledger::unknown_replay(cx, state).await?;
+        verdict.intact = verdict.breach.is_none();
+        if !verdict.intact {
+            verdict.newest = None;
+        }
+    }
+    let restores = ledger_state
+        .as_ref()
+        .map(|s| {
+            s.restores
+                .iter()
+                .map(|(_, r)| r.clone())
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
     match format {
-        Format::Json => print_json(&json!(verdict))?,
-        Format::Table if verdict.breach.is_none() => print_intact(&verdict, published),
-        Format::Table => print_breach(&verdict, published),
+        Format::Json => print_json(&json!({
+            "intact": verdict.intact,
+            "rows": verdict.rows,
+            "seals": verdict.seals,
+            "newest": verdict.newest,
+            "confirmed": verdict.confirmed,
+            "ledger_seals": verdict.ledger_seals,
+            "ledger": ledger_note.is_none(),
+            "restores": restores,
+            "breach": verdict.breach,
+        }))?,
+        Format::Table => {
+            if verdict.breach.is_none() {
+                print_intact(&verdict, published);
+            } else {
+                print_breach(&verdict, published);
+            }
+            print_ledger(&verdict, ledger_state.as_ref(), ledger_note.as_deref());
+        }
     }
     match verdict.breach {
         None => Ok(()),
         Some(breach) => Err(Error::Tampered(breach.to_string())),
+    }
+}
+
+fn print_ledger(verdict: &Verdict, state: Option<&State>, note: Option<&str>) {
+    let Some(state) = state else {
+        println!(
+            "Ledger: {}; the seals a ledger saw were not compared.",
+            note.unwrap_or("none")
+        );
+        return;
+    };
+    let newest = state
+        .newest()
+        .map(|s| {
+            format!(
+                ", the newest seen {}",
+                s.seen_at.format("%Y-%m-%d %H:%M UTC")
+            )
+        })
+        .unwrap_or_default();
+    println!(
+        "Ledger: {} of its {} seal(s) checked{newest}.",
+        verdict.ledger_seals,
+        state.active.len()
+    );
+    for (line, r) in &state.restores {
+        println!(
+            "Restore found {} (ledger line {line}): seals {}–{} of the chain before it, the last \
+             seen {}, were lost with it; the protocol records it (restore_detected).",
+            r.found_at.format("%Y-%m-%d %H:%M UTC"),
+            r.missing_from,
+            r.missing_to,
+            r.last_seen.format("%Y-%m-%d %H:%M UTC"),
+        );
     }
 }
 
@@ -30,6 +116,7 @@ fn print_intact(verdict: &Verdict, published: Option<&Seal>) {
     );
     match published {
         Some(p) => println!("It carries the published seal of row {}.", p.row_id),
+        None if verdict.ledger_seals > 0 => {}
         None => println!(
             "Checked against itself only: `protocol verify --seal ROW:HASH` with the seal of \
              an earlier completed-run mail also rules out a chain rewritten as a whole."

@@ -29,6 +29,7 @@ pub mod export;
 pub mod guests;
 pub mod health;
 pub mod holds;
+pub mod ledger;
 pub mod metrics;
 pub mod migrate;
 pub mod outbox;

@@ -129,6 +129,8 @@ pub struct PendingSummary {
     pub paused_until: Option<DateTime<Utc>>,
     /// Columns of the guest data nobody decided on (`table.column`).
     pub unclassified_columns: Vec<String>,
+    /// Overdue guests a restored backup brought back (the next run takes them).
+    pub restored_overdue: Option<i64>,
 }
 
 impl PendingSummary {
@@ -209,6 +211,7 @@ pub(super) fn pending_data(p: &PendingSummary, tz: Tz, locale: Locale) -> Value 
         })).collect::<Vec<_>>(),
         "paused_until": p.paused_until.map(|t| date_label(t, tz, locale)),
         "unclassified_columns": p.unclassified_columns,
+        "restored_overdue": p.restored_overdue,
         "types": types,
         "overdue_total": overdue,
         "due_total": due,

@@ -159,6 +159,7 @@ pub fn sample(kind: &str) -> Value {
             "expired_holds": [{"id": 2, "until": "2026-11-30"}],
             "paused_until": "2026-11-28 06:00",
             "unclassified_columns": ["guests.allergies"],
+            "restored_overdue": 4,
             "types": [{"type": GuestType::Guest, "overdue": 3, "due_soon": 2}],
             "overdue_total": 3,
             "due_total": 2,

@@ -47,6 +47,10 @@ pub struct Health {
     pub pauses: Vec<super::pauses::Pause>,
     /// Columns of the guest data nobody decided on (`table.column`).
     pub unclassified_columns: Vec<String>,
+    /// The ledger, as this process can read it.
+    pub ledger: LedgerState,
+    /// The newest restore the protocol records.
+    pub restore: Option<db::ledger::RestoreRow>,
     /// What needs attention.
     #[serde(skip)]
     pub attention: Vec<Attention>,
@@ -82,6 +86,24 @@ pub enum Attention {
     Paused(i64, Option<i64>, DateTime<Utc>),
     /// Columns of the guest data that anonymization does not know how to treat.
     UnclassifiedColumns(Vec<String>),
+    /// The database is behind the ledger, the protocol was rewritten, or
+    /// the ledger is broken or another database's (in words).
+    Ledger(String),
+    /// Guests a restore brought back that are overdue (the next run takes them).
+    RestoreOverdue(i64),
+}
+
+/// The ledger as `status` sees it.
+#[derive(Debug, Default, Serialize)]
+pub struct LedgerState {
+    /// ledger.path.
+    pub path: String,
+    /// How the database stands to it, when it could be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub standing: Option<super::ledger::Standing>,
+    /// Why it could not be read, or what is wrong.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
 }
 
 /// A branch whose time zone PostgreSQL does not know.
@@ -156,6 +178,8 @@ pub async fn gather(cx: &Context) -> Result<Health> {
         expired_holds: Vec::new(),
         pauses: Vec::new(),
         unclassified_columns: Vec::new(),
+        ledger: LedgerState::default(),
+        restore: None,
         attention: Vec::new(),
     };
     if !health.schema.ok {
@@ -206,7 +230,44 @@ pub async fn gather(cx: &Context) -> Result<Health> {
         });
     }
     outbox_and_locks(&client, cx.now(), &mut health).await?;
+    ledger_state(cx, &client, &mut health).await?;
     Ok(health)
+}
+
+/// The ledger against the database, and what the newest restore brought back.
+async fn ledger_state(cx: &Context, client: &db::Object, health: &mut Health) -> Result<()> {
+    let path = &cx.settings.ledger.path;
+    health.ledger.path = path.display().to_string();
+    match super::ledger::State::read(path) {
+        Ok(Some(state)) => {
+            let seals = db::ledger::seals_at(client, &state.positions()).await?;
+            let here = db::ledger::place(client).await?.as_seen();
+            let standing = super::ledger::standing(&state, &seals, &here);
+            if let Some(problem) = standing.problem(path) {
+                health.attention.push(Attention::Ledger(problem.clone()));
+                health.ledger.problem = Some(problem);
+            }
+            health.ledger.standing = Some(standing);
+        }
+        Ok(None) => health.ledger.problem = Some("no ledger yet".to_string()),
+        Err(e @ crate::error::Error::Tampered(_)) => {
+            health.attention.push(Attention::Ledger(e.to_string()));
+            health.ledger.problem = Some(e.to_string());
+        }
+        // not readable by this user: the daemon's own status shows it
+        Err(e) => health.ledger.problem = Some(e.to_string()),
+    }
+    health.restore = db::ledger::latest_restore(client, None).await?;
+    if let Some(r) = health
+        .restore
+        .as_ref()
+        .filter(|r| r.overdue_brought_back > 0)
+    {
+        health
+            .attention
+            .push(Attention::RestoreOverdue(r.overdue_brought_back));
+    }
+    Ok(())
 }
 
 /// The schema version in the database against this binary's, and whether

@@ -15,6 +15,7 @@ pub mod erasure;
 pub mod export;
 pub mod health;
 pub mod holds;
+pub mod ledger;
 pub mod night;
 pub mod pauses;
 pub mod pending;

@@ -116,6 +116,10 @@ pub async fn summary(
             .map(|p| p.until)
             .max(),
         unclassified_columns: columns::unclassified(client).await?,
+        restored_overdue: crate::db::ledger::latest_restore(client, Some(branch.branch_id))
+            .await?
+            .map(|r| r.overdue_brought_back)
+            .filter(|n| *n > 0),
     }))
 }
 

@@ -22,6 +22,7 @@ use crate::error::{Error, Result};
 use crate::notify::sender::{self, FlushScope};
 use crate::notify::transport::Transport;
 use crate::notify::Notifier;
+use crate::retention::ledger::sync as ledger;
 use crate::retention::run::{LogLines, Progress};
 use crate::retention::{night, summary, Context};
 use crate::sd_notify;
@@ -71,6 +72,8 @@ pub async fn serve(cx: Context, config: Option<PathBuf>) -> Result<()> {
         systemd.stopping();
         return Ok(());
     }
+    // a ledger that cannot be written, or of another database: exit 2
+    crate::retention::ledger::sync::check_at_start(&state.cx).await?;
     crate::metrics::global().set_ready(true);
     let status = status_line(&state).await;
     systemd.ready(&status);
@@ -233,6 +236,12 @@ async fn add_tick_job(
 #[tracing::instrument(skip_all)]
 async fn tick(state: &State, progress: &Heartbeat) {
     let cx = &state.cx;
+    // before the nights: a restore found, the erasures it lost applied again
+    ledger::daemon_step(cx, cx.settings.ledger.auto_replay).await;
+    progress.step();
+    if cx.stop.is_cancelled() {
+        return;
+    }
     match night::run_due_nights(cx, Some(&state.notifier)).await {
         Ok(reports) if !reports.is_empty() => log_next_runs(state).await,
         Ok(_) => {}
@@ -262,6 +271,8 @@ async fn tick(state: &State, progress: &Heartbeat) {
     if let Err(e) = flushed {
         tracing::warn!(error = %e, "outbox not drained; retrying at the next tick");
     }
+    // the seals of this tick's work
+    ledger::daemon_step(cx, false).await;
 }
 
 /// SIGHUP: re-reads the settings; invalid ones are rejected and the old

@@ -119,7 +119,7 @@ const NONZERO: Duration = Duration::from_nanos(1);
 
 /// The sections, in the order of the file.
 pub const SECTIONS: &[&str] = &[
-    "database", "log", "mail", "batch", "schedule", "gdpr", "metrics",
+    "database", "log", "mail", "batch", "schedule", "gdpr", "metrics", "ledger",
 ];
 
 /// Every key, section by section.
@@ -379,6 +379,23 @@ pub static KEYS: &[Key] = &[
         default: None,
         doc: "IP:PORT where serve answers Prometheus at /metrics; off when not set. Takes \
               effect at the next start.",
+    },
+    Key {
+        name: "ledger.path",
+        kind: Kind::Path,
+        default: Some("/var/lib/retentiond/ledger"),
+        doc: "The ledger: an append-only file (mode 0600) outside the database that remembers \
+              the protocol's seals and the approved erasures, to catch a rewound protocol and \
+              replay erasures after a backup restore. Its directory must exist; under systemd \
+              the default is $STATE_DIRECTORY/ledger (the unit's StateDirectory=, one per \
+              instance). Belongs in the host's backup, not the database's.",
+    },
+    Key {
+        name: "ledger.replay",
+        kind: Kind::Choice(&["auto", "manual"]),
+        default: Some("auto"),
+        doc: "auto: the daemon replays the approved erasures a restore lost, at start and at \
+              every tick; manual: only retentiond replay does.",
     },
 ];
 

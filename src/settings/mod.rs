@@ -42,8 +42,19 @@ pub struct Settings {
     pub gdpr: GdprSettings,
     /// `[metrics]`
     pub metrics: MetricsSettings,
+    /// `[ledger]`
+    pub ledger: LedgerSettings,
     /// Where the settings were read from, if a file was found.
     pub source: Option<PathBuf>,
+}
+
+/// `[ledger]`: the memory outside the database.
+#[derive(Debug, Clone)]
+pub struct LedgerSettings {
+    /// The ledger file.
+    pub path: PathBuf,
+    /// Whether the daemon replays lost erasures by itself.
+    pub auto_replay: bool,
 }
 
 /// `[metrics]`: the Prometheus endpoint of the daemon.

@@ -20,6 +20,14 @@ pub(super) struct RawSettings {
     pub(super) schedule: RawSchedule,
     pub(super) gdpr: RawGdpr,
     pub(super) metrics: RawMetrics,
+    pub(super) ledger: RawLedger,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct RawLedger {
+    pub(super) path: Option<String>,
+    pub(super) replay: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

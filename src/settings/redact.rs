@@ -36,7 +36,8 @@ impl Settings {
              [schedule]\nnightly_at = {na:?}\ntime_zone = {tz:?}\ntick = {tick:?}\nwindow = {window:?}\n\
              guard = {guard}\nmax_attempts = {ma}\npending_at = {pa:?}\n\n\
              [gdpr]\ntrade_secrets = {ts:?}\nanswer_within = {aw:?}\n\n\
-             [metrics]\nlisten = {ml}\n",
+             [metrics]\nlisten = {ml}\n\n\
+             [ledger]\npath = {lp:?}\nreplay = {lr:?}\n",
             source = self
                 .source
                 .as_ref()
@@ -82,6 +83,8 @@ impl Settings {
             ts = self.gdpr.trade_secrets.join(","),
             aw = d(self.gdpr.answer_within),
             ml = opt(self.metrics.listen.map(|a| a.to_string())),
+            lp = self.ledger.path.display().to_string(),
+            lr = if self.ledger.auto_replay { "auto" } else { "manual" },
         )
     }
 }

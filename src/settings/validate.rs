@@ -8,14 +8,14 @@ use std::time::Duration;
 use super::database::database;
 use super::keys::{key, one_of, Key, Kind};
 use super::parse::{boolean, duration, int, metrics_listen, non_empty, secret_file};
-use super::raw::{RawBatch, RawGdpr, RawLog, RawMail, RawSchedule, RawSettings};
+use super::raw::{RawBatch, RawGdpr, RawLedger, RawLog, RawMail, RawSchedule, RawSettings};
 use super::redact::redact_url;
 use super::smtp::{password_key, require_tls_for_password};
-use super::MetricsSettings;
 use super::{
     BatchSettings, GdprSettings, LogFormat, LogSettings, MailSettings, MailTransport,
     ScheduleSettings, Settings, EXPORT_FIELDS,
 };
+use super::{LedgerSettings, MetricsSettings};
 use crate::error::SettingsErrors;
 
 /// The problems found so far.
@@ -49,6 +49,7 @@ pub(super) fn settings(raw: RawSettings) -> Result<Settings, SettingsErrors> {
     let metrics = MetricsSettings {
         listen: p.take(metrics_listen(raw.metrics.listen.as_deref()), None),
     };
+    let ledger = ledger(raw.ledger, &mut p);
     match (database, p.0.is_empty()) {
         (Some(database), true) => Ok(Settings {
             database,
@@ -58,6 +59,7 @@ pub(super) fn settings(raw: RawSettings) -> Result<Settings, SettingsErrors> {
             schedule,
             gdpr,
             metrics,
+            ledger,
             source: None,
         }),
         _ => Err(SettingsErrors(p.0)),
@@ -405,6 +407,41 @@ fn guard(raw: Option<&str>) -> Result<f64, String> {
             "schedule.guard = {raw:?} is not a fraction: expected a number from 0 to 1 such as \
              0.1, or a percentage such as 10%"
         )),
+    }
+}
+
+fn ledger(raw: RawLedger, p: &mut Problems) -> LedgerSettings {
+    // under systemd the state directory the unit names (one per instance)
+    let default = std::env::var("STATE_DIRECTORY")
+        .ok()
+        .and_then(|d| {
+            d.split(':')
+                .next()
+                .filter(|d| !d.is_empty())
+                .map(String::from)
+        })
+        .map(|d| format!("{d}/ledger"))
+        .unwrap_or_else(|| key("ledger.path").default.unwrap_or("").to_string());
+    let path = PathBuf::from(non_empty(raw.path).unwrap_or(default));
+    if !path.is_absolute() || path.file_name().is_none() {
+        p.0.push(format!(
+            "ledger.path = {:?} is not an absolute path of a file: expected e.g. \
+             /var/lib/retentiond/ledger",
+            path.display().to_string()
+        ));
+    }
+    let replay = p.take(
+        choice(
+            key("ledger.replay"),
+            raw.replay.as_deref(),
+            "is not a replay mode",
+        )
+        .map(|w| w == "auto"),
+        true,
+    );
+    LedgerSettings {
+        path,
+        auto_replay: replay,
     }
 }
 

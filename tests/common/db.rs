@@ -2,6 +2,7 @@
 //! migrated template, run against by the binary or the library, dropped with
 //! its login roles when the test ends.
 
+use std::os::unix::fs::OpenOptionsExt;
 use std::process::{Command, Output};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -49,6 +50,9 @@ pub async fn connect(url: &str) -> Client {
 pub struct TestDb {
     pub name: String,
     pub url: String,
+    /// The ledger of every process the test starts (ledger.path): one per
+    /// database, in a directory of its own.
+    pub ledger: std::path::PathBuf,
 }
 
 impl TestDb {
@@ -82,8 +86,18 @@ impl TestDb {
             .batch_execute(&sql)
             .await
             .expect("create test database");
+        let ledger_dir = std::env::temp_dir().join(format!("{name}.ledger.d"));
+        std::fs::create_dir_all(&ledger_dir).expect("create the ledger's directory");
+        // as a daemon's first start leaves it: commands only append to it
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(ledger_dir.join("ledger"))
+            .expect("create the ledger");
         TestDb {
             url: url_for(&name),
+            ledger: ledger_dir.join("ledger"),
             name,
         }
     }
@@ -110,6 +124,7 @@ impl TestDb {
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("RETENTIOND__DATABASE__URL", &self.url)
             .env("RETENTIOND__LOG__FORMAT", "journal")
+            .env("RETENTIOND__LEDGER__PATH", &self.ledger)
             .env("USER", "tester")
             .envs(env.iter().copied())
             .stdin(std::process::Stdio::null());
@@ -119,6 +134,9 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
+        if let Some(dir) = self.ledger.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
         let name = self.name.clone();
         // Drop may run inside a runtime: use a thread with its own.
         let _ = std::thread::spawn(move || {

@@ -9,6 +9,7 @@ mod db;
 pub mod faults;
 mod fixtures;
 pub mod fx;
+pub mod ledger;
 mod library;
 pub mod mail;
 mod process;

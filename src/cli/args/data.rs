@@ -331,6 +331,10 @@ pub enum ProtocolCommand {
         /// log line): the chain must still carry it.
         #[arg(long, value_name = "ROW:HASH")]
         seal: Option<Seal>,
+        /// Another copy of the ledger to check against (an auditor's);
+        /// default: ledger.path, when it exists.
+        #[arg(long, value_name = "PATH")]
+        ledger: Option<std::path::PathBuf>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,

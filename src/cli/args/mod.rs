@@ -170,6 +170,18 @@ pub enum Command {
         #[command(flatten)]
         out: FormatArg,
     },
+    /// Apply again the approved erasures of the ledger that a backup restore
+    /// lost (the daemon does it by itself unless ledger.replay = "manual").
+    #[command(after_help = pages::epilogue("replay"))]
+    Replay {
+        /// List what would be replayed; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        actor: ActorArg,
+        #[command(flatten)]
+        out: FormatArg,
+    },
     /// Health at a glance: schema, last and next runs, held branches, outbox, locks.
     #[command(after_help = pages::epilogue("status"))]
     Status {

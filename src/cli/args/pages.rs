@@ -280,6 +280,20 @@ pub static PAGES: &[Page] = &[
         exit: &[],
     },
     Page {
+        command: "replay",
+        examples: &["retentiond replay --dry-run", "retentiond replay --format json"],
+        exit: &[
+            (0, "nothing left to replay, or all replayed"),
+            (1, "the database cannot be read or written"),
+            (2, "bad usage or settings, or a ledger of another database"),
+            (
+                3,
+                "the ledger is broken, the protocol was rewritten, or an erasure could not be \
+                 replayed yet (blocked, paused, locked): it is tried again",
+            ),
+        ],
+    },
+    Page {
         command: "status",
         examples: &["retentiond status --format json"],
         exit: &[
@@ -290,7 +304,8 @@ pub static PAGES: &[Page] = &[
                 3,
                 "something needs attention: a failed or interrupted last run, a run that \
                  died, a missed night, a branch held by the guard, mails given up in the last \
-                 7 days, an unknown time zone, a schema that does not match",
+                 7 days, an unknown time zone, a schema that does not match, a database behind \
+                 the ledger, a broken ledger, guests a restore brought back that are overdue",
             ),
         ],
     },
@@ -337,6 +352,7 @@ pub static PAGES: &[Page] = &[
             "retentiond protocol verify",
             "retentiond protocol verify --seal \
              4711:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+            "retentiond protocol verify --ledger /mnt/backup/var/lib/retentiond/ledger",
         ],
         exit: &[
             (0, "the chain holds (and carries the seal given)"),
@@ -345,8 +361,9 @@ pub static PAGES: &[Page] = &[
             (
                 3,
                 "tampered with: the first problem is named (a row changed, removed, doubled or \
-                 inserted outside the chain, a seal or the head removed or forged); no row is \
-                 vouched for unless the seal given matched",
+                 inserted outside the chain, a seal or the head removed or forged, a seal of \
+                 the ledger missing or different, a broken ledger); no row is vouched for \
+                 unless the seal given matched",
             ),
         ],
     },

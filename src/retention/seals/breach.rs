@@ -99,6 +99,28 @@ pub enum Breach {
         /// The row the published seal names.
         row_id: i64,
     },
+    /// A seal of the ledger is not in the chain: the protocol was rewound
+    /// (or restored from a backup nobody recorded) after it was seen.
+    LedgerSealMissing {
+        /// Its position.
+        seal: i64,
+        /// When the ledger saw it.
+        seen_at: chrono::DateTime<chrono::Utc>,
+    },
+    /// The chain holds another seal where the ledger saw one.
+    NotAsInLedger {
+        /// The position.
+        seal: i64,
+        /// When the ledger saw its seal there.
+        seen_at: chrono::DateTime<chrono::Utc>,
+    },
+    /// An erasure_replayed row names an approval the ledger does not hold.
+    ReplayNotInLedger {
+        /// The row.
+        row_id: i64,
+        /// The request it names.
+        request: Option<i64>,
+    },
 }
 
 impl std::fmt::Display for Breach {
@@ -138,6 +160,23 @@ impl std::fmt::Display for Breach {
                 f,
                 "the published seal names row {row_id}, which no seal lists: the protocol \
                  was rewritten"
+            ),
+            Breach::LedgerSealMissing { seal, seen_at } => write!(
+                f,
+                "the protocol was rewound or rewritten after {}: seal {seal}, which the ledger \
+                 saw then, is missing",
+                seen_at.format("%Y-%m-%d %H:%M:%S UTC")
+            ),
+            Breach::NotAsInLedger { seal, seen_at } => write!(
+                f,
+                "the protocol was rewritten: seal {seal} is not the one the ledger saw at {}",
+                seen_at.format("%Y-%m-%d %H:%M:%S UTC")
+            ),
+            Breach::ReplayNotInLedger { row_id, request } => write!(
+                f,
+                "row {row_id} records a replayed erasure (request {}) that the ledger does not \
+                 hold: it was not replayed from this ledger",
+                request.map_or_else(|| "unknown".to_string(), |r| r.to_string())
             ),
             seal_or_head => seal_or_head.fmt_seal(f),
         }
@@ -213,7 +252,10 @@ impl Breach {
             | Breach::Duplicated { .. }
             | Breach::Unsealed { .. }
             | Breach::NotAsPublished { .. }
-            | Breach::PublishedRowMissing { .. } => write!(f, "{self}"),
+            | Breach::PublishedRowMissing { .. }
+            | Breach::LedgerSealMissing { .. }
+            | Breach::NotAsInLedger { .. }
+            | Breach::ReplayNotInLedger { .. } => write!(f, "{self}"),
         }
     }
 }

@@ -5,6 +5,9 @@
 //! a seal vouches for the rows before it only where it matches a published
 //! one: a chain that holds in itself may have been rewritten as a whole.
 
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -32,16 +35,25 @@ pub struct Verdict {
     /// a verdict vouches for; one that merely holds in itself may have been
     /// rewritten together with the rows before it.
     pub confirmed: Option<Seal>,
+    /// Seals checked against the ledger's (`protocol verify` with a ledger).
+    pub ledger_seals: u64,
     /// The first problem found.
     pub breach: Option<Breach>,
 }
 
+/// Seals a ledger saw, by position: the hash in hex and when.
+pub type Witnessed = BTreeMap<i64, (String, DateTime<Utc>)>;
+
 /// Walks the whole chain in one snapshot, streaming; then counts the
 /// table's rows against the rows the seals list, compares the chain's end
 /// with the head and, if given, one seal with what was published.
-pub async fn verify(client: &mut db::Object, published: Option<&Seal>) -> Result<Verdict> {
+pub async fn verify(
+    client: &mut db::Object,
+    published: Option<&Seal>,
+    witnessed: &Witnessed,
+) -> Result<Verdict> {
     let tx = db::snapshot(client).await?;
-    let mut walk = Walk::new(published);
+    let mut walk = Walk::new(published, witnessed);
     db::protocol::walk_seals(&tx, |row| {
         walk.step(row);
         Ok(())
@@ -57,6 +69,15 @@ pub async fn verify(client: &mut db::Object, published: Option<&Seal>) -> Result
     if walk.verdict.breach.is_none() {
         if let Some(p) = published.filter(|_| !walk.published_seen) {
             walk.verdict.breach = Some(Breach::PublishedRowMissing { row_id: p.row_id });
+        }
+    }
+    if walk.verdict.breach.is_none() {
+        // a seal the ledger saw beyond the chain's end: rewound
+        if let Some((&seal, (_, seen_at))) = witnessed.range(walk.next_pos..).next() {
+            walk.verdict.breach = Some(Breach::LedgerSealMissing {
+                seal,
+                seen_at: *seen_at,
+            });
         }
     }
     tx.commit().await?;
@@ -120,6 +141,7 @@ struct Walk<'a> {
     open: Option<Open>,
     published: Option<&'a Seal>,
     published_seen: bool,
+    witnessed: &'a Witnessed,
     verdict: Verdict,
 }
 
@@ -139,19 +161,21 @@ struct Open {
 }
 
 impl<'a> Walk<'a> {
-    fn new(published: Option<&'a Seal>) -> Self {
+    fn new(published: Option<&'a Seal>, witnessed: &'a Witnessed) -> Self {
         Walk {
             prev: [0; 32],
             next_pos: 1,
             open: None,
             published,
             published_seen: false,
+            witnessed,
             verdict: Verdict {
                 intact: true,
                 rows: 0,
                 seals: 0,
                 newest: None,
                 confirmed: None,
+                ledger_seals: 0,
                 breach: None,
             },
         }
@@ -273,6 +297,16 @@ impl<'a> Walk<'a> {
                 return;
             }
             self.verdict.confirmed = Some(seal.clone());
+        }
+        if let Some((seen, seen_at)) = self.witnessed.get(&open.pos) {
+            if *seen != crate::retention::ledger::file::hex(&hash) {
+                self.verdict.breach = Some(Breach::NotAsInLedger {
+                    seal: open.pos,
+                    seen_at: *seen_at,
+                });
+                return;
+            }
+            self.verdict.ledger_seals += 1;
         }
         self.prev = hash;
         self.next_pos += 1;

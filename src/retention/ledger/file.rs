@@ -1,0 +1,407 @@
+//! The ledger's file: one JSON object per line, each carrying the hash of
+//! the line before it (`prev`) and its own (`line_hash`, the SHA-256 of the
+//! line as written with `line_hash` empty). A line changed, removed or inserted breaks
+//! the chain at the line that names it; the newest line is checked against
+//! the database instead. Appends take an exclusive lock on the file, are
+//! written in one `write` and reach the disk (`fsync`) before the caller
+//! goes on.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+
+/// Where a seal was seen: informative, since a restore lands in a new
+/// database or cluster and is still the same database.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Place {
+    /// `pg_control_system()`'s system identifier, when the login may read it.
+    pub system_identifier: Option<String>,
+    /// The database's oid.
+    pub database_oid: Option<u32>,
+    /// The database's name.
+    pub database: Option<String>,
+}
+
+/// A seal of the protocol's chain as seen by a process.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealSeen {
+    /// Its position in the chain.
+    pub pos: i64,
+    /// The highest protocol row id it covers.
+    pub row_id: i64,
+    /// The chain's SHA-256 after it, in hex.
+    pub hash: String,
+    /// When it was seen.
+    pub seen_at: DateTime<Utc>,
+    /// Where it was seen.
+    #[serde(flatten)]
+    pub place: Place,
+}
+
+/// An approved erasure: ids, logins and times only.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Erasure {
+    /// The request's id.
+    pub request: i64,
+    /// The guest's id.
+    pub guest: i64,
+    /// The login that asked.
+    pub requested_login: Option<String>,
+    /// The login that approved.
+    pub approved_login: Option<String>,
+    /// When it was approved.
+    pub decided_at: DateTime<Utc>,
+    /// The position of the seal that covers the approval's protocol row.
+    pub seal_pos: i64,
+    /// That seal's hash, in hex.
+    pub seal_hash: String,
+}
+
+/// The database was found behind the ledger and the ledger goes on from the
+/// database's chain; the seals after `base_pos` are kept as history.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Restore {
+    /// The last seal both agree on (0: none).
+    pub base_pos: i64,
+    /// The first ledger seal the database did not have.
+    pub missing_from: i64,
+    /// The last.
+    pub missing_to: i64,
+    /// When the last of them was seen.
+    pub last_seen: DateTime<Utc>,
+    /// When the restore was found.
+    pub found_at: DateTime<Utc>,
+}
+
+/// What a line records.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Entry {
+    /// A seal seen.
+    Seal(SealSeen),
+    /// An approved erasure.
+    Erasure(Erasure),
+    /// A restore found.
+    Restore(Restore),
+}
+
+/// One line as stored.
+#[derive(Debug, Serialize, Deserialize)]
+struct Line {
+    n: u64,
+    prev: String,
+    #[serde(flatten)]
+    entry: Entry,
+    line_hash: String,
+}
+
+impl Line {
+    /// The line's own hash: over its JSON with `hash` empty.
+    fn digest(&self) -> Result<String> {
+        let bare = Line {
+            n: self.n,
+            prev: self.prev.clone(),
+            entry: self.entry.clone(),
+            line_hash: String::new(),
+        };
+        let text = serde_json::to_string(&bare)
+            .map_err(|e| Error::cause("cannot write a ledger line", e))?;
+        Ok(hex(&Sha256::digest(text.as_bytes())))
+    }
+}
+
+/// The hash before the first line.
+const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// A ledger read from its file, chain checked.
+#[derive(Debug)]
+pub struct Lines {
+    /// The file.
+    pub path: PathBuf,
+    /// Its entries in order, each with its line number.
+    pub entries: Vec<(u64, Entry)>,
+    last_hash: String,
+}
+
+/// A broken ledger: names the file and the line.
+fn broken(path: &Path, n: u64, what: &str) -> Error {
+    Error::Tampered(format!(
+        "the ledger {} is broken at line {n}: {what}. Keep the file as it is for the audit; \
+         compare it with a copy from the host's backup (`protocol verify --ledger COPY`)",
+        path.display()
+    ))
+}
+
+/// Reads and checks every line.
+fn read_lines(path: &Path, file: &File) -> Result<Lines> {
+    let mut lines = Lines {
+        path: path.to_path_buf(),
+        entries: Vec::new(),
+        last_hash: GENESIS.to_string(),
+    };
+    for (i, text) in BufReader::new(file).lines().enumerate() {
+        let n = i as u64 + 1;
+        let text = text.map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+        let line: Line = serde_json::from_str(&text)
+            .map_err(|e| broken(path, n, &format!("it is not a ledger line ({e})")))?;
+        if line.n != n {
+            return Err(broken(
+                path,
+                n,
+                &format!(
+                    "it says it is line {}: a line before it was removed or inserted",
+                    line.n
+                ),
+            ));
+        }
+        if line.prev != lines.last_hash {
+            return Err(broken(
+                path,
+                n,
+                "it does not follow the line before it: that line was changed, or a line was \
+                 removed or inserted before it",
+            ));
+        }
+        if line.digest()? != line.line_hash {
+            return Err(broken(
+                path,
+                n,
+                "its content does not match its hash: it was changed",
+            ));
+        }
+        lines.last_hash = line.line_hash;
+        lines.entries.push((n, line.entry));
+    }
+    Ok(lines)
+}
+
+/// Reads a ledger; `None` when the file does not exist.
+pub fn read(path: &Path) -> Result<Option<Lines>> {
+    match File::open(path) {
+        Ok(file) => {
+            lock(&file, false, path)?;
+            read_lines(path, &file).map(Some)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(
+            format!("cannot open the ledger {}", path.display()),
+            e,
+        )),
+    }
+}
+
+/// A ledger open for appending, locked until dropped.
+pub struct Writer {
+    file: File,
+    /// What it holds so far.
+    pub lines: Lines,
+}
+
+/// Opens (creating it, mode 0600) and locks the ledger for appending. The
+/// directory must exist: it is the service's state directory.
+pub fn open(path: &Path) -> Result<Writer> {
+    let created = !path.exists();
+    let file = OpenOptions::new()
+        .read(true)
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| {
+            Error::io(
+                format!(
+                    "cannot open the ledger {} for writing (ledger.path; its directory must exist \
+                     and be the service user's)",
+                    path.display()
+                ),
+                e,
+            )
+        })?;
+    let mode = file
+        .metadata()
+        .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        return Err(Error::Invalid(format!(
+            "the ledger {} is readable by others (mode {:o}): `chmod 600 {}`",
+            path.display(),
+            mode & 0o777,
+            path.display()
+        )));
+    }
+    if created {
+        sync_dir(path);
+    }
+    lock(&file, true, path)?;
+    let lines = read_lines(path, &file)?;
+    Ok(Writer { file, lines })
+}
+
+impl Writer {
+    /// Appends one line and waits until it is on disk.
+    pub fn append(&mut self, entry: Entry) -> Result<()> {
+        let n = self.lines.entries.len() as u64 + 1;
+        let mut line = Line {
+            n,
+            prev: self.lines.last_hash.clone(),
+            entry,
+            line_hash: String::new(),
+        };
+        line.line_hash = line.digest()?;
+        let mut text = serde_json::to_string(&line)
+            .map_err(|e| Error::cause("cannot write a ledger line", e))?;
+        text.push('\n');
+        let path = &self.lines.path;
+        let failed = |e| Error::io(format!("cannot append to the ledger {}", path.display()), e);
+        self.file.write_all(text.as_bytes()).map_err(failed)?;
+        self.file.sync_data().map_err(failed)?;
+        self.lines.last_hash = line.line_hash;
+        self.lines.entries.push((n, line.entry));
+        Ok(())
+    }
+}
+
+/// Takes the file's lock (shared to read, exclusive to append), waiting
+/// at most 30 s for another process's append.
+fn lock(file: &File, exclusive: bool, path: &Path) -> Result<()> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let taken = if exclusive {
+            file.try_lock()
+        } else {
+            file.try_lock_shared()
+        };
+        match taken {
+            Ok(()) => return Ok(()),
+            Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(Error::Failed(format!(
+                    "the ledger {} stayed locked by another process for 30 s",
+                    path.display()
+                )))
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(Error::io(format!("cannot lock {}", path.display()), e))
+            }
+        }
+    }
+}
+
+/// A new file's directory entry reaches the disk too.
+fn sync_dir(path: &Path) {
+    if let Some(dir) = path.parent().and_then(|d| File::open(d).ok()) {
+        let _ = dir.sync_all();
+    }
+}
+
+/// Lower-case hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seal(pos: i64) -> Entry {
+        Entry::Seal(SealSeen {
+            pos,
+            row_id: pos * 10,
+            hash: hex(&[pos as u8; 32]),
+            seen_at: DateTime::from_timestamp(1_800_000_000 + pos, 0).unwrap(),
+            place: Place::default(),
+        })
+    }
+
+    fn written(n: i64) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger");
+        let mut w = open(&path).unwrap();
+        for pos in 1..=n {
+            w.append(seal(pos)).unwrap();
+        }
+        (dir, path)
+    }
+
+    fn edit(path: &Path, f: impl Fn(Vec<String>) -> Vec<String>) {
+        let text = std::fs::read_to_string(path).unwrap();
+        let lines = f(text.lines().map(str::to_string).collect());
+        std::fs::write(path, lines.join("\n") + "\n").unwrap();
+    }
+
+    #[test]
+    fn lines_read_back_as_written_with_mode_0600() {
+        let (_dir, path) = written(3);
+        let lines = read(&path).unwrap().unwrap();
+        assert_eq!(lines.entries.len(), 3);
+        assert_eq!(lines.entries[2], (3, seal(3)));
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        // appending goes on from the last line
+        open(&path).unwrap().append(seal(4)).unwrap();
+        assert_eq!(read(&path).unwrap().unwrap().entries.len(), 4);
+    }
+
+    #[test]
+    fn a_changed_line_is_named() {
+        let (_dir, path) = written(3);
+        edit(&path, |mut l| {
+            l[1] = l[1].replace("\"row_id\":20", "\"row_id\":21");
+            l
+        });
+        let e = read(&path).unwrap_err().to_string();
+        assert!(
+            e.contains("broken at line 2") && e.contains("changed"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_changed_line_with_its_hash_recomputed_is_named_by_the_next() {
+        let (_dir, path) = written(3);
+        edit(&path, |mut l| {
+            let mut line: Line = serde_json::from_str(&l[1]).unwrap();
+            if let Entry::Seal(s) = &mut line.entry {
+                s.row_id = 21;
+            }
+            line.line_hash = line.digest().unwrap();
+            l[1] = serde_json::to_string(&line).unwrap();
+            l
+        });
+        let e = read(&path).unwrap_err().to_string();
+        assert!(
+            e.contains("broken at line 3") && e.contains("does not follow"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_removed_line_is_named() {
+        let (_dir, path) = written(3);
+        edit(&path, |mut l| {
+            l.remove(1);
+            l
+        });
+        let e = read(&path).unwrap_err().to_string();
+        assert!(e.contains("broken at line 2"), "{e}");
+    }
+
+    #[test]
+    fn a_ledger_readable_by_others_is_refused_for_writing() {
+        let (_dir, path) = written(1);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let e = open(&path).err().unwrap().to_string();
+        assert!(e.contains("chmod 600"), "{e}");
+    }
+}
