@@ -144,14 +144,18 @@ async fn a_restored_dump_is_found_and_its_lost_erasure_replayed_exactly_once() {
         "{:?}",
         mails.iter().map(|m| &m.text).collect::<Vec<_>>()
     );
-    // the protocol holds, against the ledger, and names the restore
+    // against the ledger, the protocol lost the seals the restore took:
+    // verify says so, with the restore, and holds the replay
     let (code, verdict, err) = verify(&restored, &["--ledger", db.ledger.to_str().unwrap()]);
-    assert_eq!(code, 0, "{verdict}\n{err}");
+    assert_eq!(code, 3, "{verdict}\n{err}");
+    assert_eq!(verdict["breach"]["problem"], "seals_lost", "{verdict}");
+    assert!(err.contains("the protocol lost seals"), "{err}");
     assert_eq!(
         verdict["restores"].as_array().map(Vec::len),
         Some(1),
         "{verdict}"
     );
+    assert_eq!(verdict["restore_rows_not_in_ledger"], serde_json::json!([]));
     assert!(verdict["ledger_seals"].as_u64().unwrap() >= 1, "{verdict}");
 }
 
@@ -196,6 +200,23 @@ async fn a_protocol_rewound_by_the_owner_fails_verify_without_a_seal() {
         err.contains("the protocol was rewound or rewritten after")
             && err.contains(&format!("seal {first_missing}"))
             && err.contains(&when.format("%Y-%m-%d").to_string()),
+        "{err}"
+    );
+    // a rewind looks like a restore: the daemon's step (here `replay`)
+    // records it, and the ledger goes on; the lost seals stay a finding
+    expect_code(&db.cli(&["replay"]), 0);
+    let recorded = count(
+        &c,
+        "SELECT count(*) FROM retention.action_protocol WHERE action = 'restore_detected'",
+    )
+    .await;
+    assert_eq!(recorded, 1);
+    let (code, verdict, err) = verify(&db, &[]);
+    assert_eq!(code, 3, "{verdict}\n{err}");
+    assert_eq!(verdict["breach"]["problem"], "seals_lost", "{verdict}");
+    assert_eq!(verdict["breach"]["from"], keep + 1, "{verdict}");
+    assert!(
+        err.contains(&format!("the protocol lost seals {}–", keep + 1)),
         "{err}"
     );
 }
@@ -351,4 +372,51 @@ async fn a_login_replays_no_erasure_that_no_restore_lost_and_a_claimed_one_is_ca
 
 fn mallory_role(db: &TestDb) -> String {
     format!("{}_mallory", db.name)
+}
+
+#[tokio::test]
+async fn status_says_when_the_ledger_lags_the_protocol() {
+    use retentiond::retention::health::{self, Attention};
+    let db = TestDb::migrated().await;
+    let c = db.client().await;
+    world(&c).await;
+    set_period(&db, "4 years");
+    let later = chrono::Utc::now() + chrono::Duration::hours(1);
+    let settings = || {
+        let mut s = common::settings(&db, "");
+        s.ledger.path = db.ledger.clone();
+        s
+    };
+    let lags = |h: &health::Health| {
+        h.attention
+            .iter()
+            .any(|a| matches!(a, Attention::LedgerLags(..)))
+    };
+    // an hour later, nothing new sealed: the ledger is up to date
+    let cx = common::context(settings(), later);
+    let h = health::gather(&cx).await.unwrap();
+    assert!(!lags(&h), "{:?}", h.attention);
+    // a seal no process recorded (no daemon ran): an hour later, it lags
+    c.execute(
+        "INSERT INTO retention.action_protocol (actor, action) VALUES ('test', 'settings_changed')",
+        &[],
+    )
+    .await
+    .unwrap();
+    let head: i64 = c
+        .query_one("SELECT pos FROM retention.protocol_seal_head", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let h = health::gather(&cx).await.unwrap();
+    assert!(
+        h.attention
+            .iter()
+            .any(|a| matches!(a, Attention::LedgerLags(pos, _) if *pos == head)),
+        "{:?}",
+        h.attention
+    );
+    // now, it has only just been sealed: the daemon's next tick records it
+    let cx = common::context(settings(), chrono::Utc::now());
+    assert!(!lags(&health::gather(&cx).await.unwrap()));
 }

@@ -2,15 +2,15 @@
 -- (of branch $1, or all) overdue at the time the last lost seal was seen
 -- and not anonymized now: the runs the restore undid had taken them, and
 -- the next run takes them again.
-SELECT p.id, p.at, (p.details ->> 'missing_from')::bigint AS missing_from,
-       (p.details ->> 'missing_to')::bigint AS missing_to,
-       (p.details ->> 'last_seen')::timestamptz AS last_seen,
+SELECT p.id, p.at, retention.detail_bigint(p.details, 'missing_from') AS missing_from,
+       retention.detail_bigint(p.details, 'missing_to') AS missing_to,
+       retention.detail_time(p.details, 'last_seen') AS last_seen,
        (SELECT count(*) FROM retention.guest_classification c
         WHERE c.blocked_reason IS NULL
           AND ($1::bigint IS NULL OR c.branch_id = $1)
           AND retention.anonymize_due(c.anonymized_at, c.personal_deadline,
-                                      (p.details ->> 'last_seen')::timestamptz)) AS overdue
+                                      retention.detail_time(p.details, 'last_seen'))) AS overdue
 FROM retention.action_protocol p
-WHERE p.action = 'restore_detected' AND p.at > now() - interval '30 days'
+WHERE p.action = 'restore_detected' AND p.at > now() - interval '30 days' AND p.at <= now()
 ORDER BY p.id DESC
 LIMIT 1

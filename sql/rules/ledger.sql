@@ -11,6 +11,34 @@
 -- yet; its erasure_replayed row names the request, the seal and the login.
 -- `protocol verify` compares every erasure_replayed row with the ledger.
 
+-- A protocol row's details are read as written by our functions; a value
+-- written by hand (the owner can insert rows) that is not a whole number or a
+-- finite time reads as NULL, so that no reader fails on it and stops.
+CREATE OR REPLACE FUNCTION retention.detail_bigint(details jsonb, key text) RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN (details ->> key) ~ '^[0-9]{1,18}$' THEN (details ->> key)::bigint END
+$$;
+
+CREATE OR REPLACE FUNCTION retention.detail_time(details jsonb, key text) RETURNS timestamptz
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t timestamptz;
+BEGIN
+    IF jsonb_typeof(details -> key) IS DISTINCT FROM 'string'
+       OR (details ->> key) !~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9:.]+([+-][0-9:]+|Z)?$' THEN
+        RETURN NULL;
+    END IF;
+    t := (details ->> key)::timestamptz;
+    RETURN CASE WHEN isfinite(t) THEN t END;
+EXCEPTION WHEN data_exception THEN
+    RETURN NULL;
+END
+$$;
+
 CREATE OR REPLACE FUNCTION retention_api.restore_detected(
     missing_from bigint, missing_to bigint, last_seen timestamptz, actor text
 ) RETURNS void
@@ -18,10 +46,15 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    -- the missing seals follow one the database has (its head is at least
+    -- the last seal both agree on); they were seen in the past
     IF missing_from IS NULL OR missing_to IS NULL OR last_seen IS NULL OR missing_from < 1
-       OR missing_to < missing_from OR last_seen > now() + interval '5 minutes' THEN
-        RAISE EXCEPTION 'a restore is recorded with the range of the missing seals and the time '
-                        'the last of them was seen, not in the future' USING ERRCODE = 'RT001';
+       OR missing_to < missing_from OR NOT isfinite(last_seen)
+       OR missing_from > coalesce((SELECT h.pos FROM retention.protocol_seal_head h), 0) + 1
+       OR last_seen > now() + interval '5 minutes' OR last_seen < now() - interval '100 years' THEN
+        RAISE EXCEPTION 'a restore is recorded with the range of the missing seals (after one '
+                        'the database has) and the time the last of them was seen, in the past'
+            USING ERRCODE = 'RT001';
     END IF;
     PERFORM retention.protocol_row(actor, 'restore_detected', NULL, NULL, NULL, NULL,
         jsonb_build_object('missing_from', missing_from, 'missing_to', missing_to,
@@ -43,14 +76,20 @@ DECLARE
 BEGIN
     SELECT p.id INTO restore FROM retention.action_protocol p
     WHERE p.action = 'restore_detected'
-      AND (p.details ->> 'missing_from')::bigint <= seal_pos
-      AND (p.details ->> 'missing_to')::bigint >= seal_pos
-      AND (p.details ->> 'last_seen')::timestamptz >= decided_at
+      AND retention.detail_bigint(p.details, 'missing_from') <= seal_pos
+      AND retention.detail_bigint(p.details, 'missing_to') >= seal_pos
+      AND retention.detail_time(p.details, 'last_seen') >= decided_at
     ORDER BY p.id DESC
     LIMIT 1;
-    IF restore IS NULL THEN
+    IF restore IS NULL OR request IS NULL OR guest IS NULL OR NOT isfinite(decided_at) THEN
         RAISE EXCEPTION 'erasure request % (seal %) was not lost with a restore that the protocol '
                         'records: nothing to replay', request, seal_pos USING ERRCODE = 'RT003';
+    END IF;
+    -- a request the database still holds is for its own guest
+    IF EXISTS (SELECT 1 FROM retention.erasure_requests r
+               WHERE r.id = request AND r.guest_id IS DISTINCT FROM guest) THEN
+        RAISE EXCEPTION 'erasure request % is for another guest than %: nothing to replay',
+            request, guest USING ERRCODE = 'RT003';
     END IF;
     SELECT x.branch_id, x.anonymized_at INTO g FROM public.guests x WHERE x.id = guest;
     IF NOT FOUND THEN

@@ -15,13 +15,23 @@ use crate::retention::seals::Witnessed;
 /// `replay`: records a restore the database shows (not with `--dry-run`),
 /// then applies again every approved erasure of the ledger the database
 /// lost.
-pub async fn replay(cx: &Context, dry_run: bool, actor: &str, format: Format) -> Result<()> {
+pub async fn replay(
+    cx: &Context,
+    dry_run: bool,
+    mode: Mode,
+    actor: &str,
+    format: Format,
+) -> Result<()> {
     let path = &cx.settings.ledger.path;
     let (standing, state) = if dry_run {
         let state = State::read(path)?.ok_or_else(|| no_ledger(path))?;
+        let standing = crate::retention::ledger::standing_of(cx, &state).await?;
+        if !(mode == Mode::Confirmed && matches!(standing, Standing::Unproven { .. })) {
+            standing.refuse_foreign(path)?;
+        }
         (None, state)
     } else {
-        let synced = sync::sync(cx, path, Mode::Acknowledge, actor).await?;
+        let synced = sync::sync(cx, path, mode, actor).await?;
         (Some(synced.standing), synced.state)
     };
     if let Some(Standing::Rewritten { .. }) = &standing {

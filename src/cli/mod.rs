@@ -98,9 +98,18 @@ async fn dispatch(cx: &Context, cli: Cli) -> Result<()> {
         Command::Report(args) => yearly::report(&cx, &args).await,
         Command::Replay {
             dry_run,
+            confirm_restore,
             actor,
             out,
-        } => ledger::replay(&cx, dry_run, &actor.resolve(), out.format).await,
+        } => {
+            use crate::retention::ledger::sync::Mode;
+            let mode = if confirm_restore {
+                Mode::Confirmed
+            } else {
+                Mode::Acknowledge
+            };
+            ledger::replay(&cx, dry_run, mode, &actor.resolve(), out.format).await
+        }
         Command::Status { format } => status::status(&cx, format).await,
         Command::Notify(cmd) => mail::notify(&cx, &cmd).await,
         Command::Outbox(args) => mail::outbox(&cx, &args.into_command()).await,

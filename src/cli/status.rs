@@ -76,6 +76,12 @@ fn describe(a: &Attention) -> String {
             "{problem}: see `retentiond protocol verify`; the daemon (or `retentiond replay`) \
              records a restore and applies again the approved erasures it lost"
         ),
+        Attention::LedgerLags(pos, since) => format!(
+            "the ledger has not recorded seal {pos} of the protocol, sealed since {}: the daemon \
+             records the newest seal at every tick; is it running, and can it write ledger.path? \
+             (see its log)",
+            since.format("%Y-%m-%d %H:%M UTC")
+        ),
         Attention::RestoreOverdue(n) => format!(
             "{n} guest(s) a restored backup brought back are overdue: the runs after the backup \
              had anonymized them; the next night (or `retentiond run`) takes them again"

@@ -32,11 +32,16 @@ pub async fn verify(
     let mut client = cx.client().await?;
     let mut verdict = seals::verify(&mut client, published, &witnessed).await?;
     drop(client);
-    if let (None, Some(state)) = (&verdict.breach, &ledger_state) {
-        verdict.breach = ledger::unknown_replay(cx, state).await?;
-        verdict.intact = verdict.breach.is_none();
-        if !verdict.intact {
-            verdict.newest = None;
+    let mut foreign_restores = Vec::new();
+    if let Some(state) = &ledger_state {
+        let (breach, foreign) = ledger::against_protocol(cx, state).await?;
+        foreign_restores = foreign;
+        if verdict.breach.is_none() {
+            verdict.breach = breach;
+            verdict.intact = verdict.breach.is_none();
+            if !verdict.intact {
+                verdict.newest = None;
+            }
         }
     }
     let restores = ledger_state
@@ -58,6 +63,7 @@ pub async fn verify(
             "ledger_seals": verdict.ledger_seals,
             "ledger": ledger_note.is_none(),
             "restores": restores,
+            "restore_rows_not_in_ledger": foreign_restores,
             "breach": verdict.breach,
         }))?,
         Format::Table => {
@@ -67,6 +73,14 @@ pub async fn verify(
                 print_breach(&verdict, published);
             }
             print_ledger(&verdict, ledger_state.as_ref(), ledger_note.as_deref());
+            if !foreign_restores.is_empty() {
+                println!(
+                    "Protocol rows {:?} record a restore that this ledger did not: another \
+                     ledger's (a second daemon), or a login's. Replays are checked one by one \
+                     against this ledger.",
+                    foreign_restores
+                );
+            }
         }
     }
     match verdict.breach {
@@ -100,7 +114,8 @@ fn print_ledger(verdict: &Verdict, state: Option<&State>, note: Option<&str>) {
     for (line, r) in &state.restores {
         println!(
             "Restore found {} (ledger line {line}): seals {}–{} of the chain before it, the last \
-             seen {}, were lost with it; the protocol records it (restore_detected).",
+             seen {}, were lost with it (or rewound: they look alike); the protocol records it \
+             (restore_detected), and `protocol verify` reports them lost.",
             r.found_at.format("%Y-%m-%d %H:%M UTC"),
             r.missing_from,
             r.missing_to,

@@ -86,29 +86,31 @@ pub async fn seals_at(
     positions: &[i64],
 ) -> Result<HashMap<i64, StoredSeal>> {
     let rows = query!("ledger_seals_at").all(client, &[&positions]).await?;
-    Ok(rows
-        .iter()
+    rows.iter()
         .map(|r| {
             let seal = StoredSeal {
-                pos: r.get("pos"),
-                hash: r.get("seal"),
-                row_id: r.get("row_id"),
-                first_at: r.get("first_at"),
+                pos: r.try_get("pos")?,
+                hash: r.try_get("seal")?,
+                row_id: r.try_get("row_id")?,
+                first_at: r.try_get("first_at")?,
             };
-            (seal.pos, seal)
+            Ok((seal.pos, seal))
         })
-        .collect())
+        .collect()
 }
 
 /// The newest seal.
 pub async fn newest_seal(client: &impl GenericClient) -> Result<Option<StoredSeal>> {
     let row = query!("ledger_newest_seal").opt(client, &[]).await?;
-    Ok(row.map(|r| StoredSeal {
-        pos: r.get("pos"),
-        hash: r.get("seal"),
-        row_id: r.get("row_id"),
-        first_at: None,
-    }))
+    row.map(|r| {
+        Ok(StoredSeal {
+            pos: r.try_get("pos")?,
+            hash: r.try_get("seal")?,
+            row_id: r.try_get("row_id")?,
+            first_at: r.try_get("first_at")?,
+        })
+    })
+    .transpose()
 }
 
 /// The approvals sealed after `after` up to `upto`.
@@ -120,18 +122,19 @@ pub async fn approvals(
     let rows = query!("ledger_approvals")
         .all(client, &[&after, &upto])
         .await?;
-    Ok(rows
-        .iter()
-        .map(|r| Approval {
-            seal_pos: r.get("pos"),
-            seal_hash: r.get("seal"),
-            at: r.get("at"),
-            request: r.get("request"),
-            guest: r.get("guest_id"),
-            requested_login: r.get("requested_login"),
-            approved_login: r.get("approved_login"),
+    rows.iter()
+        .map(|r| {
+            Ok(Approval {
+                seal_pos: r.try_get("pos")?,
+                seal_hash: r.try_get("seal")?,
+                at: r.try_get("at")?,
+                request: r.try_get("request")?,
+                guest: r.try_get("guest_id")?,
+                requested_login: r.try_get("requested_login")?,
+                approved_login: r.try_get("approved_login")?,
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// Records a restore (`restore_detected`).
@@ -153,10 +156,15 @@ pub async fn guests_left(
     ids: &[i64],
 ) -> Result<Vec<(i64, bool, bool)>> {
     let rows = query!("ledger_guests_left").all(client, &[&ids]).await?;
-    Ok(rows
-        .iter()
-        .map(|r| (r.get("id"), r.get("present"), r.get("personal")))
-        .collect())
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get("id")?,
+                r.try_get("present")?,
+                r.try_get("personal")?,
+            ))
+        })
+        .collect()
 }
 
 /// An erasure to apply again, as the ledger holds it.
@@ -195,7 +203,7 @@ pub async fn replay(client: &impl GenericClient, r: &Replay<'_>, actor: &str) ->
             ],
         )
         .await?
-        .get("outcome"))
+        .try_get("outcome")?)
 }
 
 /// The newest restore the protocol records.
@@ -225,23 +233,64 @@ pub async fn latest_restore(
     let row = query!("ledger_latest_restore")
         .opt(client, &[&branch])
         .await?;
-    Ok(row.map(|r| RestoreRow {
-        row_id: r.get("id"),
-        at: r.get("at"),
-        missing_from: r.get("missing_from"),
-        missing_to: r.get("missing_to"),
-        last_seen: r.get("last_seen"),
-        overdue_brought_back: r.get("overdue"),
-    }))
+    row.map(|r| {
+        Ok(RestoreRow {
+            row_id: r.try_get("id")?,
+            at: r.try_get("at")?,
+            missing_from: r.try_get("missing_from")?,
+            missing_to: r.try_get("missing_to")?,
+            last_seen: r.try_get("last_seen")?,
+            overdue_brought_back: r.try_get("overdue")?,
+        })
+    })
+    .transpose()
 }
 
-/// The `erasure_replayed` rows: (row id, request, seal hash in hex).
-pub async fn replays(
-    client: &impl GenericClient,
-) -> Result<Vec<(i64, Option<i64>, Option<String>)>> {
+/// An `erasure_replayed` row as the protocol holds it.
+#[derive(Debug, Clone)]
+pub struct ReplayRow {
+    /// The protocol row.
+    pub row_id: i64,
+    /// The request it names.
+    pub request: Option<i64>,
+    /// The guest.
+    pub guest: Option<i64>,
+    /// The position of the seal that covered the approval.
+    pub seal_pos: Option<i64>,
+    /// Its hash in hex.
+    pub seal_hash: Option<String>,
+}
+
+/// The `erasure_replayed` rows.
+pub async fn replays(client: &impl GenericClient) -> Result<Vec<ReplayRow>> {
     let rows = query!("ledger_replays").all(client, &[]).await?;
-    Ok(rows
-        .iter()
-        .map(|r| (r.get("id"), r.get("request"), r.get("seal")))
-        .collect())
+    rows.iter()
+        .map(|r| {
+            Ok(ReplayRow {
+                row_id: r.try_get("id")?,
+                request: r.try_get("request")?,
+                guest: r.try_get("guest_id")?,
+                seal_pos: r.try_get("seal_pos")?,
+                seal_hash: r.try_get("seal")?,
+            })
+        })
+        .collect()
+}
+
+/// A `restore_detected` row: (row id, login, missing from, missing to).
+pub type RestoreRecord = (i64, Option<String>, Option<i64>, Option<i64>);
+
+/// The `restore_detected` rows.
+pub async fn restores(client: &impl GenericClient) -> Result<Vec<RestoreRecord>> {
+    let rows = query!("ledger_restores").all(client, &[]).await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get("id")?,
+                r.try_get("login")?,
+                r.try_get("missing_from")?,
+                r.try_get("missing_to")?,
+            ))
+        })
+        .collect()
 }

@@ -91,7 +91,15 @@ pub enum Attention {
     Ledger(String),
     /// Guests a restore brought back that are overdue (the next run takes them).
     RestoreOverdue(i64),
+    /// The ledger has not recorded the protocol's newest seal (its
+    /// position, sealed since) for longer than [`LEDGER_LAG`]: the daemon
+    /// is not running or cannot write it.
+    LedgerLags(i64, DateTime<Utc>),
 }
+
+/// How long the protocol's newest seal may wait for the ledger: the daemon
+/// records it at every tick.
+pub const LEDGER_LAG: chrono::TimeDelta = chrono::TimeDelta::minutes(15);
 
 /// The ledger as `status` sees it.
 #[derive(Debug, Default, Serialize)]
@@ -246,6 +254,8 @@ async fn ledger_state(cx: &Context, client: &db::Object, health: &mut Health) ->
             if let Some(problem) = standing.problem(path) {
                 health.attention.push(Attention::Ledger(problem.clone()));
                 health.ledger.problem = Some(problem);
+            } else if let Some(lag) = ledger_lag(client, &state, cx.now()).await? {
+                health.attention.push(lag);
             }
             health.ledger.standing = Some(standing);
         }
@@ -268,6 +278,24 @@ async fn ledger_state(cx: &Context, client: &db::Object, health: &mut Health) ->
             .push(Attention::RestoreOverdue(r.overdue_brought_back));
     }
     Ok(())
+}
+
+/// The protocol's newest seal when the ledger (holding a seal) has not
+/// recorded it and both it and the ledger's newest are older than
+/// [`LEDGER_LAG`].
+async fn ledger_lag(
+    client: &db::Object,
+    state: &super::ledger::State,
+    now: DateTime<Utc>,
+) -> Result<Option<Attention>> {
+    let Some(newest) = db::ledger::newest_seal(client).await? else {
+        return Ok(None);
+    };
+    let recorded = state.newest();
+    let old = |t: DateTime<Utc>| t < now - LEDGER_LAG;
+    let lags = recorded.is_some_and(|r| r.pos < newest.pos && old(r.seen_at))
+        && newest.first_at.is_some_and(old);
+    Ok(lags.then(|| Attention::LedgerLags(newest.pos, newest.first_at.unwrap_or(now))))
 }
 
 /// The schema version in the database against this binary's, and whether

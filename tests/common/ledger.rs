@@ -31,25 +31,35 @@ pub async fn world(c: &Client) -> (i64, i64) {
 /// An erasure of `guest` requested by the superuser's login and approved
 /// by a second login.
 pub async fn approved_erasure(db: &TestDb, guest: i64) -> i64 {
+    approved_erasure_env(db, guest, &[]).await
+}
+
+/// [`approved_erasure`] with `env` for both commands (another ledger.path).
+pub async fn approved_erasure_env(db: &TestDb, guest: i64, env: &[(&str, &str)]) -> i64 {
     let reviewer = db.login("reviewer").await;
     let out = expect_code(
-        &db.cli(&[
-            "erasure",
-            "request",
-            "--guest",
-            &guest.to_string(),
-            "--reason",
-            "mail of 20.11.",
-            "--format",
-            "json",
-        ]),
+        &db.cli_env(
+            &[
+                "erasure",
+                "request",
+                "--guest",
+                &guest.to_string(),
+                "--reason",
+                "mail of 20.11.",
+                "--format",
+                "json",
+            ],
+            env,
+        ),
         0,
     );
     let request = json(&out)["request_id"].as_i64().expect("request id");
+    let mut as_reviewer = env.to_vec();
+    as_reviewer.push(("RETENTIOND__DATABASE__URL", reviewer.as_str()));
     expect_code(
-        &db.cli_as(
-            &reviewer,
+        &db.cli_env(
             &["erasure", "approve", "--request", &request.to_string()],
+            &as_reviewer,
         ),
         0,
     );

@@ -177,6 +177,12 @@ pub enum Command {
         /// List what would be replayed; change nothing.
         #[arg(long)]
         dry_run: bool,
+        /// This database holds none of the ledger's seals because it was
+        /// restored from a dump taken before the ledger began: record the
+        /// restore and replay (refused without it: it could be another
+        /// database's ledger).
+        #[arg(long)]
+        confirm_restore: bool,
         #[command(flatten)]
         actor: ActorArg,
         #[command(flatten)]

@@ -281,11 +281,19 @@ pub static PAGES: &[Page] = &[
     },
     Page {
         command: "replay",
-        examples: &["retentiond replay --dry-run", "retentiond replay --format json"],
+        examples: &[
+            "retentiond replay --dry-run",
+            "retentiond replay --format json",
+            "retentiond replay --confirm-restore --actor alice",
+        ],
         exit: &[
             (0, "nothing left to replay, or all replayed"),
             (1, "the database cannot be read or written"),
-            (2, "bad usage or settings, or a ledger of another database"),
+            (
+                2,
+                "bad usage or settings, a ledger of another database, or one whose seals the \
+                 database holds none of (without --confirm-restore)",
+            ),
             (
                 3,
                 "the ledger is broken, the protocol was rewritten, or an erasure could not be \
@@ -305,7 +313,8 @@ pub static PAGES: &[Page] = &[
                 "something needs attention: a failed or interrupted last run, a run that \
                  died, a missed night, a branch held by the guard, mails given up in the last \
                  7 days, an unknown time zone, a schema that does not match, a database behind \
-                 the ledger, a broken ledger, guests a restore brought back that are overdue",
+                 the ledger, a broken ledger or one 15 minutes behind the newest seal, guests a \
+                 restore brought back that are overdue",
             ),
         ],
     },
@@ -357,13 +366,18 @@ pub static PAGES: &[Page] = &[
         exit: &[
             (0, "the chain holds (and carries the seal given)"),
             (1, "the protocol cannot be read"),
-            (2, "bad usage, or a seal that does not parse"),
+            (
+                2,
+                "bad usage, a seal that does not parse, or a ledger of another database (or \
+                 one whose seals the database holds none of)",
+            ),
             (
                 3,
-                "tampered with: the first problem is named (a row changed, removed, doubled or \
-                 inserted outside the chain, a seal or the head removed or forged, a seal of \
-                 the ledger missing or different, a broken ledger); no row is vouched for \
-                 unless the seal given matched",
+                "tampered with or lost: the first problem is named (a row changed, removed, \
+                 doubled or inserted outside the chain, a seal or the head removed or forged, a \
+                 seal of the ledger missing or different, seals lost with a restore, a replay \
+                 the ledger does not hold, a broken ledger); no row is vouched for unless the \
+                 seal given matched",
             ),
         ],
     },

@@ -208,6 +208,7 @@ pub struct Writer {
 /// Opens (creating it, mode 0600) and locks the ledger for appending. The
 /// directory must exist: it is the service's state directory.
 pub fn open(path: &Path) -> Result<Writer> {
+    refuse_unsafe_place(path)?;
     let created = !path.exists();
     let file = OpenOptions::new()
         .read(true)
@@ -244,6 +245,37 @@ pub fn open(path: &Path) -> Result<Writer> {
     lock(&file, true, path)?;
     let lines = read_lines(path, &file)?;
     Ok(Writer { file, lines })
+}
+
+/// A ledger is written only as a plain file in a directory nobody else
+/// can write: a symbolic link, or a directory where another user can plant
+/// one, would let that user choose what the ledger is.
+fn refuse_unsafe_place(path: &Path) -> Result<()> {
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if !meta.file_type().is_file() {
+            return Err(Error::Invalid(format!(
+                "the ledger {} is not a plain file (a symbolic link or another kind): ledger.path \
+                 must name the file itself",
+                path.display()
+            )));
+        }
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if let Ok(meta) = std::fs::metadata(dir) {
+        let mode = meta.permissions().mode();
+        if mode & 0o022 != 0 {
+            return Err(Error::Invalid(format!(
+                "the ledger's directory {} is writable by others (mode {:o}): give it to the \
+                 service user alone (`chmod 700`, as systemd's StateDirectory= does)",
+                dir.display(),
+                mode & 0o7777
+            )));
+        }
+    }
+    Ok(())
 }
 
 impl Writer {
@@ -395,6 +427,31 @@ mod tests {
         });
         let e = read(&path).unwrap_err().to_string();
         assert!(e.contains("broken at line 2"), "{e}");
+    }
+
+    #[test]
+    fn a_symbolic_link_or_a_directory_others_can_write_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("elsewhere");
+        std::fs::write(&target, "").unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let link = dir.path().join("ledger");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let e = open(&link).err().expect("a link is refused");
+        assert!(e.to_string().contains("not a plain file"), "{e}");
+        assert_eq!(std::fs::read(&target).unwrap(), b"");
+
+        let shared = dir.path().join("shared");
+        std::fs::create_dir(&shared).unwrap();
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+        let e = open(&shared.join("ledger"))
+            .err()
+            .expect("a shared directory is refused");
+        assert!(
+            e.to_string().contains("writable by others (mode 1777)"),
+            "{e}"
+        );
+        assert!(!shared.join("ledger").exists());
     }
 
     #[test]

@@ -22,6 +22,10 @@ pub enum Mode {
     Record,
     /// The daemon and `replay`: also record a restore and go on from it.
     Acknowledge,
+    /// `replay --confirm-restore`: also a database that holds none of the
+    /// ledger's seals, which the operator says is a restore of a dump
+    /// taken before the ledger began.
+    Confirmed,
 }
 
 /// What a sync found and did.
@@ -48,7 +52,10 @@ pub async fn sync(cx: &Context, path: &Path, mode: Mode, actor: &str) -> Result<
     let place = q::place(&client).await?;
     let seals = q::seals_at(&client, &state.positions()).await?;
     let place_seen = place.as_seen();
-    let found = standing(&state, &seals, &place_seen);
+    let mut found = standing(&state, &seals, &place_seen);
+    if let (Standing::Unproven { .. }, Mode::Confirmed) = (&found, mode) {
+        found = confirmed_restore(&state, &seals);
+    }
     found.refuse_foreign(path)?;
     let mut synced = Synced {
         standing: found.clone(),
@@ -57,7 +64,7 @@ pub async fn sync(cx: &Context, path: &Path, mode: Mode, actor: &str) -> Result<
         state: State::default(),
     };
     match found {
-        Standing::Rewritten { .. } | Standing::Foreign { .. } => {
+        Standing::Rewritten { .. } | Standing::Foreign { .. } | Standing::Unproven { .. } => {
             synced.state = state;
             return Ok(synced);
         }
@@ -133,6 +140,26 @@ pub async fn sync(cx: &Context, path: &Path, mode: Mode, actor: &str) -> Result<
     }
     synced.state = State::from_entries(&writer.lines.entries);
     Ok(synced)
+}
+
+/// A database the operator confirmed to be a restore from before the
+/// ledger's first seal: behind all of the ledger.
+fn confirmed_restore(
+    state: &State,
+    seals: &std::collections::HashMap<i64, q::StoredSeal>,
+) -> Standing {
+    let newest = state.newest();
+    let first_seen = state.active.values().next().map(|(_, s)| s.seen_at);
+    match (newest, first_seen) {
+        (Some(newest), Some(first_seen)) if seals.is_empty() => Standing::Behind {
+            base: 0,
+            from: 1,
+            to: newest.pos,
+            first_seen,
+            last_seen: newest.seen_at,
+        },
+        _ => standing(state, seals, &Default::default()),
+    }
 }
 
 /// After a command: records the newest seal (and approvals) where this

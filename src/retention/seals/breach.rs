@@ -121,6 +121,21 @@ pub enum Breach {
         /// The request it names.
         request: Option<i64>,
     },
+    /// Seals the ledger saw were lost with a restore it recorded (a backup
+    /// restored, or the protocol rewound: they look alike). The rows they
+    /// sealed are not in the protocol any more.
+    SealsLost {
+        /// The first position lost.
+        from: i64,
+        /// The last.
+        to: i64,
+        /// When the last of them was seen.
+        last_seen: chrono::DateTime<chrono::Utc>,
+        /// When the restore was found.
+        found_at: chrono::DateTime<chrono::Utc>,
+        /// The ledger's line that records it.
+        line: u64,
+    },
 }
 
 impl std::fmt::Display for Breach {
@@ -177,6 +192,20 @@ impl std::fmt::Display for Breach {
                 "row {row_id} records a replayed erasure (request {}) that the ledger does not \
                  hold: it was not replayed from this ledger",
                 request.map_or_else(|| "unknown".to_string(), |r| r.to_string())
+            ),
+            Breach::SealsLost {
+                from,
+                to,
+                last_seen,
+                found_at,
+                line,
+            } => write!(
+                f,
+                "the protocol lost seals {from}–{to}, the last seen {}: a backup restored or \
+                 the protocol rewound, found {} (ledger line {line}); the rows they sealed are \
+                 gone, the ledger keeps their seals and approved erasures",
+                last_seen.format("%Y-%m-%d %H:%M:%S UTC"),
+                found_at.format("%Y-%m-%d %H:%M:%S UTC")
             ),
             seal_or_head => seal_or_head.fmt_seal(f),
         }
@@ -255,7 +284,8 @@ impl Breach {
             | Breach::PublishedRowMissing { .. }
             | Breach::LedgerSealMissing { .. }
             | Breach::NotAsInLedger { .. }
-            | Breach::ReplayNotInLedger { .. } => write!(f, "{self}"),
+            | Breach::ReplayNotInLedger { .. }
+            | Breach::SealsLost { .. } => write!(f, "{self}"),
         }
     }
 }
