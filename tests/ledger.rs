@@ -144,6 +144,29 @@ async fn a_restored_dump_is_found_and_its_lost_erasure_replayed_exactly_once() {
         "{:?}",
         mails.iter().map(|m| &m.text).collect::<Vec<_>>()
     );
+    // the auditors' yearly report lists the restore and the replay
+    let report = dir.path().join("report.html");
+    let year = chrono::Datelike::year(&chrono::Utc::now()).to_string();
+    expect_code(
+        &restored.cli(&[
+            "report",
+            "--year",
+            &year,
+            "--locale",
+            "en",
+            "--out",
+            report.to_str().unwrap(),
+        ]),
+        0,
+    );
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(html.contains("restore found</span>, lost: seals"), "{html}");
+    assert!(
+        html.contains(&format!(
+            "erasure applied again: request {request} approved"
+        )),
+        "{html}"
+    );
     // against the ledger, the protocol lost the seals the restore took:
     // verify says so, with the restore, and holds the replay
     let (code, verdict, err) = verify(&restored, &["--ledger", db.ledger.to_str().unwrap()]);

@@ -125,6 +125,7 @@ fn view(r: &YearlyReport) -> Result<Value> {
     doc["export_rows"] = json!(rows(&r.exports));
     doc["change_rows"] = json!(rows(&r.changes));
     doc["safeguard_rows"] = json!(rows(&r.holds_and_pauses));
+    doc["restore_rows"] = json!(rows(&r.restores_and_replays));
     doc["seal_newest"] = json!(r.seal.newest.as_ref().map(|s| s.to_string()));
     doc["seal_breach"] = json!(r.seal.breach.as_ref().map(|b| b.to_string()));
     Ok(doc)
@@ -181,6 +182,19 @@ fn describe(c: &Change) -> String {
             "pause {} (until {})",
             show(&c.details["pause_id"]),
             show(&c.details["until"])
+        ),
+        Action::RestoreDetected => format!(
+            "seals {}–{}, the last seen {}",
+            show(&c.details["missing_from"]),
+            show(&c.details["missing_to"]),
+            show(&c.details["last_seen"])
+        ),
+        Action::ErasureReplayed => format!(
+            "request {} approved {} by {}, seal {}",
+            show(&c.details["request_id"]),
+            show(&c.details["decided_at"]),
+            show(&c.details["approved_login"]),
+            show(&c.details["seal_pos"])
         ),
         _ => String::new(),
     }

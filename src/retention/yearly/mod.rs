@@ -66,6 +66,9 @@ pub struct YearlyReport {
     pub changes: Vec<Change>,
     /// Legal holds placed and released, pauses begun and ended.
     pub holds_and_pauses: Vec<Change>,
+    /// Restores the ledger found and the approved erasures replayed after
+    /// them (database-wide: in the report of all branches).
+    pub restores_and_replays: Vec<Change>,
     /// Whether `protocol verify` holds now, and the newest seal.
     pub seal: seals::Verdict,
 }
@@ -194,6 +197,12 @@ pub async fn build(cx: &Context, year: i32, branch_id: Option<i64>) -> Result<Ye
         ],
     )
     .await?;
+    let restores_and_replays = self::changes(
+        &tx,
+        &span,
+        &[Action::RestoreDetected, Action::ErasureReplayed],
+    )
+    .await?;
     tx.commit().await?;
     let seal = seals::verify(&mut client, None, &seals::Witnessed::new()).await?;
     Ok(YearlyReport {
@@ -212,6 +221,7 @@ pub async fn build(cx: &Context, year: i32, branch_id: Option<i64>) -> Result<Ye
         exports,
         changes,
         holds_and_pauses,
+        restores_and_replays,
         seal,
     })
 }
