@@ -196,10 +196,19 @@ async fn every_series_is_there_before_the_first_run_and_promtool_accepts_the_pag
     let port = free_port();
     let mut daemon = serve_without_a_night(&db, port);
     let page = scrape_until(port, scrape_text, |p| {
-        value(p, "retentiond_ready") == Some(1.0)
+        value(p, "retentiond_ready") == Some(1.0) && value(p, "retentiond_ledger_ok") == Some(1.0)
     });
     let status = terminate(&mut daemon, Duration::from_secs(5));
     assert_eq!(status.code(), Some(0));
+    let recorded = value(&page, "retentiond_ledger_recorded_timestamp_seconds").unwrap();
+    assert!(
+        (recorded - Utc::now().timestamp() as f64).abs() < 120.0,
+        "{recorded}"
+    );
+    assert_eq!(
+        value(&page, "retentiond_last_restore_timestamp_seconds"),
+        Some(0.0)
+    );
 
     let all = series(&page);
     for b in [on, off] {
@@ -364,4 +373,53 @@ async fn while_the_database_is_down_its_gauges_are_absent_and_the_daemon_not_rea
     );
     let status = terminate(&mut daemon, Duration::from_secs(5));
     assert_eq!(status.code(), Some(0));
+}
+
+#[tokio::test]
+async fn a_protocol_rewound_shows_as_a_restore_and_a_ledger_of_another_database_as_not_ok() {
+    let db = TestDb::migrated().await;
+    let c = db.client().await;
+    fx::branch(&c, "Köln", None).await;
+    for period in ["4 years", "5 years"] {
+        common::ledger::set_period(&db, period);
+    }
+    // the owner cuts the newest seal off and sets the head back
+    common::seals::tamper(
+        &c,
+        "DELETE FROM retention.action_protocol p WHERE p.id > (SELECT max(i) FROM
+             retention.protocol_seals s, unnest(s.row_ids) i WHERE s.pos = 1);
+         DELETE FROM retention.protocol_seals WHERE pos > 1;
+         UPDATE retention.protocol_seal_head SET pos = 1,
+             seal = (SELECT seal FROM retention.protocol_seals WHERE pos = 1)",
+    )
+    .await;
+    let port = free_port();
+    let mut daemon = serve_without_a_night(&db, port);
+    let page = scrape_until(port, scrape_text, |p| {
+        value(p, "retentiond_last_restore_timestamp_seconds").is_some_and(|t| t > 0.0)
+            && value(p, "retentiond_ledger_ok") == Some(1.0)
+    });
+    terminate(&mut daemon, Duration::from_secs(5));
+    let found = value(&page, "retentiond_last_restore_timestamp_seconds").unwrap();
+    assert!(
+        (found - Utc::now().timestamp() as f64).abs() < 120.0,
+        "{found}"
+    );
+
+    // another database's ledger: the daemon does not start with it; one
+    // that cannot be read any more while it runs is not ok
+    let other = TestDb::migrated().await;
+    fx::branch(&other.client().await, "Bonn", None).await;
+    common::ledger::set_period(&other, "4 years");
+    let port = free_port();
+    let mut daemon = serve_without_a_night(&db, port);
+    scrape_until(port, scrape_text, |p| {
+        value(p, "retentiond_ledger_ok") == Some(1.0)
+    });
+    std::fs::copy(&other.ledger, &db.ledger).unwrap();
+    let page = scrape_until(port, scrape_text, |p| {
+        value(p, "retentiond_ledger_ok") == Some(0.0)
+    });
+    terminate(&mut daemon, Duration::from_secs(5));
+    assert_eq!(value(&page, "retentiond_ready"), Some(1.0));
 }

@@ -11,6 +11,7 @@ SELECT p.id, p.at, retention.detail_bigint(p.details, 'missing_from') AS missing
           AND retention.anonymize_due(c.anonymized_at, c.personal_deadline,
                                       retention.detail_time(p.details, 'last_seen'))) AS overdue
 FROM retention.action_protocol p
-WHERE p.action = 'restore_detected' AND p.at > now() - interval '30 days' AND p.at <= now()
+WHERE p.branch_id IS NULL AND p.action = 'restore_detected'
+  AND p.at > now() - interval '30 days' AND p.at <= now()
 ORDER BY p.id DESC
 LIMIT 1

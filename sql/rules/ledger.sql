@@ -75,7 +75,7 @@ DECLARE
     restore bigint;
 BEGIN
     SELECT p.id INTO restore FROM retention.action_protocol p
-    WHERE p.action = 'restore_detected'
+    WHERE p.branch_id IS NULL AND p.action = 'restore_detected'
       AND retention.detail_bigint(p.details, 'missing_from') <= seal_pos
       AND retention.detail_bigint(p.details, 'missing_to') >= seal_pos
       AND retention.detail_time(p.details, 'last_seen') >= decided_at

@@ -47,6 +47,8 @@ pub struct Snapshot {
     pub outbox: (i64, i64),
     /// Columns of the guest data nobody decided on.
     pub unclassified_columns: i64,
+    /// The newest restore the ledger found.
+    pub last_restore: Option<DateTime<Utc>>,
 }
 
 /// Reads the snapshot.
@@ -91,6 +93,10 @@ pub async fn snapshot(client: &impl GenericClient, now: DateTime<Utc>) -> Result
         .one(client, &[])
         .await?
         .get(0);
+    let last_restore = query!("metrics_last_restore")
+        .one(client, &[])
+        .await?
+        .try_get("at")?;
     Ok(Snapshot {
         branches,
         last_runs,
@@ -98,5 +104,6 @@ pub async fn snapshot(client: &impl GenericClient, now: DateTime<Utc>) -> Result
         pending,
         outbox,
         unclassified_columns,
+        last_restore,
     })
 }

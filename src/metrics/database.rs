@@ -174,5 +174,12 @@ fn encode_outbox(e: &mut DescriptorEncoder, s: &Snapshot) -> Result<(), std::fmt
         None,
         MetricType::Gauge,
     )?;
-    ConstGauge::new(s.unclassified_columns).encode(columns)
+    ConstGauge::new(s.unclassified_columns).encode(columns)?;
+    let restore = e.encode_descriptor(
+        "last_restore_timestamp_seconds",
+        "When the ledger last found the database restored or rewound (Unix time; 0: never).",
+        None,
+        MetricType::Gauge,
+    )?;
+    ConstGauge::new(s.last_restore.map_or(0.0, timestamp)).encode(restore)
 }

@@ -91,6 +91,8 @@ pub struct Metrics {
     ready: Gauge,
     runs_in_progress: Gauge,
     database_up: Gauge,
+    ledger_ok: Gauge,
+    ledger_recorded: Gauge,
     database: DatabaseGauges,
     /// One page at a time: the snapshot and the counters belong together.
     page: Mutex<()>,
@@ -117,6 +119,8 @@ impl Metrics {
             ready: Gauge::default(),
             runs_in_progress: Gauge::default(),
             database_up: Gauge::default(),
+            ledger_ok: Gauge::default(),
+            ledger_recorded: Gauge::default(),
             database: DatabaseGauges::default(),
             page: Mutex::new(()),
         };
@@ -170,6 +174,18 @@ impl Metrics {
             "1 when this scrape could read the database within 5 s",
             m.database_up.clone(),
         );
+        r.register(
+            "ledger_ok",
+            "1 when the daemon's last ledger step found the database as the ledger saw it and \
+             recorded its newest seal; 0 before the first, or when it is behind, rewritten, \
+             another database's, broken or cannot be written (status says which)",
+            m.ledger_ok.clone(),
+        );
+        r.register(
+            "ledger_recorded_timestamp_seconds",
+            "When the daemon last brought the ledger up to date (Unix time; 0: not yet)",
+            m.ledger_recorded.clone(),
+        );
         r.register_collector(Box::new(m.database.clone()));
         m
     }
@@ -192,6 +208,15 @@ impl Metrics {
         family
             .get_or_create(&branch(branch_id))
             .inc_by(guests.max(0) as u64);
+    }
+
+    /// The daemon's ledger step: whether all was well, and when it
+    /// recorded (`None`: it could not).
+    pub fn ledger(&self, ok: bool, recorded_at: Option<chrono::DateTime<chrono::Utc>>) {
+        self.ledger_ok.set(i64::from(ok));
+        if let Some(at) = recorded_at {
+            self.ledger_recorded.set(at.timestamp());
+        }
     }
 
     /// Whether the daemon is ready (the database reachable and migrated).

@@ -209,10 +209,14 @@ pub async fn daemon_step(cx: &Context, replay: bool) {
     let synced = match sync(cx, path, Mode::Acknowledge, actor).await {
         Ok(synced) => synced,
         Err(e) => {
+            crate::metrics::global().ledger(false, None);
             tracing::error!(error = %e, "the ledger was not brought up to date; retrying at the next tick");
             return;
         }
     };
+    let agrees = matches!(synced.standing, Standing::Empty | Standing::Agrees { .. });
+    let recorded = !matches!(synced.standing, Standing::Rewritten { .. });
+    crate::metrics::global().ledger(agrees, recorded.then(|| cx.now()));
     if let Some(r) = &synced.restore {
         tracing::error!(
             missing_from = r.missing_from,
