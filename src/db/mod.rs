@@ -33,6 +33,7 @@ pub mod ledger;
 pub mod metrics;
 pub mod migrate;
 pub mod outbox;
+mod owner_role;
 pub mod pauses;
 pub mod policies;
 pub mod protocol;
