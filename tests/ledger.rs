@@ -431,6 +431,13 @@ async fn status_says_when_the_ledger_lags_the_protocol() {
         .await
         .unwrap()
         .get(0);
+    // a newer seal does not hide it: the oldest seal waiting is named
+    c.execute(
+        "INSERT INTO retention.action_protocol (actor, action) VALUES ('test', 'settings_changed')",
+        &[],
+    )
+    .await
+    .unwrap();
     let h = health::gather(&cx).await.unwrap();
     assert!(
         h.attention

@@ -4,7 +4,7 @@
 //! seals the database holds none of (another database, or a restore of a
 //! dump from before the ledger began) that only the operator can accept;
 //! an erasure sealed between two seals the ledger saw, replayed after a
-//! restore.
+//! restore, also when a new request took its id again.
 
 mod common;
 
@@ -61,7 +61,14 @@ async fn a_login_points_no_replay_at_a_guest_nobody_approved() {
         (1, i64::MAX, "-infinity"),
         (1, 2, "infinity"),
         (head + 5, head + 6, "2026-11-01 00:00+00"),
+        // before the protocol's oldest row, or days ahead
         (1, 2, "1900-01-01 00:00+00"),
+        (
+            1,
+            2,
+            &(chrono::Utc::now() + chrono::Duration::days(2)).to_rfc3339(),
+        ),
+        (1, 1_000_000_000_000_000, "now"),
     ] {
         let e = m.execute(claim, &[&from, &to, &seen]).await.unwrap_err();
         assert_eq!(
@@ -125,7 +132,7 @@ async fn a_login_points_no_replay_at_a_guest_nobody_approved() {
 async fn hand_written_protocol_rows_stop_no_reader() {
     let db = TestDb::migrated().await;
     let c = db.client().await;
-    world(&c).await;
+    let (_, guest) = world(&c).await;
     set_period(&db, "4 years");
     // the owner writes rows as no function of ours would
     c.batch_execute(
@@ -137,6 +144,25 @@ async fn hand_written_protocol_rows_stop_no_reader() {
               '{"missing_from": "x", "missing_to": 1e30, "last_seen": "-infinity"}'),
              ('owner', 'restore_detected',
               '{"missing_from": 1, "missing_to": 2, "last_seen": "now"}')"#,
+    )
+    .await
+    .unwrap();
+    // a time no reader can decode, and an approval with a claimed restore
+    // for a guest nobody asked about
+    c.execute(
+        "INSERT INTO retention.action_protocol (at, actor, action, guest_id, details)
+         VALUES ('290000-01-01', 'owner', 'erasure_approved', $1, '{\"request_id\": 77}')",
+        &[&guest],
+    )
+    .await
+    .unwrap();
+    c.execute(
+        "INSERT INTO retention.action_protocol (actor, action, guest_id, details)
+         VALUES ('owner', 'erasure_approved', $1, '{\"request_id\": 4242}'),
+                ('owner', 'restore_detected', NULL,
+                 '{\"missing_from\": 1, \"missing_to\": 100,
+                   \"last_seen\": \"2030-01-01T00:00:00+00:00\"}')",
+        &[&guest],
     )
     .await
     .unwrap();
@@ -165,16 +191,24 @@ async fn hand_written_protocol_rows_stop_no_reader() {
         !lines(&db.ledger).iter().any(|l| l["kind"] == "erasure"),
         "no approval is read from rows that name no request"
     );
-    // status answers, and names the newest restore row without the value
-    // that is not a time
+    // status answers, and names the newest restore row (the owner's) without
+    // the time that is not credible (years after the row)
     let out = db.cli(&["status", "--format", "json"]);
     let code = out.status.code();
     assert!(matches!(code, Some(0) | Some(3)), "{out:?}");
     let status: Value = json(&String::from_utf8_lossy(&out.stdout));
     assert_eq!(status["restore"]["missing_from"], 1, "{status}");
     assert_eq!(status["restore"]["last_seen"], Value::Null, "{status}");
-    // replay finds nothing to do; verify names the row it does not hold
-    expect_code(&db.cli(&["replay", "--format", "json"]), 0);
+    // replay finds nothing to do: the ledger recorded no restore and took
+    // no approval the database does not hold as a request
+    let done = json(&expect_code(&db.cli(&["replay", "--format", "json"]), 0));
+    assert_eq!(done["erasures"], serde_json::json!([]), "{done}");
+    common::assert_untouched(&c, guest).await;
+    // the listing names the time it cannot read, and does not crash
+    let out = db.cli(&["protocol", "--format", "ndjson"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(common::stderr(&out).contains("action_protocol.at"));
+    // verify names the row it does not hold
     let (code, verdict, err) = verify(&db, &[]);
     assert_eq!(code, 3, "{verdict}\n{err}");
     assert_eq!(verdict["breach"]["row_id"], forged, "{verdict}");
@@ -257,10 +291,11 @@ async fn a_ledger_whose_seals_the_database_lacks_needs_the_operator() {
 }
 
 #[tokio::test]
-async fn an_erasure_sealed_between_two_seals_of_the_ledger_is_replayed() {
+async fn an_erasure_sealed_between_two_seals_of_the_ledger_is_replayed_also_when_its_id_came_again()
+{
     let db = TestDb::migrated().await;
     let c = db.client().await;
-    let (_, erased) = world(&c).await;
+    let (overdue, erased) = world(&c).await;
     set_period(&db, "4 years");
     let base: i64 = c
         .query_one("SELECT pos FROM retention.protocol_seal_head", &[])
@@ -287,6 +322,22 @@ async fn an_erasure_sealed_between_two_seals_of_the_ledger_is_replayed() {
     let restored = TestDb::empty().await;
     restore(&backup, &restored);
     let r = restored.client().await;
+    // before any daemon saw the restore, a new request takes the lost one's id
+    let out = restored.cli(&[
+        "erasure",
+        "request",
+        "--guest",
+        &overdue.to_string(),
+        "--reason",
+        "letter",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        json(&expect_code(&out, 0))["request_id"],
+        request,
+        "the id again"
+    );
     let out = restored.cli_env(
         &["replay", "--format", "json"],
         &[("RETENTIOND__LEDGER__PATH", db.ledger.to_str().unwrap())],

@@ -3,7 +3,7 @@
 -- holds rows newer than anything the ledger saw).
 SELECT s.pos, s.seal,
        (SELECT max(r.id) FROM unnest(s.row_ids) AS r (id)) AS row_id,
-       (SELECT min(p.at) FROM retention.action_protocol p
-        WHERE p.id = ANY (s.row_ids) AND isfinite(p.at)) AS first_at
+       (SELECT min(retention.readable_time(p.at)) FROM retention.action_protocol p
+        WHERE p.id = ANY (s.row_ids)) AS first_at
 FROM retention.protocol_seals s
 WHERE s.pos = ANY ($1::bigint[])

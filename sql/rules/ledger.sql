@@ -21,6 +21,15 @@ AS $$
     SELECT CASE WHEN (details ->> key) ~ '^[0-9]{1,18}$' THEN (details ->> key)::bigint END
 $$;
 
+-- A protocol row's time as a reader can take it: between the years 1 and
+-- 9999 (the owner can insert rows dated where no reader could decode them).
+CREATE OR REPLACE FUNCTION retention.readable_time(t timestamptz) RETURNS timestamptz
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN t >= '0001-01-01 00:00:00+00' AND t < '10000-01-01 00:00:00+00' THEN t END
+$$;
+
 CREATE OR REPLACE FUNCTION retention.detail_time(details jsonb, key text) RETURNS timestamptz
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -33,7 +42,7 @@ BEGIN
         RETURN NULL;
     END IF;
     t := (details ->> key)::timestamptz;
-    RETURN CASE WHEN isfinite(t) THEN t END;
+    RETURN retention.readable_time(t);
 EXCEPTION WHEN data_exception THEN
     RETURN NULL;
 END
@@ -47,11 +56,15 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     -- the missing seals follow one the database has (its head is at least
-    -- the last seal both agree on); they were seen in the past
+    -- the last seal both agree on); they were seen after the protocol's
+    -- oldest row, and not later than now (a day's leeway: the ledger's
+    -- times are the old server's clock)
     IF missing_from IS NULL OR missing_to IS NULL OR last_seen IS NULL OR missing_from < 1
-       OR missing_to < missing_from OR NOT isfinite(last_seen)
+       OR missing_to < missing_from OR missing_to >= 1000000000000000
+       OR retention.readable_time(last_seen) IS NULL
        OR missing_from > coalesce((SELECT h.pos FROM retention.protocol_seal_head h), 0) + 1
-       OR last_seen > now() + interval '5 minutes' OR last_seen < now() - interval '100 years' THEN
+       OR last_seen > now() + interval '1 day'
+       OR last_seen < coalesce((SELECT min(p.at) FROM retention.action_protocol p), '-infinity') THEN
         RAISE EXCEPTION 'a restore is recorded with the range of the missing seals (after one '
                         'the database has) and the time the last of them was seen, in the past'
             USING ERRCODE = 'RT001';
@@ -73,21 +86,27 @@ AS $$
 DECLARE
     g record;
     restore bigint;
+    restore_seen timestamptz;
 BEGIN
-    SELECT p.id INTO restore FROM retention.action_protocol p
+    SELECT p.id, retention.detail_time(p.details, 'last_seen') INTO restore, restore_seen
+    FROM retention.action_protocol p
     WHERE p.branch_id IS NULL AND p.action = 'restore_detected'
       AND retention.detail_bigint(p.details, 'missing_from') <= seal_pos
       AND retention.detail_bigint(p.details, 'missing_to') >= seal_pos
       AND retention.detail_time(p.details, 'last_seen') >= decided_at
+      AND retention.detail_time(p.details, 'last_seen') <= p.at + interval '1 day'
     ORDER BY p.id DESC
     LIMIT 1;
     IF restore IS NULL OR request IS NULL OR guest IS NULL OR NOT isfinite(decided_at) THEN
         RAISE EXCEPTION 'erasure request % (seal %) was not lost with a restore that the protocol '
                         'records: nothing to replay', request, seal_pos USING ERRCODE = 'RT003';
     END IF;
-    -- a request the database still holds is for its own guest
+    -- a request the database still holds is for its own guest (one made
+    -- after the lost seals were seen is a new request that took the id
+    -- again: the restore set the id sequence back)
     IF EXISTS (SELECT 1 FROM retention.erasure_requests r
-               WHERE r.id = request AND r.guest_id IS DISTINCT FROM guest) THEN
+               WHERE r.id = request AND r.guest_id IS DISTINCT FROM guest
+                 AND r.requested_at <= restore_seen) THEN
         RAISE EXCEPTION 'erasure request % is for another guest than %: nothing to replay',
             request, guest USING ERRCODE = 'RT003';
     END IF;

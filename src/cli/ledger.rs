@@ -25,10 +25,14 @@ pub async fn replay(
     let path = &cx.settings.ledger.path;
     let (standing, state) = if dry_run {
         let state = State::read(path)?.ok_or_else(|| no_ledger(path))?;
-        let standing = crate::retention::ledger::standing_of(cx, &state).await?;
-        if !(mode == Mode::Confirmed && matches!(standing, Standing::Unproven { .. })) {
-            standing.refuse_foreign(path)?;
-        }
+        let client = cx.client().await?;
+        let seals = crate::db::ledger::seals_at(&client, &state.positions()).await?;
+        let here = crate::db::ledger::place(&client).await?;
+        drop(client);
+        let confirmed = mode == Mode::Confirmed;
+        let (standing, state) =
+            sync::as_if_recorded(state, &seals, &here.as_seen(), confirmed, here.now);
+        standing.refuse_foreign(path)?;
         (None, state)
     } else {
         let synced = sync::sync(cx, path, mode, actor).await?;

@@ -22,9 +22,12 @@ pub async fn verify(
     let (witnessed, ledger_state, ledger_note) = match super::ledger::for_verify(cx, ledger_path)? {
         Ok((w, state)) => {
             let path = ledger_path.unwrap_or(&cx.settings.ledger.path);
-            ledger::standing_of(cx, &state)
-                .await?
-                .refuse_foreign(path)?;
+            let standing = ledger::standing_of(cx, &state).await?;
+            // none of the ledger's seals: possibly a protocol emptied
+            if let ledger::Standing::Unproven { .. } = standing {
+                return Err(Error::Tampered(standing.problem(path).unwrap_or_default()));
+            }
+            standing.refuse_foreign(path)?;
             (w, Some(state), None)
         }
         Err(why) => (Witnessed::new(), None, Some(why)),

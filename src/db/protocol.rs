@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{parsed, parsed_opt, GenericClient};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::{Action, GuestType, Seal};
 
 /// One protocol row to write.
@@ -147,16 +147,22 @@ pub async fn stream(
 }
 
 fn read_row(r: &tokio_postgres::Row) -> Result<Row> {
+    // a time retentiond never writes (the owner can insert rows) is an
+    // error naming the column, never a panic
+    let at = r.try_get("at").map_err(|_| Error::Corrupt {
+        column: "action_protocol.at",
+        value: "a time out of range".to_string(),
+    })?;
     Ok(Row {
-        id: r.get("id"),
-        at: r.get("at"),
-        actor: r.get("actor"),
+        id: r.try_get("id")?,
+        at,
+        actor: r.try_get("actor")?,
         action: parsed(r, "action")?,
-        branch_id: r.get("branch_id"),
-        guest_id: r.get("guest_id"),
+        branch_id: r.try_get("branch_id")?,
+        guest_id: r.try_get("guest_id")?,
         guest_type: parsed_opt(r, "guest_type")?,
-        run_id: r.get("run_id"),
-        details: r.get("details"),
+        run_id: r.try_get("run_id")?,
+        details: r.try_get("details")?,
     })
 }
 

@@ -91,9 +91,9 @@ pub enum Attention {
     Ledger(String),
     /// Guests a restore brought back that are overdue (the next run takes them).
     RestoreOverdue(i64),
-    /// The ledger has not recorded the protocol's newest seal (its
-    /// position, sealed since) for longer than [`LEDGER_LAG`]: the daemon
-    /// is not running or cannot write it.
+    /// The ledger has not recorded a seal of the protocol (its position,
+    /// sealed since) for longer than [`LEDGER_LAG`]: the daemon is not
+    /// running or cannot write it.
     LedgerLags(i64, DateTime<Utc>),
 }
 
@@ -254,7 +254,7 @@ async fn ledger_state(cx: &Context, client: &db::Object, health: &mut Health) ->
             if let Some(problem) = standing.problem(path) {
                 health.attention.push(Attention::Ledger(problem.clone()));
                 health.ledger.problem = Some(problem);
-            } else if let Some(lag) = ledger_lag(client, &state, cx.now()).await? {
+            } else if let Some(lag) = ledger_lag(client, &state, path, cx.now()).await? {
                 health.attention.push(lag);
             }
             health.ledger.standing = Some(standing);
@@ -280,22 +280,29 @@ async fn ledger_state(cx: &Context, client: &db::Object, health: &mut Health) ->
     Ok(())
 }
 
-/// The protocol's newest seal when the ledger (holding a seal) has not
-/// recorded it and both it and the ledger's newest are older than
-/// [`LEDGER_LAG`].
+/// The first seal the ledger has not recorded, when it and the ledger's
+/// last recording (its newest seal, or the file itself while it holds
+/// none) are older than [`LEDGER_LAG`]: measured from the oldest seal
+/// waiting, so that new rows do not hide an old gap.
 async fn ledger_lag(
     client: &db::Object,
     state: &super::ledger::State,
+    path: &std::path::Path,
     now: DateTime<Utc>,
 ) -> Result<Option<Attention>> {
-    let Some(newest) = db::ledger::newest_seal(client).await? else {
-        return Ok(None);
-    };
-    let recorded = state.newest();
     let old = |t: DateTime<Utc>| t < now - LEDGER_LAG;
-    let lags = recorded.is_some_and(|r| r.pos < newest.pos && old(r.seen_at))
-        && newest.first_at.is_some_and(old);
-    Ok(lags.then(|| Attention::LedgerLags(newest.pos, newest.first_at.unwrap_or(now))))
+    let (waiting, recorded_long_ago) = match state.newest() {
+        Some(r) => (r.pos + 1, old(r.seen_at)),
+        None => {
+            let written = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+            (1, written.is_some_and(|t| old(DateTime::<Utc>::from(t))))
+        }
+    };
+    let seals = db::ledger::seals_at(client, &[waiting]).await?;
+    let since = seals.get(&waiting).and_then(|s| s.first_at);
+    Ok(since
+        .filter(|t| recorded_long_ago && old(*t))
+        .map(|t| Attention::LedgerLags(waiting, t)))
 }
 
 /// The schema version in the database against this binary's, and whether

@@ -8,7 +8,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -28,6 +28,18 @@ pub struct Place {
     pub database_oid: Option<u32>,
     /// The database's name.
     pub database: Option<String>,
+}
+
+impl Place {
+    /// Whether both are provably the very same database: the cluster's
+    /// system identifier and the database's oid known on both sides and
+    /// equal (a name proves nothing: it can be given again, or changed).
+    pub fn same_as(&self, other: &Place) -> bool {
+        self.system_identifier.is_some()
+            && self.database_oid.is_some()
+            && self.system_identifier == other.system_identifier
+            && self.database_oid == other.database_oid
+    }
 }
 
 /// A seal of the protocol's chain as seen by a process.
@@ -177,6 +189,16 @@ fn read_lines(path: &Path, file: &File) -> Result<Lines> {
                 "its content does not match its hash: it was changed",
             ));
         }
+        // exactly as written: no key added, nothing reformatted
+        let written = serde_json::to_string(&line)
+            .map_err(|e| Error::cause("cannot write a ledger line", e))?;
+        if written != text {
+            return Err(broken(
+                path,
+                n,
+                "it is not as retentiond wrote it (a key added or the line reformatted)",
+            ));
+        }
         lines.last_hash = line.line_hash;
         lines.entries.push((n, line.entry));
     }
@@ -239,6 +261,7 @@ pub fn open(path: &Path) -> Result<Writer> {
             path.display()
         )));
     }
+    refuse_swapped(path, &file)?;
     if created {
         sync_dir(path);
     }
@@ -247,33 +270,81 @@ pub fn open(path: &Path) -> Result<Writer> {
     Ok(Writer { file, lines })
 }
 
-/// A ledger is written only as a plain file in a directory nobody else
-/// can write: a symbolic link, or a directory where another user can plant
-/// one, would let that user choose what the ledger is.
-fn refuse_unsafe_place(path: &Path) -> Result<()> {
-    if let Ok(meta) = std::fs::symlink_metadata(path) {
-        if !meta.file_type().is_file() {
-            return Err(Error::Invalid(format!(
-                "the ledger {} is not a plain file (a symbolic link or another kind): ledger.path \
-                 must name the file itself",
-                path.display()
-            )));
-        }
-    }
+/// A ledger is written only as a plain file of this process's user, in a
+/// directory of its own that nobody else can write: a symbolic link, or a
+/// directory where another user can plant or swap a file, would let that
+/// user choose what the ledger says.
+pub fn refuse_unsafe_place(path: &Path) -> Result<()> {
+    let me = effective_uid();
+    let refuse = |what: String| {
+        Err(Error::Invalid(format!(
+            "the ledger {} cannot be written safely: {what}",
+            path.display()
+        )))
+    };
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    if let Ok(meta) = std::fs::metadata(dir) {
+    if let Ok(meta) = std::fs::symlink_metadata(dir) {
         let mode = meta.permissions().mode();
+        if !meta.file_type().is_dir() {
+            return refuse(format!(
+                "its directory {} is a symbolic link or not a directory",
+                dir.display()
+            ));
+        }
+        if me.is_some_and(|me| meta.uid() != me) {
+            return refuse(format!(
+                "its directory {} belongs to another user (uid {}): run as that user, or \
+                 give the directory to this one (systemd's StateDirectory= does)",
+                dir.display(),
+                meta.uid()
+            ));
+        }
         if mode & 0o022 != 0 {
-            return Err(Error::Invalid(format!(
-                "the ledger's directory {} is writable by others (mode {:o}): give it to the \
-                 service user alone (`chmod 700`, as systemd's StateDirectory= does)",
+            return refuse(format!(
+                "its directory {} is writable by others (mode {:o}): `chmod 700` it, as \
+                 systemd's StateDirectory= does",
                 dir.display(),
                 mode & 0o7777
-            )));
+            ));
         }
+    }
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if !meta.file_type().is_file() {
+            return refuse("it is not a plain file (a symbolic link or another kind)".into());
+        }
+        if me.is_some_and(|me| meta.uid() != me) {
+            return refuse(format!(
+                "it belongs to another user (uid {}): run as that user",
+                meta.uid()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// This process's effective user id (Linux: /proc/self/status), without
+/// an unsafe call; `None` where it cannot be read.
+fn effective_uid() -> Option<u32> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let uids = status.lines().find_map(|l| l.strip_prefix("Uid:"))?;
+    uids.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The file opened is the one named (no link swapped in between).
+fn refuse_swapped(path: &Path, file: &File) -> Result<()> {
+    let opened = file
+        .metadata()
+        .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+    let named = std::fs::symlink_metadata(path)
+        .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+    if (opened.dev(), opened.ino()) != (named.dev(), named.ino()) {
+        return Err(Error::Invalid(format!(
+            "the ledger {} changed while it was opened: not written",
+            path.display()
+        )));
     }
     Ok(())
 }
@@ -395,6 +466,20 @@ mod tests {
         let e = read(&path).unwrap_err().to_string();
         assert!(
             e.contains("broken at line 2") && e.contains("changed"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_key_added_to_a_line_is_named() {
+        let (_dir, path) = written(3);
+        edit(&path, |mut l| {
+            l[1] = l[1].replacen('{', "{\"note\":\"checked\",", 1);
+            l
+        });
+        let e = read(&path).unwrap_err().to_string();
+        assert!(
+            e.contains("broken at line 2") && e.contains("not as retentiond wrote it"),
             "{e}"
         );
     }

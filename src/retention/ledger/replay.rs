@@ -29,8 +29,11 @@ pub struct Replayed {
     pub outcome: String,
 }
 
-/// Replays what the database lost; with `dry_run`, lists it only. Erasures
-/// whose guest is anonymized already are left out.
+/// Replays what the database lost; with `dry_run`, lists it only. Only
+/// erasures that a restore this ledger recorded lost are replayed (sealed
+/// in its missing range, decided before its last seal was seen): never on
+/// the word of a protocol row alone. Erasures whose guest is anonymized
+/// already are left out.
 pub async fn replay(
     cx: &Context,
     state: &State,
@@ -39,7 +42,12 @@ pub async fn replay(
 ) -> Result<Vec<Replayed>> {
     // one per guest and request: the newest line wins
     let mut wanted: BTreeMap<(i64, i64), &super::Erasure> = BTreeMap::new();
-    for (_, e) in &state.erasures {
+    let lost = |e: &super::Erasure| {
+        state.restores.iter().any(|(_, r)| {
+            (r.missing_from..=r.missing_to).contains(&e.seal_pos) && e.decided_at <= r.last_seen
+        })
+    };
+    for (_, e) in state.erasures.iter().filter(|(_, e)| lost(e)) {
         wanted.insert((e.request, e.guest), e);
     }
     if wanted.is_empty() {

@@ -80,7 +80,7 @@ pub fn standing(
     };
     let same = |s: &SealSeen| db.get(&s.pos).is_some_and(|d| file::hex(&d.hash) == s.hash);
     if db.contains_key(&first.pos) && !same(first) {
-        if first.place.database_oid.is_some() && first.place == *here {
+        if first.place.same_as(here) {
             return Standing::Rewritten {
                 pos: first.pos,
                 seen_at: first.seen_at,
@@ -94,7 +94,7 @@ pub fn standing(
     }
     // the very database the ledger saw (cluster and oid) rewound to before
     // its first seal is behind it; anywhere else nothing proves it is ours
-    let where_seen = first.place.database_oid.is_some() && first.place == *here;
+    let where_seen = first.place.same_as(here);
     if !db.contains_key(&first.pos) && !where_seen {
         return Standing::Unproven {
             pos: first.pos,
@@ -167,12 +167,33 @@ impl Standing {
             )),
             Standing::Unproven { pos, line } => Some(format!(
                 "the database holds none of the seals of the ledger {} (the first, position \
-                 {pos}, line {line}): it belongs to another database, or this one was restored \
-                 from a dump taken before the ledger began. Set ledger.path to this database's \
-                 ledger; if it is such a restore, `retentiond replay --confirm-restore` records \
-                 it and replays the erasures it lost",
+                 {pos}, line {line}): it belongs to another database, this database's protocol \
+                 was emptied (rewound to before the ledger's first seal), or this database was \
+                 restored from a dump taken before the ledger began. Set ledger.path to this \
+                 database's ledger; if it is such a restore, `retentiond replay \
+                 --confirm-restore` records it and replays the erasures it lost",
                 path.display()
             )),
+        }
+    }
+
+    /// The restore to record for a database behind the ledger, found `at`.
+    pub fn restore(&self, at: DateTime<Utc>) -> Option<super::Restore> {
+        match self {
+            Standing::Behind {
+                base,
+                from,
+                to,
+                last_seen,
+                ..
+            } => Some(super::Restore {
+                base_pos: *base,
+                missing_from: *from,
+                missing_to: *to,
+                last_seen: *last_seen,
+                found_at: at,
+            }),
+            _ => None,
         }
     }
 
@@ -333,6 +354,27 @@ mod tests {
                 }
             ),
             "{got:?}"
+        );
+    }
+
+    #[test]
+    fn a_place_without_the_cluster_proves_nothing() {
+        let (here, mut first) = first_seen_here();
+        if let Entry::Seal(s) = &mut first {
+            s.place.system_identifier = None;
+        }
+        let s = state(vec![first, seal(5, 5)]);
+        let here = Place {
+            system_identifier: None,
+            ..here
+        };
+        assert_eq!(
+            standing(&s, &db(&[]), &here),
+            Standing::Unproven { pos: 1, line: 1 }
+        );
+        assert_eq!(
+            standing(&s, &db(&[(1, 7, 0)]), &here),
+            Standing::Foreign { pos: 1, line: 1 }
         );
     }
 

@@ -63,36 +63,21 @@ pub async fn sync(cx: &Context, path: &Path, mode: Mode, actor: &str) -> Result<
         appended: 0,
         state: State::default(),
     };
-    match found {
-        Standing::Rewritten { .. } | Standing::Foreign { .. } | Standing::Unproven { .. } => {
-            synced.state = state;
-            return Ok(synced);
-        }
-        Standing::Behind { .. } if mode == Mode::Record => {
-            synced.state = state;
-            return Ok(synced);
-        }
-        Standing::Behind {
-            base,
-            from,
-            to,
-            last_seen,
-            ..
-        } => {
-            q::restore_detected(&client, (from, to), last_seen, actor).await?;
-            let restore = Restore {
-                base_pos: base,
-                missing_from: from,
-                missing_to: to,
-                last_seen,
-                found_at: place.now,
-            };
-            writer.append(Entry::Restore(restore.clone()))?;
-            synced.appended += 1;
-            synced.restore = Some(restore);
-            state = State::from_entries(&writer.lines.entries);
-        }
-        Standing::Empty | Standing::Agrees { .. } => {}
+    let restore = found.restore(place.now);
+    let settled = matches!(found, Standing::Empty | Standing::Agrees { .. });
+    if !settled && (restore.is_none() || mode == Mode::Record) {
+        // rewritten or another database's: nothing is appended; behind:
+        // the daemon's and replay's to record
+        synced.state = state;
+        return Ok(synced);
+    }
+    if let Some(restore) = restore {
+        let missing = (restore.missing_from, restore.missing_to);
+        q::restore_detected(&client, missing, restore.last_seen, actor).await?;
+        writer.append(Entry::Restore(restore.clone()))?;
+        synced.appended += 1;
+        synced.restore = Some(restore);
+        state = State::from_entries(&writer.lines.entries);
     }
     let Some(newest) = q::newest_seal(&client).await? else {
         synced.state = state;
@@ -142,6 +127,26 @@ pub async fn sync(cx: &Context, path: &Path, mode: Mode, actor: &str) -> Result<
     Ok(synced)
 }
 
+/// What `replay --dry-run` goes by: the ledger as it would be after the
+/// restore the database shows was recorded (`confirmed`: also one the
+/// operator vouches for).
+pub fn as_if_recorded(
+    mut state: State,
+    seals: &std::collections::HashMap<i64, q::StoredSeal>,
+    here: &file::Place,
+    confirmed: bool,
+    now: chrono::DateTime<chrono::Utc>,
+) -> (Standing, State) {
+    let mut found = standing(&state, seals, here);
+    if let (Standing::Unproven { .. }, true) = (&found, confirmed) {
+        found = confirmed_restore(&state, seals);
+    }
+    if let Some(restore) = found.restore(now) {
+        state.restores.push((0, restore));
+    }
+    (found, state)
+}
+
 /// A database the operator confirmed to be a restore from before the
 /// ledger's first seal: behind all of the ledger.
 fn confirmed_restore(
@@ -168,7 +173,9 @@ fn confirmed_restore(
 /// the service user's file) is left to the daemon's next tick.
 pub async fn record_after_command(cx: &Context) {
     let path = &cx.settings.ledger.path;
-    if std::fs::OpenOptions::new().append(true).open(path).is_err() {
+    if file::refuse_unsafe_place(path).is_err()
+        || std::fs::OpenOptions::new().append(true).open(path).is_err()
+    {
         tracing::debug!(path = %path.display(), "the ledger is not writable here; the daemon records");
         return;
     }
