@@ -1,17 +1,17 @@
 -- The approved erasures sealed after position $1 up to $2, with the seal
 -- that covers each approval's protocol row: only those the database holds
--- as approved requests of the same guest (a row written by hand, with no
--- such request or a value that is not a request id, is skipped, never a
--- failure).
+-- as requests of the same guest approved by a second login, with the
+-- logins the request holds (a row written by hand, with no such request or
+-- a value that is not a request id, is skipped, never a failure).
 SELECT s.pos, s.seal, p.at, q.id AS request, p.guest_id,
-       p.details ->> 'requested_login' AS requested_login,
-       p.details ->> 'approved_login' AS approved_login
+       q.requested_login, q.decided_login AS approved_login
 FROM retention.protocol_seals s
 CROSS JOIN LATERAL unnest(s.row_ids) AS r (id)
 JOIN retention.action_protocol p ON p.id = r.id
 JOIN retention.erasure_requests q
   ON q.id = retention.detail_bigint(p.details, 'request_id') AND q.guest_id = p.guest_id
-     AND q.status = 'approved'
+     AND q.status = 'approved' AND q.decided_login IS NOT NULL
+     AND q.decided_login <> q.requested_login
 WHERE s.pos > $1 AND s.pos <= $2 AND p.action = 'erasure_approved'
   AND retention.readable_time(p.at) IS NOT NULL
 ORDER BY p.id

@@ -56,15 +56,15 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     -- the missing seals follow one the database has (its head is at least
-    -- the last seal both agree on); they were seen after the protocol's
-    -- oldest row, and not later than now (a day's leeway: the ledger's
-    -- times are the old server's clock)
+    -- the last seal both agree on); they were seen in the past (a day's
+    -- leeway: the ledger's times are the old server's clock; the restored
+    -- protocol may be younger still, when the dump held none of it)
     IF missing_from IS NULL OR missing_to IS NULL OR last_seen IS NULL OR missing_from < 1
        OR missing_to < missing_from OR missing_to >= 1000000000000000
        OR retention.readable_time(last_seen) IS NULL
        OR missing_from > coalesce((SELECT h.pos FROM retention.protocol_seal_head h), 0) + 1
        OR last_seen > now() + interval '1 day'
-       OR last_seen < coalesce((SELECT min(p.at) FROM retention.action_protocol p), '-infinity') THEN
+       OR last_seen < now() - interval '100 years' THEN
         RAISE EXCEPTION 'a restore is recorded with the range of the missing seals (after one '
                         'the database has) and the time the last of them was seen, in the past'
             USING ERRCODE = 'RT001';
@@ -86,10 +86,8 @@ AS $$
 DECLARE
     g record;
     restore bigint;
-    restore_seen timestamptz;
 BEGIN
-    SELECT p.id, retention.detail_time(p.details, 'last_seen') INTO restore, restore_seen
-    FROM retention.action_protocol p
+    SELECT p.id INTO restore FROM retention.action_protocol p
     WHERE p.branch_id IS NULL AND p.action = 'restore_detected'
       AND retention.detail_bigint(p.details, 'missing_from') <= seal_pos
       AND retention.detail_bigint(p.details, 'missing_to') >= seal_pos
@@ -101,18 +99,16 @@ BEGIN
         RAISE EXCEPTION 'erasure request % (seal %) was not lost with a restore that the protocol '
                         'records: nothing to replay', request, seal_pos USING ERRCODE = 'RT003';
     END IF;
-    -- a request the database still holds is for its own guest (one made
-    -- after the lost seals were seen is a new request that took the id
-    -- again: the restore set the id sequence back)
-    IF EXISTS (SELECT 1 FROM retention.erasure_requests r
-               WHERE r.id = request AND r.guest_id IS DISTINCT FROM guest
-                 AND r.requested_at <= restore_seen) THEN
-        RAISE EXCEPTION 'erasure request % is for another guest than %: nothing to replay',
-            request, guest USING ERRCODE = 'RT003';
-    END IF;
-    SELECT x.branch_id, x.anonymized_at INTO g FROM public.guests x WHERE x.id = guest;
+    -- (the request itself may be gone, or its id taken again by a new
+    -- request: the restore set the sequence back; only the ledger knows)
+    SELECT x.branch_id, x.anonymized_at, x.created_at INTO g FROM public.guests x WHERE x.id = guest;
     IF NOT FOUND THEN
         RETURN 'missing';
+    END IF;
+    -- a guest created after the decision is not the guest approved: a new
+    -- guest that took the id again
+    IF g.created_at > decided_at THEN
+        RETURN 'replaced';
     END IF;
     IF g.anonymized_at IS NOT NULL THEN
         RETURN 'already';

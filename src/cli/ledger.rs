@@ -57,7 +57,12 @@ pub async fn replay(
     }
     let stuck = done
         .iter()
-        .filter(|r| !matches!(r.outcome.as_str(), "replayed" | "would_replay" | "missing"))
+        .filter(|r| {
+            !matches!(
+                r.outcome.as_str(),
+                "replayed" | "would_replay" | "missing" | "replaced"
+            )
+        })
         .count();
     if stuck > 0 {
         return Err(Error::Attention(stuck));

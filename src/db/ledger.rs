@@ -150,19 +150,31 @@ pub async fn restore_detected(
     Ok(())
 }
 
-/// Of these guests: (id, exists, still has personal data).
+/// A guest an erasure names, as the database holds it now.
+#[derive(Debug, Clone, Copy)]
+pub struct GuestLeft {
+    /// Whether it exists.
+    pub present: bool,
+    /// Whether it still has personal data.
+    pub personal: bool,
+    /// When it was created.
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+/// Of these guests: what is left of each, by id.
 pub async fn guests_left(
     client: &impl GenericClient,
     ids: &[i64],
-) -> Result<Vec<(i64, bool, bool)>> {
+) -> Result<HashMap<i64, GuestLeft>> {
     let rows = query!("ledger_guests_left").all(client, &[&ids]).await?;
     rows.iter()
         .map(|r| {
-            Ok((
-                r.try_get("id")?,
-                r.try_get("present")?,
-                r.try_get("personal")?,
-            ))
+            let left = GuestLeft {
+                present: r.try_get("present")?,
+                personal: r.try_get("personal")?,
+                created_at: r.try_get("created_at").unwrap_or(None),
+            };
+            Ok((r.try_get("id")?, left))
         })
         .collect()
 }

@@ -299,10 +299,14 @@ async fn ledger_lag(
         }
     };
     let seals = db::ledger::seals_at(client, &[waiting]).await?;
-    let since = seals.get(&waiting).and_then(|s| s.first_at);
-    Ok(since
-        .filter(|t| recorded_long_ago && old(*t))
-        .map(|t| Attention::LedgerLags(waiting, t)))
+    let Some(seal) = seals.get(&waiting) else {
+        return Ok(None);
+    };
+    // only a seal of the last minutes may still wait for the daemon's tick
+    // (one dated ahead, or not readable, proves nothing)
+    let fresh = seal.first_at.is_some_and(|t| !old(t) && t <= now);
+    let since = seal.first_at.filter(|t| *t <= now).unwrap_or(now);
+    Ok((recorded_long_ago && !fresh).then_some(Attention::LedgerLags(waiting, since)))
 }
 
 /// The schema version in the database against this binary's, and whether

@@ -7,7 +7,7 @@
 //! goes on.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufReader, Read, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -141,6 +141,9 @@ pub struct Lines {
     /// Its entries in order, each with its line number.
     pub entries: Vec<(u64, Entry)>,
     last_hash: String,
+    /// The length of the complete lines: a last line without its newline
+    /// is an append that failed (a full disk, a crash), not an entry.
+    complete_len: u64,
 }
 
 /// A broken ledger: names the file and the line.
@@ -158,11 +161,17 @@ fn read_lines(path: &Path, file: &File) -> Result<Lines> {
         path: path.to_path_buf(),
         entries: Vec::new(),
         last_hash: GENESIS.to_string(),
+        complete_len: 0,
     };
-    for (i, text) in BufReader::new(file).lines().enumerate() {
+    let mut all = String::new();
+    BufReader::new(file)
+        .read_to_string(&mut all)
+        .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+    let complete = all.rfind('\n').map_or(0, |i| i + 1);
+    lines.complete_len = complete as u64;
+    for (i, text) in all[..complete].lines().enumerate() {
         let n = i as u64 + 1;
-        let text = text.map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
-        let line: Line = serde_json::from_str(&text)
+        let line: Line = serde_json::from_str(text)
             .map_err(|e| broken(path, n, &format!("it is not a ledger line ({e})")))?;
         if line.n != n {
             return Err(broken(
@@ -267,6 +276,20 @@ pub fn open(path: &Path) -> Result<Writer> {
     }
     lock(&file, true, path)?;
     let lines = read_lines(path, &file)?;
+    let len = file
+        .metadata()
+        .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?
+        .len();
+    if len > lines.complete_len {
+        // under the exclusive lock: an append that failed half-way
+        tracing::warn!(
+            path = %path.display(),
+            bytes = len - lines.complete_len,
+            "the ledger ended in an incomplete line (an append that failed); it is cut off"
+        );
+        file.set_len(lines.complete_len)
+            .map_err(|e| Error::io(format!("cannot repair {}", path.display()), e))?;
+    }
     Ok(Writer { file, lines })
 }
 
@@ -307,6 +330,32 @@ pub fn refuse_unsafe_place(path: &Path) -> Result<()> {
                 "its directory {} is writable by others (mode {:o}): `chmod 700` it, as \
                  systemd's StateDirectory= does",
                 dir.display(),
+                mode & 0o7777
+            ));
+        }
+    }
+    // above it, as OpenSSH's StrictModes: every directory (and link) is
+    // root's or this user's, and one others may write is sticky
+    for up in dir
+        .ancestors()
+        .skip(1)
+        .filter(|a| !a.as_os_str().is_empty())
+    {
+        let Ok(meta) = std::fs::symlink_metadata(up) else {
+            continue;
+        };
+        let mode = meta.permissions().mode();
+        if me.is_some_and(|me| meta.uid() != me && meta.uid() != 0) {
+            return refuse(format!(
+                "{} on its path belongs to another user (uid {})",
+                up.display(),
+                meta.uid()
+            ));
+        }
+        if meta.file_type().is_dir() && mode & 0o022 != 0 && mode & 0o1000 == 0 {
+            return refuse(format!(
+                "{} on its path is writable by others (mode {:o})",
+                up.display(),
                 mode & 0o7777
             ));
         }
@@ -365,8 +414,17 @@ impl Writer {
         text.push('\n');
         let path = &self.lines.path;
         let failed = |e| Error::io(format!("cannot append to the ledger {}", path.display()), e);
-        self.file.write_all(text.as_bytes()).map_err(failed)?;
-        self.file.sync_data().map_err(failed)?;
+        let written = self
+            .file
+            .write_all(text.as_bytes())
+            .and_then(|()| self.file.sync_data());
+        if let Err(e) = written {
+            // no half line stays behind (a full disk): the next append
+            // starts where this one did
+            let _ = self.file.set_len(self.lines.complete_len);
+            return Err(failed(e));
+        }
+        self.lines.complete_len += text.len() as u64;
         self.lines.last_hash = line.line_hash;
         self.lines.entries.push((n, line.entry));
         Ok(())
@@ -471,6 +529,21 @@ mod tests {
     }
 
     #[test]
+    fn an_incomplete_last_line_is_no_entry_and_the_writer_cuts_it_off() {
+        let (_dir, path) = written(3);
+        let whole = std::fs::read(&path).unwrap();
+        let mut torn = whole.clone();
+        torn.extend_from_slice(b"{\"n\":4,\"prev\":\"ab");
+        std::fs::write(&path, &torn).unwrap();
+        assert_eq!(read(&path).unwrap().unwrap().entries.len(), 3);
+        let mut w = open(&path).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), whole);
+        w.append(seal(4)).unwrap();
+        drop(w);
+        assert_eq!(read(&path).unwrap().unwrap().entries.len(), 4);
+    }
+
+    #[test]
     fn a_key_added_to_a_line_is_named() {
         let (_dir, path) = written(3);
         edit(&path, |mut l| {
@@ -537,6 +610,50 @@ mod tests {
             "{e}"
         );
         assert!(!shared.join("ledger").exists());
+
+        let linked = dir.path().join("linked");
+        std::os::unix::fs::symlink(dir.path(), &linked).unwrap();
+        let e = open(&linked.join("ledger"))
+            .err()
+            .expect("a linked directory is refused");
+        assert!(e.to_string().contains("is a symbolic link"), "{e}");
+    }
+
+    #[test]
+    fn a_directory_or_file_of_another_user_is_refused() {
+        if effective_uid() != Some(0) {
+            eprintln!("skipped: only root can give a file to another user here");
+            return;
+        }
+        let nobody = 65534;
+        let dir = tempfile::tempdir().unwrap();
+        let theirs = dir.path().join("theirs");
+        std::fs::create_dir(&theirs).unwrap();
+        std::os::unix::fs::chown(&theirs, Some(nobody), Some(nobody)).unwrap();
+        let e = open(&theirs.join("ledger"))
+            .err()
+            .expect("their directory is refused");
+        assert!(
+            e.to_string()
+                .contains("belongs to another user (uid 65534)"),
+            "{e}"
+        );
+        // also higher up: whoever owns a directory above can swap what is below
+        let mine = theirs.join("mine");
+        std::fs::create_dir(&mine).unwrap();
+        std::fs::set_permissions(&mine, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let e = open(&mine.join("ledger"))
+            .err()
+            .expect("a path through theirs is refused");
+        assert!(
+            e.to_string()
+                .contains("on its path belongs to another user"),
+            "{e}"
+        );
+        let (_dir, path) = written(1);
+        std::os::unix::fs::chown(&path, Some(nobody), None).unwrap();
+        let e = open(&path).err().expect("their file is refused");
+        assert!(e.to_string().contains("it belongs to another user"), "{e}");
     }
 
     #[test]

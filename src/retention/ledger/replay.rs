@@ -6,7 +6,7 @@
 //! database no longer has is reported; one blocked now (a legal hold, a
 //! reservation to come) or paused is reported and tried again next time.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
@@ -24,7 +24,8 @@ pub struct Replayed {
     pub guest: i64,
     /// The seal that covered the approval.
     pub seal: i64,
-    /// `replayed`, `would_replay`, `missing` (no such guest), or what
+    /// `replayed`, `would_replay`, `missing` (no such guest), `replaced`
+    /// (the id belongs to a guest created after the approval), or what
     /// stopped it (`blocked: …`, `refused: …`).
     pub outcome: String,
 }
@@ -55,18 +56,17 @@ pub async fn replay(
     }
     let client = cx.client().await?;
     let ids: Vec<i64> = wanted.keys().map(|(_, g)| *g).collect();
-    let left: HashMap<i64, (bool, bool)> = q::guests_left(&client, &ids)
-        .await?
-        .into_iter()
-        .map(|(id, present, personal)| (id, (present, personal)))
-        .collect();
+    let left = q::guests_left(&client, &ids).await?;
     let mut done = Vec::new();
     for e in wanted.values() {
         let outcome = match left.get(&e.guest) {
-            Some((false, _)) | None => "missing".to_string(),
-            Some((true, false)) => continue,
-            Some((true, true)) if dry_run => "would_replay".to_string(),
-            Some((true, true)) => {
+            None => "missing".to_string(),
+            Some(g) if !g.present => "missing".to_string(),
+            Some(g) if !g.personal => continue,
+            // a new guest that took the id again (the restore set it back)
+            Some(g) if g.created_at.is_some_and(|c| c > e.decided_at) => "replaced".to_string(),
+            Some(_) if dry_run => "would_replay".to_string(),
+            Some(_) => {
                 let r = Replay {
                     request: e.request,
                     guest: e.guest,

@@ -54,10 +54,11 @@ pub enum Standing {
         /// Its line.
         line: u64,
     },
-    /// The database holds none of the ledger's seals and is not where the
-    /// ledger saw its first: another database, or a restore of a dump taken
-    /// before the ledger began. Only the operator can tell
-    /// (`replay --confirm-restore`).
+    /// The database holds none of the ledger's seals (or only a chain
+    /// begun after the ledger's newest) and is not provably where the
+    /// ledger saw its first: another database, its protocol emptied, or a
+    /// restore of a dump taken before the ledger began. Only the operator
+    /// can tell (`replay --confirm-restore`).
     Unproven {
         /// The ledger's first seal.
         pos: i64,
@@ -79,11 +80,23 @@ pub fn standing(
         return Standing::Empty;
     };
     let same = |s: &SealSeen| db.get(&s.pos).is_some_and(|d| file::hex(&d.hash) == s.hash);
-    if db.contains_key(&first.pos) && !same(first) {
+    let last_seen = state.newest().map(|s| s.seen_at);
+    // a seal whose rows are all newer than anything the ledger saw was
+    // written after the ledger last looked
+    let newer = |d: &StoredSeal| d.first_at.zip(last_seen).is_some_and(|(a, l)| a > l);
+    if let Some(d) = db.get(&first.pos).filter(|_| !same(first)) {
         if first.place.same_as(here) {
             return Standing::Rewritten {
                 pos: first.pos,
                 seen_at: first.seen_at,
+                line: *first_line,
+            };
+        }
+        // a chain begun since: another database, or an early dump restored
+        // and written to since; only the operator can tell
+        if newer(d) {
+            return Standing::Unproven {
+                pos: first.pos,
                 line: *first_line,
             };
         }
@@ -101,7 +114,6 @@ pub fn standing(
             line: *first_line,
         };
     }
-    let last_seen = state.newest().map(|s| s.seen_at);
     for (pos, (line, seal)) in &state.active {
         if same(seal) {
             continue;
@@ -126,7 +138,7 @@ pub fn standing(
             None => behind,
             // a seal written after the restore holds only rows newer than
             // anything the ledger saw
-            Some(d) if d.first_at.zip(last_seen).is_some_and(|(a, l)| a > l) => behind,
+            Some(d) if newer(d) => behind,
             Some(_) => Standing::Rewritten {
                 pos: *pos,
                 seen_at: seal.seen_at,

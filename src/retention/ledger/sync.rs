@@ -156,7 +156,7 @@ fn confirmed_restore(
     let newest = state.newest();
     let first_seen = state.active.values().next().map(|(_, s)| s.seen_at);
     match (newest, first_seen) {
-        (Some(newest), Some(first_seen)) if seals.is_empty() => Standing::Behind {
+        (Some(newest), Some(first_seen)) => Standing::Behind {
             base: 0,
             from: 1,
             to: newest.pos,
@@ -250,6 +250,12 @@ pub async fn daemon_step(cx: &Context, replay: bool) {
                         guest.id = r.guest,
                         seal = r.seal,
                         "an approved erasure lost with the restore was applied again"
+                    ),
+                    "replaced" => tracing::debug!(
+                        request.id = r.request,
+                        guest.id = r.guest,
+                        "the id of an approved erasure's guest belongs to a guest created after \
+                         the approval: not replayed"
                     ),
                     "missing" => tracing::debug!(
                         request.id = r.request,
