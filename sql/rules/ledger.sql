@@ -100,15 +100,11 @@ BEGIN
                         'records: nothing to replay', request, seal_pos USING ERRCODE = 'RT003';
     END IF;
     -- (the request itself may be gone, or its id taken again by a new
-    -- request: the restore set the sequence back; only the ledger knows)
-    SELECT x.branch_id, x.anonymized_at, x.created_at INTO g FROM public.guests x WHERE x.id = guest;
+    -- request, and the guest's id by a new guest: the restore set the
+    -- sequences back; only the ledger knows, and the caller asks it)
+    SELECT x.branch_id, x.anonymized_at INTO g FROM public.guests x WHERE x.id = guest;
     IF NOT FOUND THEN
         RETURN 'missing';
-    END IF;
-    -- a guest created after the decision is not the guest approved: a new
-    -- guest that took the id again
-    IF g.created_at > decided_at THEN
-        RETURN 'replaced';
     END IF;
     IF g.anonymized_at IS NOT NULL THEN
         RETURN 'already';

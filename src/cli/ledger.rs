@@ -33,6 +33,12 @@ pub async fn replay(
         let (standing, state) =
             sync::as_if_recorded(state, &seals, &here.as_seen(), confirmed, here.now);
         standing.refuse_foreign(path)?;
+        if let Standing::Rewritten { .. } = standing {
+            return Err(Error::Tampered(format!(
+                "{}; nothing would be replayed",
+                standing.problem(path).unwrap_or_default()
+            )));
+        }
         (None, state)
     } else {
         let synced = sync::sync(cx, path, mode, actor).await?;

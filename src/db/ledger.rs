@@ -51,6 +51,8 @@ pub struct Approval {
     pub requested_login: Option<String>,
     /// The login that approved.
     pub approved_login: Option<String>,
+    /// The guest's `created_at` now.
+    pub guest_created_at: Option<DateTime<Utc>>,
 }
 
 impl Place {
@@ -132,6 +134,7 @@ pub async fn approvals(
                 guest: r.try_get("guest_id")?,
                 requested_login: r.try_get("requested_login")?,
                 approved_login: r.try_get("approved_login")?,
+                guest_created_at: r.try_get("guest_created_at")?,
             })
         })
         .collect()

@@ -31,9 +31,14 @@ pub struct Place {
 }
 
 impl Place {
-    /// Whether both are provably the very same database: the cluster's
-    /// system identifier and the database's oid known on both sides and
-    /// equal (a name proves nothing: it can be given again, or changed).
+    /// Whether the place is known: the cluster's system identifier and the
+    /// database's oid (a name proves nothing: it can be given again, or
+    /// changed).
+    pub fn known(&self) -> bool {
+        self.system_identifier.is_some() && self.database_oid.is_some()
+    }
+
+    /// Whether both are provably the very same database (see [`Place::known`]).
     pub fn same_as(&self, other: &Place) -> bool {
         self.system_identifier.is_some()
             && self.database_oid.is_some()
@@ -75,6 +80,18 @@ pub struct Erasure {
     pub seal_pos: i64,
     /// That seal's hash, in hex.
     pub seal_hash: String,
+    /// A mark of the guest as it was when the approval was recorded (a
+    /// hash of its id and creation time, [`guest_mark`]): a guest that took
+    /// the id again after a restore has another. No personal data.
+    pub guest_mark: Option<String>,
+}
+
+/// The mark of a guest: the first 16 bytes of SHA-256 over its id and
+/// its `created_at` in microseconds.
+pub fn guest_mark(guest: i64, created_at: Option<DateTime<Utc>>) -> Option<String> {
+    let at = created_at?.timestamp_micros();
+    let digest = Sha256::digest(format!("{guest}:{at}").as_bytes());
+    Some(hex(&digest[..16]))
 }
 
 /// The database was found behind the ledger and the ledger goes on from the

@@ -25,7 +25,8 @@ pub struct Replayed {
     /// The seal that covered the approval.
     pub seal: i64,
     /// `replayed`, `would_replay`, `missing` (no such guest), `replaced`
-    /// (the id belongs to a guest created after the approval), or what
+    /// (the id belongs to another guest now: not the mark the ledger
+    /// recorded with the approval), or what
     /// stopped it (`blocked: …`, `refused: …`).
     pub outcome: String,
 }
@@ -64,7 +65,12 @@ pub async fn replay(
             Some(g) if !g.present => "missing".to_string(),
             Some(g) if !g.personal => continue,
             // a new guest that took the id again (the restore set it back)
-            Some(g) if g.created_at.is_some_and(|c| c > e.decided_at) => "replaced".to_string(),
+            Some(g)
+                if e.guest_mark.is_some()
+                    && super::file::guest_mark(e.guest, g.created_at) != e.guest_mark =>
+            {
+                "replaced".to_string()
+            }
             Some(_) if dry_run => "would_replay".to_string(),
             Some(_) => {
                 let r = Replay {

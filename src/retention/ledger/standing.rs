@@ -85,6 +85,16 @@ pub fn standing(
     // written after the ledger last looked
     let newer = |d: &StoredSeal| d.first_at.zip(last_seen).is_some_and(|(a, l)| a > l);
     if let Some(d) = db.get(&first.pos).filter(|_| !same(first)) {
+        // a chain begun since: another database, an early dump restored
+        // (also in place) and written to since, or a rewrite; only the
+        // operator can tell
+        let unproven = Standing::Unproven {
+            pos: first.pos,
+            line: *first_line,
+        };
+        if newer(d) {
+            return unproven;
+        }
         if first.place.same_as(here) {
             return Standing::Rewritten {
                 pos: first.pos,
@@ -92,13 +102,9 @@ pub fn standing(
                 line: *first_line,
             };
         }
-        // a chain begun since: another database, or an early dump restored
-        // and written to since; only the operator can tell
-        if newer(d) {
-            return Standing::Unproven {
-                pos: first.pos,
-                line: *first_line,
-            };
+        // another database only where both places are known and differ
+        if !(first.place.known() && here.known()) {
+            return unproven;
         }
         return Standing::Foreign {
             pos: first.pos,
@@ -334,11 +340,22 @@ mod tests {
     }
 
     #[test]
-    fn another_first_seal_is_another_database() {
-        let s = state(vec![seal(1, 1), seal(5, 5)]);
+    fn another_first_seal_is_another_database_where_both_places_are_known() {
+        let (here, first) = first_seen_here();
+        let s = state(vec![first, seal(5, 5)]);
+        let elsewhere = Place {
+            database_oid: Some(16385),
+            ..here.clone()
+        };
         assert_eq!(
-            standing_here(&s, &db(&[(1, 7, 0), (5, 5, 500)])),
+            standing(&s, &db(&[(1, 7, 0), (5, 5, 500)]), &elsewhere),
             Standing::Foreign { pos: 1, line: 1 }
+        );
+        // a chain begun after the ledger's newest seal: only the operator
+        // can tell a restored early dump from another database
+        assert_eq!(
+            standing(&s, &db(&[(1, 7, 900)]), &here),
+            Standing::Unproven { pos: 1, line: 1 }
         );
     }
 
@@ -386,7 +403,7 @@ mod tests {
         );
         assert_eq!(
             standing(&s, &db(&[(1, 7, 0)]), &here),
-            Standing::Foreign { pos: 1, line: 1 }
+            Standing::Unproven { pos: 1, line: 1 }
         );
     }
 

@@ -114,6 +114,7 @@ pub async fn sync(cx: &Context, path: &Path, mode: Mode, actor: &str) -> Result<
             decided_at: a.at,
             seal_pos: a.seal_pos,
             seal_hash,
+            guest_mark: file::guest_mark(guest, a.guest_created_at),
         };
         writer.append(Entry::Erasure(erasure.clone()))?;
         state.erasures.push((0, erasure));
@@ -251,7 +252,7 @@ pub async fn daemon_step(cx: &Context, replay: bool) {
                         seal = r.seal,
                         "an approved erasure lost with the restore was applied again"
                     ),
-                    "replaced" => tracing::debug!(
+                    "replaced" => tracing::warn!(
                         request.id = r.request,
                         guest.id = r.guest,
                         "the id of an approved erasure's guest belongs to a guest created after \
