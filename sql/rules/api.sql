@@ -409,7 +409,9 @@ protocol AS (
     INSERT INTO retention.action_protocol
         (actor, action, branch_id, guest_id, guest_type, run_id, details)
     SELECT $3, a.action, d.branch_id, d.guest_id, d.guest_type, $4,
-           coalesce($6, '{}') || jsonb_build_object('cutoff', $2, 'login', session_user::text)
+           -- the same for every row: built once
+           (SELECT coalesce($6, '{}') || jsonb_build_object('cutoff', $2,
+                                                             'login', session_user::text))
     FROM due d
     CROSS JOIN LATERAL (VALUES
         ('guest_anonymized', d.anonymize),

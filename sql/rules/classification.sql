@@ -45,11 +45,20 @@ LEFT JOIN retention.effective_policies fp
 -- (a nested loop over every branch's periods; 0.7 ms a guest at 100
 -- branches, measured).
 CREATE OR REPLACE VIEW retention.guest_periods_by_key AS
-SELECT coalesce(jsonb_object_agg(p.branch_id::text || '/' || p.personal_period_type,
-                                 jsonb_build_array(p.personal_period, p.personal_period_inherited,
-                                                   p.fiscal_period, p.fiscal_period_inherited)),
+WITH effective AS MATERIALIZED ( -- once, not once for each of the two joins below
+    SELECT e.branch_id, e.guest_type, e.period, e.inherited
+    FROM retention.effective_policies e
+)
+SELECT coalesce(jsonb_object_agg(b.id::text || '/' || t.personal_period_type,
+                                 jsonb_build_array(pp.period, pp.inherited,
+                                                   fp.period, fp.inherited)),
                 '{}') AS periods
-FROM retention.guest_periods p;
+FROM public.branches b
+-- the values of retention.personal_period_type, as in guest_periods
+CROSS JOIN (VALUES ('regular_guest'), ('guest'), ('newsletter_subscriber'),
+                   ('guest_without_sale')) AS t (personal_period_type)
+LEFT JOIN effective pp ON pp.branch_id = b.id AND pp.guest_type = t.personal_period_type
+LEFT JOIN effective fp ON fp.branch_id = b.id AND fp.guest_type = 'company_guest';
 
 -- The index path: every fact a LATERAL lookup by guest id.
 CREATE OR REPLACE VIEW retention.guest_classification (
@@ -72,7 +81,12 @@ SELECT g.id, g.branch_id, b.time_zone, t.guest_type, g.verified,
        retention.blocked_reason(i.unpaid, g.id = ANY (hf.guests) OR g.branch_id = ANY (hf.branches)),
        g.anonymized_at, g.fiscal_erased_at
 FROM public.guests g
-JOIN public.branches b ON b.id = g.branch_id
+CROSS JOIN LATERAL (
+    -- one row (id is the key); the LIMIT keeps it a lookup, where a join
+    -- planned for one guest scanned every branch for each guest of a batch
+    SELECT x.time_zone FROM public.branches x WHERE x.id = g.branch_id
+    LIMIT 1
+) b
 CROSS JOIN retention.holds_in_force hf
 CROSS JOIN LATERAL (
     SELECT max(x.sold_at) AS last_sale_at FROM public.sales x WHERE x.guest_id = g.id

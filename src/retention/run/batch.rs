@@ -317,6 +317,10 @@ impl Prepared {
             self.run_batch(cx, plan, &ids, running).await?;
             running.done += ids.len() as u64;
             cx.progress.batch(running.done, running.total);
+            if (ids.len() as i64) < size && running.stop(cx).is_none() {
+                // the keyset found fewer than asked: the list is done
+                return Ok(Stop::Done);
+            }
             let pause = running.opts.batch.pause;
             if !pause.is_zero() {
                 tokio::select! {
