@@ -1,9 +1,10 @@
 //! How many guests the next batch of a run takes: it starts at
-//! `batch.size`, doubles (up to `batch.max_size`) while the row-lock holds
-//! of its last batches stay under half of `batch.max_lock_hold`, so that
-//! the doubled batch is still expected to fit, and halves as soon as a
-//! batch holds its locks longer than the bound or meets a row another
-//! transaction (the POS) holds. A run's batches thus fit the night's
+//! `batch.size` and grows (up to `batch.max_size`) while the row-lock holds
+//! of its last batches stay under half of `batch.max_lock_hold`: in
+//! proportion to the room left, at most doubling, so that it settles where
+//! a batch holds its locks about half the bound and a slower batch still
+//! fits. It halves as soon as a batch holds its locks longer than the bound
+//! or meets a row another transaction (the POS) holds. A run's batches thus fit the night's
 //! shape of data without a hand-tuned size, and a busy restaurant gets
 //! smaller transactions at once.
 
@@ -16,6 +17,9 @@ use crate::settings::BatchSettings;
 /// Batches at one size before it may grow: the p99 of so few holds is
 /// their maximum, so one slow batch among them is enough to stay.
 const WINDOW: usize = 4;
+
+/// Growth below this factor is not worth a new window (nor the noise).
+const MIN_GROWTH: f64 = 1.1;
 
 /// The size of the next batch, from the holds of the last ones.
 #[derive(Clone, Debug)]
@@ -91,8 +95,13 @@ impl BatchSizer {
         }
         self.recent.push(hold);
         let p99 = self.recent.iter().max().copied().unwrap_or_default();
-        if self.recent.len() == WINDOW && p99 * 2 <= self.bound {
-            self.resize(self.size.saturating_mul(2).min(self.max_size));
+        if self.recent.len() == WINDOW {
+            // the size whose holds would be half the bound, at most twice this one
+            let room = (self.bound.as_secs_f64() / 2.0) / p99.as_secs_f64().max(1e-6);
+            let grown = (f64::from(self.size) * room.min(2.0)) as u32;
+            if room >= MIN_GROWTH {
+                self.resize(grown.clamp(self.size, self.max_size));
+            }
         }
     }
 
@@ -141,8 +150,21 @@ mod tests {
         assert_eq!(s.size(), 1000, "not before a whole window");
         batches(&mut s, 1, 20);
         assert_eq!(s.size(), 2000);
-        batches(&mut s, WINDOW, 50);
-        assert_eq!(s.size(), 4000, "exactly half the bound still grows");
+        batches(&mut s, WINDOW, 25);
+        assert_eq!(
+            s.size(),
+            4000,
+            "a quarter of the bound: room for twice as many"
+        );
+    }
+
+    #[test]
+    fn batches_grow_in_proportion_to_the_room_under_half_the_bound() {
+        let mut s = sizer(1000, 20_000);
+        batches(&mut s, WINDOW, 40);
+        assert_eq!(s.size(), 1250, "40 ms of 50: a quarter more");
+        batches(&mut s, WINDOW, 47);
+        assert_eq!(s.size(), 1250, "less than a tenth more is not worth it");
     }
 
     #[test]
