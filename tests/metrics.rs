@@ -47,8 +47,10 @@ async fn a_scrape_during_and_after_a_night_shows_the_run() {
                 ("RETENTIOND__SCHEDULE__NIGHTLY_AT", a_minute_ago.as_str()),
                 ("RETENTIOND__SCHEDULE__PENDING_AT", a_minute_ago.as_str()),
                 ("RETENTIOND__SCHEDULE__GUARD", "1"),
-                // six batches of ten, a pause between: a run to scrape during
+                // six batches of ten (the cap keeps them at ten), a pause
+                // between: a run to scrape during
                 ("RETENTIOND__BATCH__SIZE", "10"),
+                ("RETENTIOND__BATCH__MAX_SIZE", "10"),
                 ("RETENTIOND__BATCH__PAUSE", "400ms"),
                 ("RETENTIOND__MAIL__TRANSPORT", "log"),
             ],

@@ -52,6 +52,26 @@ fn bad_batch_size_names_key_value_and_range() {
 }
 
 #[test]
+fn a_batch_cap_below_the_first_batch_is_refused_naming_both() {
+    assert_bad(
+        &[
+            DB,
+            ("RETENTIOND__BATCH__SIZE", "5000"),
+            ("RETENTIOND__BATCH__MAX_SIZE", "2000"),
+        ],
+        &["batch.max_size", "\"2000\"", "batch.size", "\"5000\""],
+    );
+}
+
+#[test]
+fn a_lock_hold_bound_over_a_minute_is_refused() {
+    assert_bad(
+        &[DB, ("RETENTIOND__BATCH__MAX_LOCK_HOLD", "2m")],
+        &["batch.max_lock_hold", "\"2m\""],
+    );
+}
+
+#[test]
 fn bad_duration_names_key_and_format() {
     assert_bad(
         &[DB, ("RETENTIOND__BATCH__PAUSE", "soon")],

@@ -28,13 +28,16 @@ END;
 
 -- This database session, as a run records it (migration 16): its server
 -- process and that process's start, so that a later process with the same
--- pid is another session.
+-- pid is another session. Read from this backend's own activity row, not
+-- the pg_stat_activity view (every backend's row, joined to the roles and
+-- databases: 0.6 against 0.13 ms, and every batch asks).
 CREATE OR REPLACE FUNCTION retention.session_key() RETURNS text
 LANGUAGE sql STABLE
 BEGIN ATOMIC
     SELECT pg_catalog.pg_backend_pid()::text || '@'
-           || coalesce((SELECT a.backend_start::text FROM pg_catalog.pg_stat_activity a
-                        WHERE a.pid = pg_catalog.pg_backend_pid()), '');
+           || coalesce((SELECT a.backend_start::text
+                        FROM pg_catalog.pg_stat_get_activity(pg_catalog.pg_backend_pid()) a),
+                       '');
 END;
 
 -- Whether the login is a superuser: it may change any row anyway, so the
@@ -406,7 +409,9 @@ protocol AS (
     INSERT INTO retention.action_protocol
         (actor, action, branch_id, guest_id, guest_type, run_id, details)
     SELECT $3, a.action, d.branch_id, d.guest_id, d.guest_type, $4,
-           coalesce($6, '{}') || jsonb_build_object('cutoff', $2, 'login', session_user::text)
+           -- the same for every row: built once
+           (SELECT coalesce($6, '{}') || jsonb_build_object('cutoff', $2,
+                                                             'login', session_user::text))
     FROM due d
     CROSS JOIN LATERAL (VALUES
         ('guest_anonymized', d.anonymize),
@@ -1164,6 +1169,7 @@ BEGIN
                     retention.schema_migrations, retention.schema_rules,
                     retention.effective_policies, retention.guest_classification,
                     retention.guest_classification_scan, retention.guest_periods,
+                    retention.guest_periods_by_key,
                     retention.runs, retention.mail_outbox, retention.pending_snapshots,
                     retention.branch_settings, retention.erasure_requests, retention.policies,
                     retention.run_candidates, retention.legal_holds, retention.holds_in_force,

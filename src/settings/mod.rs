@@ -3,6 +3,7 @@
 //! Loading is here; [`validate`] checks each key with a rule of its own;
 //! [`redact`] prints them without secrets.
 
+mod batch;
 mod database;
 pub mod keys;
 mod parse;
@@ -158,8 +159,12 @@ pub struct MailSettings {
 /// `[batch]`: how large and how gentle the anonymization batches are.
 #[derive(Clone, Debug)]
 pub struct BatchSettings {
-    /// Guests per batch transaction.
+    /// Guests in a run's first batch transaction.
     pub size: u32,
+    /// The largest batch a run grows to (at least `size`).
+    pub max_size: u32,
+    /// The bound on a batch's row-lock hold that its size adapts to.
+    pub max_lock_hold: Duration,
     /// Pause between two batches.
     pub pause: Duration,
     /// `lock_timeout` of a batch transaction.

@@ -95,6 +95,8 @@ pub(super) struct RawMail {
 #[serde(deny_unknown_fields, default)]
 pub(super) struct RawBatch {
     pub(super) size: Option<String>,
+    pub(super) max_size: Option<String>,
+    pub(super) max_lock_hold: Option<String>,
     pub(super) pause: Option<String>,
     pub(super) lock_timeout: Option<String>,
     pub(super) statement_timeout: Option<String>,

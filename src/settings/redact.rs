@@ -32,7 +32,7 @@ impl Settings {
              [mail]\ntransport = {transport:?}\nsmtp_url = {smtp}\nfrom = {from:?}\n\
              file_dir = {dir}\npassword_file = {pwf}\npassword = {pw}\nallow_auth_without_tls = {aat}\nlocale = {locale:?}\ntimeout = {mt:?}\n\
              template_dir = {td}\nmax_attempts = {mma}\nretry_base = {rb:?}\n\n\
-             [batch]\nsize = {size}\npause = {pause:?}\nlock_timeout = {lt:?}\nstatement_timeout = {st:?}\n\n\
+             [batch]\nsize = {size}\nmax_size = {bms}\nmax_lock_hold = {bmlh:?}\npause = {pause:?}\nlock_timeout = {lt:?}\nstatement_timeout = {st:?}\n\n\
              [schedule]\nnightly_at = {na:?}\ntime_zone = {tz:?}\ntick = {tick:?}\nwindow = {window:?}\n\
              guard = {guard}\nmax_attempts = {ma}\npending_at = {pa:?}\n\n\
              [gdpr]\ntrade_secrets = {ts:?}\nanswer_within = {aw:?}\n\n\
@@ -67,6 +67,8 @@ impl Settings {
             locale = self.mail.locale,
             mt = d(self.mail.timeout),
             size = self.batch.size,
+            bms = self.batch.max_size,
+            bmlh = d(self.batch.max_lock_hold),
             pause = d(self.batch.pause),
             lt = d(self.batch.lock_timeout),
             st = d(self.batch.statement_timeout),

@@ -5,15 +5,16 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::batch::batch;
 use super::database::database;
 use super::keys::{key, one_of, Key, Kind};
 use super::parse::{boolean, duration, int, metrics_listen, non_empty, secret_file};
-use super::raw::{RawBatch, RawGdpr, RawLedger, RawLog, RawMail, RawSchedule, RawSettings};
+use super::raw::{RawGdpr, RawLedger, RawLog, RawMail, RawSchedule, RawSettings};
 use super::redact::redact_url;
 use super::smtp::{password_key, require_tls_for_password};
 use super::{
-    BatchSettings, GdprSettings, LogFormat, LogSettings, MailSettings, MailTransport,
-    ScheduleSettings, Settings, EXPORT_FIELDS,
+    GdprSettings, LogFormat, LogSettings, MailSettings, MailTransport, ScheduleSettings, Settings,
+    EXPORT_FIELDS,
 };
 use super::{LedgerSettings, MetricsSettings};
 use crate::error::SettingsErrors;
@@ -305,31 +306,6 @@ fn template_directory(dir: &std::path::Path) -> Result<(), String> {
              .hbs files that override the built-in templates",
             dir.display()
         ))
-    }
-}
-
-fn batch(raw: RawBatch, p: &mut Problems) -> BatchSettings {
-    let size = p.take(int(key("batch.size"), raw.size.as_deref()), 1000);
-    let pause = p.take(
-        duration(key("batch.pause"), raw.pause.as_deref()),
-        Duration::ZERO,
-    );
-    let lock_timeout = p.take(
-        duration(key("batch.lock_timeout"), raw.lock_timeout.as_deref()),
-        Duration::from_secs(2),
-    );
-    let statement_timeout = p.take(
-        duration(
-            key("batch.statement_timeout"),
-            raw.statement_timeout.as_deref(),
-        ),
-        Duration::from_secs(60),
-    );
-    BatchSettings {
-        size: size as u32,
-        pause,
-        lock_timeout,
-        statement_timeout,
     }
 }
 

@@ -11,6 +11,7 @@ use tokio_postgres::error::SqlState;
 
 use super::finish::{finish, Stop};
 use super::plan::{BranchPlan, Prepared};
+use super::sizer::{BatchSizer, Contention};
 use super::{Held, RunOptions, RunReport};
 use crate::db::protocol::{self, Entry};
 use crate::db::{self, GenericClient};
@@ -33,6 +34,7 @@ pub(super) struct Running<'a> {
     pub(super) opts: &'a RunOptions,
     pub(super) started: Instant,
     pub(super) report: RunReport,
+    sizer: BatchSizer,
     done: u64,
     total: u64,
 }
@@ -143,12 +145,14 @@ impl Prepared {
             opts,
             started,
             report: RunReport::new(run_id, opts.kind, self.cutoff, branches),
+            sizer: BatchSizer::new(&opts.batch),
             done: 0,
             total: 0,
         };
         running.report.skipped = skipped;
         let outcome = self.work(cx, &plans, &mut running).await;
         cx.progress.finish();
+        running.report.batch_sizes = running.sizer.sizes().clone();
         running.report.duration_ms = started.elapsed().as_millis() as u64;
         finish(self.client.as_mut(), cx, running, plans.len(), outcome).await
     }
@@ -196,6 +200,8 @@ impl Prepared {
                     "cutoff": cutoff,
                     "night": opts.night,
                     "batch_size": opts.batch.size,
+                    "batch_max_size": opts.batch.max_size,
+                    "batch_max_lock_hold_ms": opts.batch.max_lock_hold.as_millis() as u64,
                 }),
                 ..Entry::new(&opts.actor, Action::RunStarted)
             },
@@ -295,9 +301,9 @@ impl Prepared {
         plan: &BranchPlan,
         running: &mut Running<'_>,
     ) -> Result<Stop> {
-        let size = i64::from(running.opts.batch.size);
         let mut last: i64 = 0;
         loop {
+            let size = i64::from(running.sizer.size());
             if let Some(stop) = running.stop(cx) {
                 running.report.remaining +=
                     db::runs::left_after(self.client(), plan.plan_id, last).await?;
@@ -311,6 +317,10 @@ impl Prepared {
             self.run_batch(cx, plan, &ids, running).await?;
             running.done += ids.len() as u64;
             cx.progress.batch(running.done, running.total);
+            if (ids.len() as i64) < size && running.stop(cx).is_none() {
+                // the keyset found fewer than asked: the list is done
+                return Ok(Stop::Done);
+            }
             let pause = running.opts.batch.pause;
             if !pause.is_zero() {
                 tokio::select! {
@@ -337,6 +347,12 @@ impl Prepared {
         let batch_started = Instant::now();
         match db::stoppable(token, &cx.stop, batch).await {
             Ok(result) => {
+                let contention = if result.skipped > 0 {
+                    Contention::MetLockedRow
+                } else {
+                    Contention::None
+                };
+                running.sizer.record(result.lock_hold, contention);
                 let report = &mut running.report;
                 report.lock_holds.record(result.lock_hold);
                 let metrics = crate::metrics::global();
@@ -357,6 +373,9 @@ impl Prepared {
                     "batch gave up waiting for a lock or took too long; its guests are left \
                      for the next run"
                 );
+                running
+                    .sizer
+                    .record(batch_started.elapsed(), Contention::MetLockedRow);
                 running.report.remaining += ids.len() as i64;
                 Ok(())
             }

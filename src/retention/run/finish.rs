@@ -108,6 +108,8 @@ fn log_finished(report: &RunReport) {
         duration_ms = report.duration_ms,
         batches = report.lock_holds.batches(),
         lock_hold_p99_ms = report.lock_holds.p99_ms(),
+        batch_size_largest = report.batch_sizes.largest,
+        batch_size_last = report.batch_sizes.last,
         seal = report.seal.as_ref().map(tracing::field::display),
         "run finished"
     );

@@ -11,6 +11,7 @@
 mod batch;
 mod finish;
 mod plan;
+mod sizer;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -26,6 +27,7 @@ use crate::notify::Notifier;
 use crate::settings::BatchSettings;
 
 pub use plan::{prepare, BranchPlan, Prepared, TypeCounts};
+pub use sizer::BatchSizes;
 
 /// Guests per action and guest type.
 pub type Counts = BTreeMap<Action, BTreeMap<GuestType, i64>>;
@@ -120,6 +122,8 @@ pub struct RunReport {
     pub mails: Vec<i64>,
     /// How long the batches held their row locks.
     pub lock_holds: LockHolds,
+    /// The sizes the batches took (they adapt to `batch.max_lock_hold`).
+    pub batch_sizes: BatchSizes,
     /// The protocol's newest seal once the end is recorded.
     pub seal: Option<Seal>,
 }
@@ -200,6 +204,7 @@ impl RunReport {
             error: None,
             mails: Vec::new(),
             lock_holds: LockHolds::default(),
+            batch_sizes: BatchSizes::default(),
             seal: None,
         }
     }
