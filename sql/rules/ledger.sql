@@ -86,6 +86,7 @@ AS $$
 DECLARE
     g record;
     restore bigint;
+    closed integer;
 BEGIN
     SELECT p.id INTO restore FROM retention.action_protocol p
     WHERE p.branch_id IS NULL AND p.action = 'restore_detected'
@@ -123,10 +124,19 @@ BEGIN
         RETURN 'blocked: ' || coalesce(retention.erasure_blocker(guest), 'not anonymized');
     END IF;
     PERFORM retention.anonymize_columns(ARRAY[guest]);
+    -- the restored request, asked before the backup and decided after it,
+    -- is decided now as it was (by another login than the one that asked)
+    UPDATE retention.erasure_requests e
+    SET status = 'approved', decided_by = actor, decided_at = erasure_replay.decided_at,
+        reason = NULL
+    WHERE e.id = request AND e.guest_id = guest AND e.status = 'open'
+      AND e.requested_login <> session_user;
+    GET DIAGNOSTICS closed = ROW_COUNT;
     PERFORM retention.protocol_row(actor, 'erasure_replayed', g.branch_id, guest, NULL, NULL,
         jsonb_build_object('request_id', request, 'seal_pos', seal_pos, 'seal', seal_hash,
                            'requested_login', requested_login, 'approved_login', approved_login,
-                           'decided_at', decided_at, 'restore_row', restore));
+                           'decided_at', decided_at, 'restore_row', restore,
+                           'request_closed', closed > 0));
     RETURN 'replayed';
 END
 $$;
