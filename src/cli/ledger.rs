@@ -25,34 +25,21 @@ pub async fn replay(
     let path = &cx.settings.ledger.path;
     let (standing, state) = if dry_run {
         let state = State::read(path)?.ok_or_else(|| no_ledger(path))?;
-        let client = cx.client().await?;
-        let seals = crate::db::ledger::seals_at(&client, &state.positions()).await?;
-        let here = crate::db::ledger::place(&client).await?;
-        drop(client);
-        let confirmed = mode == Mode::Confirmed;
-        let (standing, state) =
-            sync::as_if_recorded(state, &seals, &here.as_seen(), confirmed, here.now);
-        standing.refuse_foreign(path)?;
-        if let Standing::Rewritten { .. } = standing {
-            return Err(Error::Tampered(format!(
-                "{}; nothing would be replayed",
-                standing.problem(path).unwrap_or_default()
-            )));
-        }
-        (None, state)
+        sync::as_if_recorded(cx, state, mode).await?
     } else {
         let synced = sync::sync(cx, path, mode, actor).await?;
-        (Some(synced.standing), synced.state)
+        (synced.standing, synced.state)
     };
-    if let Some(Standing::Rewritten { .. }) = &standing {
-        let problem = standing.as_ref().and_then(|s| s.problem(path));
+    standing.refuse_foreign(path)?;
+    if let Standing::Rewritten { .. } = standing {
         return Err(Error::Tampered(format!(
             "{}; nothing was replayed",
-            problem.unwrap_or_default()
+            standing.problem(path).unwrap_or_default()
         )));
     }
     let done = replay::replay(cx, &state, dry_run, actor).await?;
-    let restored = standing.as_ref().and_then(|s| s.problem(path));
+    // a dry run records nothing
+    let restored = standing.problem(path).filter(|_| !dry_run);
     match format {
         Format::Json => print_json(&json!({
             "dry_run": dry_run,

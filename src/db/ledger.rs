@@ -175,7 +175,7 @@ pub async fn guests_left(
             let left = GuestLeft {
                 present: r.try_get("present")?,
                 personal: r.try_get("personal")?,
-                created_at: r.try_get("created_at").unwrap_or(None),
+                created_at: r.try_get("created_at")?,
             };
             Ok((r.try_get("id")?, left))
         })

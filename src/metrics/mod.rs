@@ -174,18 +174,7 @@ impl Metrics {
             "1 when this scrape could read the database within 5 s",
             m.database_up.clone(),
         );
-        r.register(
-            "ledger_ok",
-            "1 when the daemon's last ledger step found the database as the ledger saw it and \
-             recorded its newest seal; 0 before the first, or when it is behind, rewritten, \
-             another database's, broken or cannot be written (status says which)",
-            m.ledger_ok.clone(),
-        );
-        r.register(
-            "ledger_recorded_timestamp_seconds",
-            "When the daemon last brought the ledger up to date (Unix time; 0: not yet)",
-            m.ledger_recorded.clone(),
-        );
+        register_ledger(r, &m.ledger_ok, &m.ledger_recorded);
         r.register_collector(Box::new(m.database.clone()));
         m
     }
@@ -255,6 +244,22 @@ impl Metrics {
         };
         page
     }
+}
+
+/// The daemon's ledger step.
+fn register_ledger(r: &mut Registry, ok: &Gauge, recorded: &Gauge) {
+    r.register(
+        "ledger_ok",
+        "1 when the daemon's last ledger step found the database as the ledger saw it and \
+         recorded its newest seal; 0 before the first, or when it is behind, rewritten, \
+         another database's, broken or cannot be written (status says which)",
+        ok.clone(),
+    );
+    r.register(
+        "ledger_recorded_timestamp_seconds",
+        "When the daemon last brought the ledger up to date (Unix time; 0: not yet)",
+        recorded.clone(),
+    );
 }
 
 /// A run going on: counted in `runs_in_progress` until dropped.

@@ -248,9 +248,8 @@ async fn ledger_state(cx: &Context, client: &db::Object, health: &mut Health) ->
     health.ledger.path = path.display().to_string();
     match super::ledger::State::read(path) {
         Ok(Some(state)) => {
-            let seals = db::ledger::seals_at(client, &state.positions()).await?;
-            let here = db::ledger::place(client).await?.as_seen();
-            let standing = super::ledger::standing(&state, &seals, &here);
+            let mode = super::ledger::sync::Mode::Record;
+            let (standing, _) = super::ledger::sync::look(client, &state, mode).await?;
             if let Some(problem) = standing.problem(path) {
                 health.attention.push(Attention::Ledger(problem.clone()));
                 health.ledger.problem = Some(problem);

@@ -116,9 +116,7 @@ impl State {
 /// How the database stands to a ledger read from a file.
 pub async fn standing_of(cx: &Context, state: &State) -> Result<Standing> {
     let client = cx.client().await?;
-    let seals = crate::db::ledger::seals_at(&client, &state.positions()).await?;
-    let here = crate::db::ledger::place(&client).await?.as_seen();
-    Ok(standing(state, &seals, &here))
+    Ok(sync::look(&client, state, sync::Mode::Record).await?.0)
 }
 
 /// What the protocol's replays and restores show against the ledger: the

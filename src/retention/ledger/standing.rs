@@ -84,41 +84,8 @@ pub fn standing(
     // a seal whose rows are all newer than anything the ledger saw was
     // written after the ledger last looked
     let newer = |d: &StoredSeal| d.first_at.zip(last_seen).is_some_and(|(a, l)| a > l);
-    if let Some(d) = db.get(&first.pos).filter(|_| !same(first)) {
-        // a chain begun since: another database, an early dump restored
-        // (also in place) and written to since, or a rewrite; only the
-        // operator can tell
-        let unproven = Standing::Unproven {
-            pos: first.pos,
-            line: *first_line,
-        };
-        if newer(d) {
-            return unproven;
-        }
-        if first.place.same_as(here) {
-            return Standing::Rewritten {
-                pos: first.pos,
-                seen_at: first.seen_at,
-                line: *first_line,
-            };
-        }
-        // another database only where both places are known and differ
-        if !(first.place.known() && here.known()) {
-            return unproven;
-        }
-        return Standing::Foreign {
-            pos: first.pos,
-            line: *first_line,
-        };
-    }
-    // the very database the ledger saw (cluster and oid) rewound to before
-    // its first seal is behind it; anywhere else nothing proves it is ours
-    let where_seen = first.place.same_as(here);
-    if !db.contains_key(&first.pos) && !where_seen {
-        return Standing::Unproven {
-            pos: first.pos,
-            line: *first_line,
-        };
+    if let Some(found) = by_first_seal(*first_line, first, db.get(&first.pos), newer, here) {
+        return found;
     }
     for (pos, (line, seal)) in &state.active {
         if same(seal) {
@@ -155,6 +122,51 @@ pub fn standing(
     Standing::Agrees {
         newest: state.newest().map_or(0, |s| s.pos),
     }
+}
+
+/// What the ledger's first seal alone tells (`None`: nothing yet, the
+/// comparison goes on seal by seal).
+fn by_first_seal(
+    line: u64,
+    first: &SealSeen,
+    stored: Option<&StoredSeal>,
+    newer: impl Fn(&StoredSeal) -> bool,
+    here: &file::Place,
+) -> Option<Standing> {
+    let unproven = Standing::Unproven {
+        pos: first.pos,
+        line,
+    };
+    let Some(d) = stored else {
+        // the very database the ledger saw (cluster and oid) rewound to
+        // before its first seal is behind it; anywhere else nothing proves
+        // it is ours
+        return (!first.place.same_as(here)).then_some(unproven);
+    };
+    if file::hex(&d.hash) == first.hash {
+        return None;
+    }
+    // a chain begun since: another database, an early dump restored (also
+    // in place) and written to since, or a rewrite; only the operator can
+    // tell
+    if newer(d) {
+        return Some(unproven);
+    }
+    if first.place.same_as(here) {
+        return Some(Standing::Rewritten {
+            pos: first.pos,
+            seen_at: first.seen_at,
+            line,
+        });
+    }
+    // another database only where both places are known and differ
+    if !(first.place.known() && here.known()) {
+        return Some(unproven);
+    }
+    Some(Standing::Foreign {
+        pos: first.pos,
+        line,
+    })
 }
 
 impl Standing {

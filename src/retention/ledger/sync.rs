@@ -11,6 +11,7 @@ use serde::Serialize;
 use super::file::{self, hex, Entry, Erasure, Restore, SealSeen};
 use super::{standing, Standing, State};
 use crate::db::ledger as q;
+use crate::db::GenericClient;
 use crate::error::{Error, Result};
 use crate::retention::Context;
 
@@ -49,13 +50,8 @@ pub async fn sync(cx: &Context, path: &Path, mode: Mode, actor: &str) -> Result<
     let mut writer = file::open(path)?;
     let mut state = State::from_entries(&writer.lines.entries);
     let client = cx.client().await?;
-    let place = q::place(&client).await?;
-    let seals = q::seals_at(&client, &state.positions()).await?;
+    let (found, place) = look(&client, &state, mode).await?;
     let place_seen = place.as_seen();
-    let mut found = standing(&state, &seals, &place_seen);
-    if let (Standing::Unproven { .. }, Mode::Confirmed) = (&found, mode) {
-        found = confirmed_restore(&state, &seals);
-    }
     found.refuse_foreign(path)?;
     let mut synced = Synced {
         standing: found.clone(),
@@ -128,24 +124,46 @@ pub async fn sync(cx: &Context, path: &Path, mode: Mode, actor: &str) -> Result<
     Ok(synced)
 }
 
-/// What `replay --dry-run` goes by: the ledger as it would be after the
-/// restore the database shows was recorded (`confirmed`: also one the
-/// operator vouches for).
-pub fn as_if_recorded(
-    mut state: State,
+/// How the database stands to the ledger (its seals at the ledger's
+/// positions, read now), and where the database is and its clock.
+pub(crate) async fn look(
+    client: &impl GenericClient,
+    state: &State,
+    mode: Mode,
+) -> Result<(Standing, q::Place)> {
+    let seals = q::seals_at(client, &state.positions()).await?;
+    let place = q::place(client).await?;
+    Ok((found(state, &seals, &place.as_seen(), mode), place))
+}
+
+/// How the database stands to the ledger; with [`Mode::Confirmed`], a
+/// database that holds none of its seals is taken for a restore from
+/// before the ledger's first seal.
+fn found(
+    state: &State,
     seals: &std::collections::HashMap<i64, q::StoredSeal>,
     here: &file::Place,
-    confirmed: bool,
-    now: chrono::DateTime<chrono::Utc>,
-) -> (Standing, State) {
-    let mut found = standing(&state, seals, here);
-    if let (Standing::Unproven { .. }, true) = (&found, confirmed) {
-        found = confirmed_restore(&state, seals);
+    mode: Mode,
+) -> Standing {
+    match (standing(state, seals, here), mode) {
+        (Standing::Unproven { .. }, Mode::Confirmed) => confirmed_restore(state, seals),
+        (found, _) => found,
     }
-    if let Some(restore) = found.restore(now) {
+}
+
+/// What `replay --dry-run` goes by: how the database stands to the ledger,
+/// and the ledger as it would be after the restore the database shows was
+/// recorded. Nothing is written.
+pub async fn as_if_recorded(
+    cx: &Context,
+    mut state: State,
+    mode: Mode,
+) -> Result<(Standing, State)> {
+    let (found, place) = look(&cx.client().await?, &state, mode).await?;
+    if let Some(restore) = found.restore(place.now) {
         state.restores.push((0, restore));
     }
-    (found, state)
+    Ok((found, state))
 }
 
 /// A database the operator confirmed to be a restore from before the
