@@ -134,3 +134,23 @@ async fn run_candidates_are_exactly_what_the_batch_recheck_finds_due() {
     assert!(listed > 0, "something is due a week later");
     assert_eq!(listed, by_index);
 }
+
+#[tokio::test]
+async fn a_reader_scans_the_classification_where_parallel_plans_are_cheap() {
+    // the time-zone check is a subtransaction, which a parallel plan refuses
+    // even in its leader: the scan must never be planned in parallel
+    let (_db, c) = random_world().await;
+    c.batch_execute(
+        "SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0;
+         SET min_parallel_table_scan_size = 0; SET min_parallel_index_scan_size = 0;
+         SET max_parallel_workers_per_gather = 2",
+    )
+    .await
+    .unwrap();
+    let scanned = fx::count(
+        &c,
+        "SELECT count(*) FROM retention.guest_classification_scan",
+    )
+    .await;
+    assert_eq!(scanned, 4000);
+}

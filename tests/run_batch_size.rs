@@ -7,7 +7,7 @@
 mod common;
 
 use common::run::{old_guest, world, World};
-use common::{assert_anonymized, assert_untouched, day, manual};
+use common::{assert_anonymized, assert_untouched, day, fx, manual};
 use retentiond::model::{Action, RunStatus};
 use retentiond::retention::run::{BatchSizes, RunReport};
 
@@ -101,4 +101,63 @@ async fn the_first_batch_is_capped_by_max_size() {
     assert_eq!(report.batch_sizes.largest, 2);
     assert_eq!(report.lock_holds.batches(), 3);
     assert_eq!(report.total(Action::GuestAnonymized), 6);
+}
+
+#[tokio::test]
+async fn batches_take_guests_in_id_order_across_the_branches_of_a_run() {
+    // guests of three branches, numbered alternately as a chain's come in
+    let w = world().await;
+    let b2 = fx::branch(&w.c, "Bonn", Some(w.branch)).await;
+    let b3 = fx::branch(&w.c, "Aachen", Some(w.branch)).await;
+    let mut by_branch = vec![(w.branch, Vec::new()), (b2, Vec::new()), (b3, Vec::new())];
+    for i in 0..21 {
+        let (b, ids) = &mut by_branch[i % 3];
+        let g = fx::guest(&w.c, *b, day("2020-01-01")).await;
+        fx::sale(&w.c, g, day("2020-01-01")).await;
+        ids.push(g);
+    }
+    let s = common::settings(
+        &w.db,
+        "size = \"5\"\nmax_size = \"5\"\nmax_lock_hold = \"60s\"",
+    );
+    let opts = manual(&s);
+    let cx = common::context(s, day("2026-11-25"));
+    let branches: Vec<i64> = by_branch.iter().map(|(b, _)| *b).collect();
+    let prepared = common::prepare(&cx, &branches).await;
+    let report = prepared.execute(&cx, &opts).await.unwrap().unwrap();
+    // 21 guests in batches of 5 whatever their branch: 5, not 3 x 2
+    assert_eq!(report.lock_holds.batches(), 5);
+    assert_eq!(report.total(Action::GuestAnonymized), 21);
+    for (b, ids) in &by_branch {
+        let counted: i64 = report.branch_counts[b][&Action::GuestAnonymized]
+            .values()
+            .sum();
+        let rows = fx::count(
+            &w.c,
+            &format!(
+                "SELECT count(*) FROM retention.action_protocol
+                 WHERE action = 'guest_anonymized' AND branch_id = {b}"
+            ),
+        )
+        .await;
+        assert_eq!((counted, rows), (7, 7), "branch {b}");
+        for &g in ids {
+            assert_anonymized(&w.c, g).await;
+        }
+    }
+    // each batch (its protocol rows share a seal) takes guests after the
+    // last one's, whatever their branch
+    let backwards = fx::count(
+        &w.c,
+        "SELECT count(*) FROM (
+             SELECT lo, lag(hi) OVER (ORDER BY pos) AS before
+             FROM (SELECT s.pos, min(p.guest_id) AS lo, max(p.guest_id) AS hi
+                   FROM retention.protocol_seals s
+                   JOIN retention.action_protocol p ON p.id = ANY (s.row_ids)
+                   WHERE p.action = 'guest_anonymized'
+                   GROUP BY s.pos) b) x
+         WHERE lo < before",
+    )
+    .await;
+    assert_eq!(backwards, 0);
 }

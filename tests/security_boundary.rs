@@ -190,7 +190,7 @@ async fn a_login_cannot_evade_forge_relay_or_lock() {
         // holding the POS's rows
         format!("SELECT 1 FROM public.guests WHERE id = {g} FOR UPDATE"),
         // our internal functions
-        format!("SELECT * FROM retention.apply_guests(ARRAY[{g}]::bigint[], now(), 'x', NULL, ARRAY[{g}]::bigint[], '{{}}', NULL)"),
+        format!("SELECT * FROM retention.apply_guests(ARRAY[{g}]::bigint[], now(), 'x', NULL, ARRAY[{g}]::bigint[], '{{}}', NULL::bigint[])"),
         "SELECT retention.protocol_row('x', 'erasure_approved', NULL, NULL, NULL, NULL, '{}')".into(),
         format!("SELECT retention.lock_guests(ARRAY[{g}]::bigint[])"),
         "SELECT retention.grant_runtime('mallory')".into(),
@@ -204,8 +204,8 @@ async fn a_login_cannot_evade_forge_relay_or_lock() {
         (format!("SELECT retention_api.outbox_enqueue('pending_summary', 'k', {b}, NULL, 'de', ARRAY['victim@example.com'], 'm@x', 's', 't', '<p>h</p>', now())"), "RT001"),
         (format!("SELECT retention_api.outbox_enqueue('test', 'k', {b}, NULL, 'de', ARRAY['manager@example.org'], 'm@x', 's', 't', 'h', now())"), "RT001"),
         // a batch outside a run of this session, a cut-off in the future
-        (format!("SELECT * FROM retention_api.run_batch(1, ARRAY[{g}]::bigint[], now(), 'x', 1)"), "RT002"),
-        (format!("SELECT * FROM retention_api.run_batch(1, ARRAY[{g}]::bigint[], now() + interval '10 years', 'x', 1)"), "RT001"),
+        (format!("SELECT * FROM retention_api.run_batch(ARRAY[1]::bigint[], {g} - 1, {g}, now(), 'x', 1)"), "RT002"),
+        (format!("SELECT * FROM retention_api.run_batch(ARRAY[1]::bigint[], {g} - 1, {g}, now() + interval '10 years', 'x', 1)"), "RT001"),
         (format!("SELECT retention_api.run_candidates_insert(ARRAY[{b}]::bigint[], ARRAY[1]::bigint[], now())"), "RT002"),
         (format!("SELECT * FROM retention_api.run_mark_stale({b}, now(), 'x')"), "RT002"),
         (format!("SELECT retention_api.run_create('manual', 'x', ARRAY[{b}]::bigint[], NULL, NULL, now(), now())"), "RT002"),
@@ -339,7 +339,7 @@ async fn the_api_refuses_runs_nobody_holds_and_periods_that_are_no_period() {
         .unwrap()
         .get(0);
     let sql = format!(
-        "SELECT * FROM retention_api.run_batch(1, ARRAY[{g}]::bigint[], now(), 'x', {run})"
+        "SELECT * FROM retention_api.run_batch(ARRAY[1]::bigint[], {g} - 1, {g}, now(), 'x', {run})"
     );
     assert_eq!(refused(&login, &sql).await, "RT002", "{sql}");
     common::assert_untouched(&c, g).await;

@@ -1,8 +1,11 @@
--- One batch of a run (retention_api.run_batch, sql/rules/api.sql): locks
--- the guests of the batch that are on the run's candidate list, re-checks,
--- anonymizes and writes the protocol rows. The first row holds the locked
--- guest ids, the others (action, guest_type, guests); the last of those,
--- 'guests_updated', counts the guests changed.
--- $1 plan id, $2 bigint[] ids, $3 cut-off, $4 actor, $5 run id
-SELECT locked, action, guest_type, guests
-FROM retention_api.run_batch($1::bigint, $2::bigint[], $3::timestamptz, $4::text, $5::bigint)
+-- One batch of a run (retention_api.run_batch, sql/rules/api.sql): the
+-- candidates of the lists with guest ids in a range (run_next_batch.sql);
+-- locks them, re-checks, anonymizes and writes the protocol rows. Rows
+-- 'listed' and 'locked' count the range's candidates and the guests
+-- taken, then (branch, action, guest_type, guests) per protocol action;
+-- 'guests_updated' counts the guests changed.
+-- $1 plan ids, $2 the guest id after which and $3 up to which the batch
+-- runs, $4 cut-off, $5 actor, $6 run id
+SELECT branch_id, action, guest_type, guests
+FROM retention_api.run_batch($1::bigint[], $2::bigint, $3::bigint, $4::timestamptz, $5::text,
+                             $6::bigint)

@@ -328,22 +328,29 @@ END
 $$;
 
 -- The one anonymization statement: the guests of `ids` that are due at
--- `cutoff` (re-checked here, under the caller's row locks), or `forced`
+-- `cutoff` (re-checked here, under the caller's row locks) and in one of
+-- `branches` (NULL: any), or `forced`
 -- (an approved erasure); their personal data, the company data where the
 -- company's deadline has passed, reservation notes, newsletter addresses and
--- invoice PDFs; one protocol row per guest and action. Internal: reached
--- only through the functions below.
+-- invoice PDFs; one protocol row per guest and action, counted per branch,
+-- action and guest type. Internal: reached only through the functions below.
+DROP FUNCTION IF EXISTS retention.apply_guests(bigint[], timestamptz, text, bigint, bigint[], jsonb,
+                                               bigint);
 CREATE OR REPLACE FUNCTION retention.apply_guests(
     ids bigint[], cutoff timestamptz, actor text, run_id bigint, forced bigint[],
-    details jsonb, branch bigint
-) RETURNS TABLE (action text, guest_type text, guests bigint)
+    details jsonb, branches bigint[]
+) RETURNS TABLE (branch_id bigint, action text, guest_type text, guests bigint)
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
+-- one plan for every batch of the session: a plan made for each batch's
+-- ids cost 3 to 5 ms of planning a batch, and the plan cache could switch
+-- to its generic plan in the middle of a run anyway
+SET plan_cache_mode = force_generic_plan
 AS $$
 #variable_conflict use_column
 BEGIN
--- PL/pgSQL keeps the statement's plan for the session: a batch does not
--- plan the classification again
+-- PL/pgSQL keeps the statement's (generic) plan for the session: a batch
+-- does not plan the classification again
 RETURN QUERY
 WITH due AS MATERIALIZED (
     SELECT d.*, e.erase_company
@@ -355,7 +362,7 @@ WITH due AS MATERIALIZED (
                    AS erase_fiscal
         FROM retention.guest_classification c
         WHERE c.guest_id = ANY ($1)
-          AND ($7 IS NULL OR c.branch_id = $7)
+          AND ($7 IS NULL OR c.branch_id = ANY ($7))
           AND c.blocked_reason IS NULL
         OFFSET 0 -- classify each guest once (see sql/rules/pending.sql)
     ) d
@@ -419,17 +426,17 @@ protocol AS (
         ('fiscal_data_erased', d.erase_fiscal)
     ) AS a (action, applies)
     WHERE a.applies
-    RETURNING action_protocol.action, action_protocol.guest_type
+    RETURNING action_protocol.branch_id, action_protocol.action, action_protocol.guest_type
 )
-SELECT p.action, p.guest_type, count(*) AS guests
+SELECT p.branch_id, p.action, p.guest_type, count(*) AS guests
 FROM protocol p
-GROUP BY p.action, p.guest_type
+GROUP BY p.branch_id, p.action, p.guest_type
 UNION ALL
-SELECT 'guests_updated', NULL, (SELECT count(*) FROM upd_guests);
+SELECT NULL, 'guests_updated', NULL, (SELECT count(*) FROM upd_guests);
 END
 $$;
 REVOKE ALL ON FUNCTION retention.apply_guests(bigint[], timestamptz, text, bigint, bigint[], jsonb,
-                                              bigint) FROM PUBLIC;
+                                              bigint[]) FROM PUBLIC;
 
 -- The columns decided `anonymize` (retention.column_handling) of the guests
 -- whose personal data this transaction anonymized, set to NULL. Internal.
@@ -466,72 +473,92 @@ $$;
 REVOKE ALL ON FUNCTION retention.anonymize_columns(bigint[]) FROM PUBLIC;
 
 -- Locks the guests of `ids` a batch can take now (others are left for the
--- next batch), with their reservations and subscriptions.
+-- next batch), with their reservations and subscriptions. PL/pgSQL, not
+-- SQL: its statement is planned once per session, not at every batch.
 CREATE OR REPLACE FUNCTION retention.lock_guests(ids bigint[]) RETURNS bigint[]
-LANGUAGE sql VOLATILE
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
 AS $$
-WITH locked AS MATERIALIZED (
-    SELECT g.id FROM public.guests g
-    WHERE g.id = ANY ($1)
-    ORDER BY g.id
-    FOR UPDATE SKIP LOCKED
-),
-reservations AS MATERIALIZED (
-    SELECT 1 FROM public.reservations r
-    WHERE r.guest_id = ANY (ARRAY(SELECT l.id FROM locked l))
-    FOR SHARE
-),
-subscriptions AS MATERIALIZED (
-    SELECT 1 FROM public.newsletter_subscriptions n
-    WHERE n.guest_id = ANY (ARRAY(SELECT l.id FROM locked l))
-    FOR SHARE
-)
-SELECT coalesce(array_agg(l.id ORDER BY l.id), '{}') FROM locked l
-WHERE (SELECT count(*) FROM reservations) + (SELECT count(*) FROM subscriptions) >= 0
+DECLARE
+    taken bigint[];
+BEGIN
+    WITH locked AS MATERIALIZED (
+        SELECT g.id FROM public.guests g
+        WHERE g.id = ANY (ids)
+        ORDER BY g.id
+        FOR UPDATE SKIP LOCKED
+    ),
+    reservations AS MATERIALIZED (
+        SELECT 1 FROM public.reservations r
+        WHERE r.guest_id = ANY (ARRAY(SELECT l.id FROM locked l))
+        FOR SHARE
+    ),
+    subscriptions AS MATERIALIZED (
+        SELECT 1 FROM public.newsletter_subscriptions n
+        WHERE n.guest_id = ANY (ARRAY(SELECT l.id FROM locked l))
+        FOR SHARE
+    )
+    SELECT coalesce(array_agg(l.id ORDER BY l.id), '{}') INTO taken FROM locked l
+    WHERE (SELECT count(*) FROM reservations) + (SELECT count(*) FROM subscriptions) >= 0;
+    RETURN taken;
+END
 $$;
 REVOKE ALL ON FUNCTION retention.lock_guests(bigint[]) FROM PUBLIC;
 
--- One batch of a run: lock, re-check, anonymize, protocol. Only guests of
--- the run's candidate list `plan` (listed under the branch's lock, for a
--- branch of this session's run) are locked and re-checked. Returns the
--- guests it locked (a row of its own) and what it did.
+-- One batch of a run: lock, re-check, anonymize, protocol. The batch is
+-- the candidates (retention.run_candidates) of the lists `plans` whose
+-- guest ids are after `after` and up to `upto`, found by a range of the
+-- candidates' key (sql/queries/run_next_batch.sql), not sent as ids. Every
+-- candidate's branch must be a branch of this session's run `run_id` (its
+-- locks are held); a batch may span several. Returns a row 'listed'
+-- (candidates found) and a row 'locked' (guests taken; others are left
+-- for the next run), then per branch what apply_guests did, and
+-- 'guests_updated'. A batch without candidates (a run calls one with
+-- after = upto before its first) locks nothing and plans the batch's
+-- statements, once per session: the first batch then does not hold its
+-- row locks while they are planned.
+DROP FUNCTION IF EXISTS retention_api.run_batch(bigint, bigint[], timestamptz, text, bigint);
 CREATE OR REPLACE FUNCTION retention_api.run_batch(
-    plan bigint, ids bigint[], cutoff timestamptz, actor text, run_id bigint
-) RETURNS TABLE (locked bigint[], action text, guest_type text, guests bigint)
+    plans bigint[], after bigint, upto bigint, cutoff timestamptz, actor text, run_id bigint
+) RETURNS TABLE (branch_id bigint, action text, guest_type text, guests bigint)
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
 AS $$
 #variable_conflict use_column
 DECLARE
     listed bigint[];
-    branch bigint;
+    branches bigint[];
     taken bigint[];
 BEGIN
     PERFORM retention.check_cutoff(cutoff);
     PERFORM retention.own_run(run_id);
-    IF cardinality(ids) > 100000 THEN
-        RAISE EXCEPTION 'a batch takes at most 100000 guests (batch.size)' USING ERRCODE = 'RT001';
-    END IF;
-    SELECT array_agg(c.guest_id ORDER BY c.guest_id), min(c.branch_id) INTO listed, branch
+    SELECT array_agg(c.guest_id), array_agg(DISTINCT c.branch_id) INTO listed, branches
     FROM retention.run_candidates c
-    WHERE c.plan_id = plan AND c.guest_id = ANY (ids);
+    WHERE c.plan_id = ANY (plans) AND c.guest_id > after AND c.guest_id <= upto;
+    IF cardinality(listed) > 100000 THEN
+        RAISE EXCEPTION 'a batch takes at most 100000 guests (batch.max_size)' USING ERRCODE = 'RT001';
+    END IF;
     IF listed IS NULL THEN
-        RETURN QUERY SELECT '{}'::bigint[], NULL::text, NULL::text, NULL::bigint;
+        PERFORM retention.lock_guests('{}');
+        PERFORM 1 FROM retention.apply_guests('{}', cutoff, actor, run_id, '{}', '{}', '{}');
+        RETURN QUERY SELECT NULL::bigint, 'listed', NULL::text, 0::bigint;
         RETURN;
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM retention.runs r WHERE r.id = run_id AND branch = ANY (r.branches))
+    IF NOT EXISTS (SELECT 1 FROM retention.runs r WHERE r.id = run_id AND branches <@ r.branches)
     THEN
-        RAISE EXCEPTION 'candidate list % is not of a branch of run %', plan, run_id
+        RAISE EXCEPTION 'candidate lists % are not of the branches of run %', plans, run_id
             USING ERRCODE = 'RT002';
     END IF;
-    PERFORM retention.refuse_when_paused(ARRAY[branch]);
+    RETURN QUERY SELECT NULL::bigint, 'listed', NULL::text, cardinality(listed)::bigint;
+    PERFORM retention.refuse_when_paused(branches);
     taken := retention.lock_guests(listed);
-    RETURN QUERY SELECT taken, NULL::text, NULL::text, NULL::bigint;
+    RETURN QUERY SELECT NULL::bigint, 'locked', NULL::text, cardinality(taken)::bigint;
     IF cardinality(taken) > 0 THEN
         RETURN QUERY
-        SELECT NULL::bigint[], a.action, a.guest_type, a.guests
-        FROM retention.apply_guests(taken, cutoff, actor, run_id, '{}', '{}', branch) a;
+        SELECT a.branch_id, a.action, a.guest_type, a.guests
+        FROM retention.apply_guests(taken, cutoff, actor, run_id, '{}', '{}', branches) a;
         PERFORM retention.anonymize_columns(taken);
     END IF;
 END

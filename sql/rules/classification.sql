@@ -4,8 +4,10 @@
 -- ways with the same columns:
 --
 -- - retention.guest_classification, the index path: every fact a LATERAL
---   index lookup by guest id, the periods looked up in one value computed
---   once per statement; right for `classify` and a batch's
+--   index lookup by guest id, the periods and the branch's time zone looked
+--   up in one value and the legal holds read, each once per statement
+--   (the same plan for a batch of one guest or of thousands); right for
+--   `classify` and a batch's
 --   `guest_id = ANY ($1)`. As a view it is inlined: a caller's WHERE on
 --   guest_id, branch_id or anonymized_at reaches the guests scan.
 -- - retention.guest_classification_scan, the scan path: the facts as
@@ -38,7 +40,7 @@ LEFT JOIN retention.effective_policies fp
 
 -- The same periods as one value, computed once per statement: an object
 -- keyed 'branch/personal period type' whose entries are [personal period,
--- inherited, fiscal period, inherited]. The index path reads it through an
+-- inherited, fiscal period, inherited, the branch's time zone]. The index path reads it through an
 -- uncorrelated sub-select (an InitPlan): a batch of guests then costs one
 -- computation of the periods and a key lookup per guest, however many
 -- branches there are, where a join to guest_periods was planned per guest
@@ -51,7 +53,7 @@ WITH effective AS MATERIALIZED ( -- once, not once for each of the two joins bel
 )
 SELECT coalesce(jsonb_object_agg(b.id::text || '/' || t.personal_period_type,
                                  jsonb_build_array(pp.period, pp.inherited,
-                                                   fp.period, fp.inherited)),
+                                                   fp.period, fp.inherited, b.time_zone)),
                 '{}') AS periods
 FROM public.branches b
 -- the values of retention.personal_period_type, as in guest_periods
@@ -69,7 +71,7 @@ CREATE OR REPLACE VIEW retention.guest_classification (
     fiscal_period, fiscal_period_inherited, fiscal_deadline, blocked_reason, anonymized_at,
     fiscal_erased_at
 ) AS
-SELECT g.id, g.branch_id, b.time_zone, t.guest_type, g.verified,
+SELECT g.id, g.branch_id, p.time_zone, t.guest_type, g.verified,
        retention.has_company(g.company), g.created_at, g.profile_updated_at,
        s.last_sale_at, r.last_booked_at, ns.subscribed_at, coalesce(ns.active, false),
        t.last_activity,
@@ -77,17 +79,16 @@ SELECT g.id, g.branch_id, b.time_zone, t.guest_type, g.verified,
        p.personal_period, p.personal_period_inherited, pd.personal_deadline, p.fiscal_period,
        p.fiscal_period_inherited,
        retention.fiscal_deadline(t.guest_type, s.last_sale_at, i.last_invoice_at, p.fiscal_period,
-                                 p.personal_period, b.time_zone, pd.personal_deadline),
-       retention.blocked_reason(i.unpaid, g.id = ANY (hf.guests) OR g.branch_id = ANY (hf.branches)),
+                                 p.personal_period, p.time_zone, pd.personal_deadline),
+       -- the holds as uncorrelated sub-selects (InitPlans): read once per
+       -- statement, whatever plan a batch gets
+       retention.blocked_reason(i.unpaid,
+                                g.id = ANY ((SELECT hf.guests
+                                             FROM retention.holds_in_force hf)::bigint[])
+                                OR g.branch_id = ANY ((SELECT hf.branches
+                                                       FROM retention.holds_in_force hf)::bigint[])),
        g.anonymized_at, g.fiscal_erased_at
 FROM public.guests g
-CROSS JOIN LATERAL (
-    -- one row (id is the key); the LIMIT keeps it a lookup, where a join
-    -- planned for one guest scanned every branch for each guest of a batch
-    SELECT x.time_zone FROM public.branches x WHERE x.id = g.branch_id
-    LIMIT 1
-) b
-CROSS JOIN retention.holds_in_force hf
 CROSS JOIN LATERAL (
     SELECT max(x.sold_at) AS last_sale_at FROM public.sales x WHERE x.guest_id = g.id
 ) s
@@ -123,10 +124,11 @@ CROSS JOIN LATERAL (
     SELECT (pe.e ->> 0)::interval AS personal_period,
            (pe.e ->> 1)::boolean AS personal_period_inherited,
            (pe.e ->> 2)::interval AS fiscal_period,
-           (pe.e ->> 3)::boolean AS fiscal_period_inherited
+           (pe.e ->> 3)::boolean AS fiscal_period_inherited,
+           pe.e ->> 4 AS time_zone
 ) p
 CROSS JOIN LATERAL (
-    SELECT retention.personal_deadline(t.last_activity, p.personal_period, b.time_zone,
+    SELECT retention.personal_deadline(t.last_activity, p.personal_period, p.time_zone,
                                        r.latest_reservation_for) AS personal_deadline
 ) pd;
 

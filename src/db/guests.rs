@@ -5,7 +5,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{parsed, parsed_opt, GenericClient};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::{Action, GuestType, PendingAction, PendingStatus};
 
 /// Whether a guest exists.
@@ -227,10 +227,12 @@ pub async fn stream_pending_guests(
 /// The parameters of [`run_batch`].
 #[derive(Debug)]
 pub struct BatchParams<'a> {
-    /// The run's candidate list the batch is taken from.
-    pub plan_id: i64,
-    /// The batch's guests; those another transaction holds are left.
-    pub ids: &'a [i64],
+    /// The run's candidate lists.
+    pub plan_ids: &'a [i64],
+    /// The guest id after which the batch starts.
+    pub after: i64,
+    /// Its last guest id ([`crate::db::runs::next_batch`]).
+    pub upto: i64,
     /// Deadlines up to this instant are due (never after now).
     pub cutoff: DateTime<Utc>,
     /// Actor of the protocol rows.
@@ -239,42 +241,56 @@ pub struct BatchParams<'a> {
     pub run_id: i64,
 }
 
-/// What [`run_batch`] did: the guests it locked, protocol rows per
-/// (action, guest type), guests changed.
+/// What [`run_batch`] did: the candidates it found and locked, protocol
+/// rows per (branch, action, guest type), guests changed.
 #[derive(Debug, Default)]
 pub struct BatchRows {
-    /// The guests locked (`FOR UPDATE SKIP LOCKED`) and re-checked.
-    pub locked: Vec<i64>,
-    /// (action, guest type, rows) of the protocol rows written.
-    pub actions: Vec<(Action, GuestType, i64)>,
+    /// The candidates in the batch's range.
+    pub listed: i64,
+    /// Those locked (`FOR UPDATE SKIP LOCKED`) and re-checked.
+    pub locked: i64,
+    /// (branch, action, guest type, rows) of the protocol rows written.
+    pub actions: Vec<(i64, Action, GuestType, i64)>,
     /// Guests changed.
     pub guests: i64,
 }
 
-/// One batch in one round trip (`retention_api.run_batch`): locks the
-/// guests nobody else holds with their reservations and subscriptions,
-/// re-checks the rules, anonymizes, erases fiscal data that is due and
-/// writes the protocol rows, in the caller's transaction.
+/// One batch in one statement (`retention_api.run_batch`): takes the
+/// candidates of the lists in its range of guest ids, locks the guests nobody else holds with
+/// their reservations and subscriptions, re-checks the rules, anonymizes,
+/// erases fiscal data that is due and writes the protocol rows, in the
+/// caller's transaction.
 pub async fn run_batch(client: &impl GenericClient, p: &BatchParams<'_>) -> Result<BatchRows> {
     let rows = query!("run_batch")
         .all(
             client,
-            &[&p.plan_id, &p.ids, &p.cutoff, &p.actor, &p.run_id],
+            &[
+                &p.plan_ids,
+                &p.after,
+                &p.upto,
+                &p.cutoff,
+                &p.actor,
+                &p.run_id,
+            ],
         )
         .await?;
     let mut batch = BatchRows::default();
     for row in rows {
-        if let Some(locked) = row.get::<_, Option<Vec<i64>>>("locked") {
-            batch.locked = locked;
-            continue;
-        }
         let n: i64 = row.get("guests");
-        // the statement's last row counts the guests changed
-        if row.get::<_, &str>("action") == "guests_updated" {
-            batch.guests = n;
-        } else {
-            let action = parsed(&row, "action")?;
-            batch.actions.push((action, parsed(&row, "guest_type")?, n));
+        match row.get::<_, &str>("action") {
+            "listed" => batch.listed = n,
+            "locked" => batch.locked = n,
+            "guests_updated" => batch.guests = n,
+            _ => {
+                let branch_id: Option<i64> = row.get("branch_id");
+                let branch_id = branch_id.ok_or_else(|| {
+                    Error::Failed("run_batch returned an action without its branch".into())
+                })?;
+                let action = parsed(&row, "action")?;
+                batch
+                    .actions
+                    .push((branch_id, action, parsed(&row, "guest_type")?, n));
+            }
         }
     }
     Ok(batch)

@@ -133,25 +133,25 @@ pub async fn delete_plans(client: &impl GenericClient, plan_ids: &[i64]) -> Resu
     Ok(())
 }
 
-/// The next batch of a plan after guest id `last` (keyset).
+/// The next batch of the lists `plan_ids` after guest id `after`, in
+/// guest id order across them: its last guest id and how many candidates
+/// it takes (at most `size`); `None` when all are done.
 pub async fn next_batch(
     client: &impl GenericClient,
-    plan_id: i64,
-    last: i64,
+    plan_ids: &[i64],
+    after: i64,
     size: i64,
-) -> Result<Vec<i64>> {
+) -> Result<Option<(i64, i64)>> {
     Ok(query!("run_next_batch")
-        .all(client, &[&plan_id, &last, &size])
+        .opt(client, &[&plan_ids, &after, &size])
         .await?
-        .iter()
-        .map(|r| r.get(0))
-        .collect())
+        .map(|r| (r.get("upto"), r.get("guests"))))
 }
 
-/// Candidates of a plan after guest id `last`.
-pub async fn left_after(client: &impl GenericClient, plan_id: i64, last: i64) -> Result<i64> {
+/// Candidates of the lists `plan_ids` after guest id `after`.
+pub async fn left_after(client: &impl GenericClient, plan_ids: &[i64], after: i64) -> Result<i64> {
     Ok(query!("run_candidates_left")
-        .one(client, &[&plan_id, &last])
+        .one(client, &[&plan_ids, &after])
         .await?
         .get(0))
 }

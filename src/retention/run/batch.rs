@@ -21,7 +21,7 @@ use crate::retention::context::Context;
 
 /// What one batch did.
 struct BatchResult {
-    actions: Vec<(Action, GuestType, i64)>,
+    actions: Vec<(i64, Action, GuestType, i64)>,
     kept: i64,
     skipped: i64,
     /// From taking the row locks to the commit.
@@ -234,15 +234,8 @@ impl Prepared {
 
         running.total = to_do.iter().map(|p| p.guests as u64).sum();
         cx.progress.start(running.total);
-        for (i, plan) in to_do.iter().enumerate() {
-            let stop = self.work_branch(cx, plan, running).await?;
-            if !matches!(stop, Stop::Done) {
-                // branches not reached wait for the next run as well
-                running.report.remaining += to_do[i + 1..].iter().map(|p| p.guests).sum::<i64>();
-                return Ok(stop);
-            }
-        }
-        Ok(Stop::Done)
+        let plan_ids: Vec<i64> = to_do.iter().map(|p| p.plan_id).collect();
+        self.work_plans(cx, &plan_ids, running).await
     }
 
     /// The blast-radius guard: holds the branch (a `run_held` row, nothing
@@ -292,33 +285,45 @@ impl Prepared {
         Ok(Some(held))
     }
 
-    /// Works one branch's candidates off, a batch at a time, until none is
-    /// left, the run's time is up or a stop is asked.
-    #[tracing::instrument(skip_all, fields(branch.id = plan.branch_id, run.id = running.report.run_id))]
-    async fn work_branch(
+    /// Works the candidate lists off, a batch at a time in guest id order
+    /// across all of them (guests numbered close together share pages,
+    /// whichever branch they are of), until none is left, the run's time is
+    /// up or a stop is asked.
+    #[tracing::instrument(skip_all, fields(run.id = running.report.run_id))]
+    async fn work_plans(
         &mut self,
         cx: &Context,
-        plan: &BranchPlan,
+        plan_ids: &[i64],
         running: &mut Running<'_>,
     ) -> Result<Stop> {
-        let mut last: i64 = 0;
+        if running.total == 0 {
+            return Ok(Stop::Done);
+        }
+        self.plan_batches(plan_ids, running).await?;
+        let mut after: i64 = 0;
         loop {
             let size = i64::from(running.sizer.size());
             if let Some(stop) = running.stop(cx) {
                 running.report.remaining +=
-                    db::runs::left_after(self.client(), plan.plan_id, last).await?;
+                    db::runs::left_after(self.client(), plan_ids, after).await?;
                 return Ok(stop);
             }
-            let ids = db::runs::next_batch(self.client(), plan.plan_id, last, size).await?;
-            let Some(&batch_last) = ids.last() else {
+            let next = db::runs::next_batch(self.client(), plan_ids, after, size).await?;
+            let Some((upto, guests)) = next else {
                 return Ok(Stop::Done);
             };
-            last = batch_last;
-            self.run_batch(cx, plan, &ids, running).await?;
-            running.done += ids.len() as u64;
+            let range = Range {
+                plan_ids,
+                after,
+                upto,
+                guests,
+            };
+            self.run_batch(cx, &range, running).await?;
+            after = upto;
+            running.done += guests as u64;
             cx.progress.batch(running.done, running.total);
-            if (ids.len() as i64) < size && running.stop(cx).is_none() {
-                // the keyset found fewer than asked: the list is done
+            if guests < size && running.stop(cx).is_none() {
+                // the keyset found fewer than asked: the lists are done
                 return Ok(Stop::Done);
             }
             let pause = running.opts.batch.pause;
@@ -331,19 +336,34 @@ impl Prepared {
         }
     }
 
+    /// A batch over no candidates: locks nothing and has the server plan
+    /// the batch's statements (once per session), so that the first batch
+    /// does not hold its row locks while they are planned.
+    async fn plan_batches(&mut self, plan_ids: &[i64], running: &Running<'_>) -> Result<()> {
+        let params = db::guests::BatchParams {
+            plan_ids,
+            after: 0,
+            upto: 0,
+            cutoff: self.cutoff,
+            actor: &running.opts.actor,
+            run_id: running.report.run_id,
+        };
+        db::guests::run_batch(self.client(), &params).await?;
+        Ok(())
+    }
+
     /// One batch, counted into the report; a batch that gave up on a lock
     /// or its time leaves its guests for the next run.
     async fn run_batch(
         &mut self,
         cx: &Context,
-        plan: &BranchPlan,
-        ids: &[i64],
+        range: &Range<'_>,
         running: &mut Running<'_>,
     ) -> Result<()> {
         // a stop cancels a statement that runs on; its batch rolls back
         let token = self.client().cancel_token();
         let run_id = running.report.run_id;
-        let batch = self.batch(ids, plan, running.opts, run_id);
+        let batch = self.batch(range, running.opts, run_id);
         let batch_started = Instant::now();
         match db::stoppable(token, &cx.stop, batch).await {
             Ok(result) => {
@@ -357,9 +377,9 @@ impl Prepared {
                 report.lock_holds.record(result.lock_hold);
                 let metrics = crate::metrics::global();
                 metrics.batch(batch_started.elapsed(), result.lock_hold);
-                for (action, guest_type, n) in result.actions {
-                    metrics.changed(plan.branch_id, action, n);
-                    report.record(plan.branch_id, action, guest_type, n);
+                for (branch_id, action, guest_type, n) in result.actions {
+                    metrics.changed(branch_id, action, n);
+                    report.record(branch_id, action, guest_type, n);
                 }
                 report.kept += result.kept;
                 report.remaining += result.skipped;
@@ -367,8 +387,7 @@ impl Prepared {
             }
             Err(e) if is_timeout(&e) => {
                 tracing::warn!(
-                    branch.id = plan.branch_id,
-                    guests = ids.len(),
+                    guests = range.guests,
                     error = %e,
                     "batch gave up waiting for a lock or took too long; its guests are left \
                      for the next run"
@@ -376,7 +395,7 @@ impl Prepared {
                 running
                     .sizer
                     .record(batch_started.elapsed(), Contention::MetLockedRow);
-                running.report.remaining += ids.len() as i64;
+                running.report.remaining += range.guests;
                 Ok(())
             }
             Err(e) => Err(e),
@@ -384,11 +403,10 @@ impl Prepared {
     }
 
     /// One batch transaction: lock, re-check, anonymize, protocol, commit.
-    #[tracing::instrument(skip_all, fields(run.id = run_id, branch.id = plan.branch_id, batch.rows = ids.len()))]
+    #[tracing::instrument(skip_all, fields(run.id = run_id, batch.rows = range.guests))]
     async fn batch(
         &mut self,
-        ids: &[i64],
-        plan: &BranchPlan,
+        range: &Range<'_>,
         opts: &RunOptions,
         run_id: i64,
     ) -> Result<BatchResult> {
@@ -401,8 +419,9 @@ impl Prepared {
         let done = db::guests::run_batch(
             &tx,
             &db::guests::BatchParams {
-                plan_id: plan.plan_id,
-                ids,
+                plan_ids: range.plan_ids,
+                after: range.after,
+                upto: range.upto,
                 cutoff,
                 actor: &opts.actor,
                 run_id,
@@ -411,12 +430,22 @@ impl Prepared {
         .await?;
         tx.commit().await?;
         Ok(BatchResult {
-            kept: done.locked.len() as i64 - done.guests,
-            skipped: (ids.len() - done.locked.len()) as i64,
+            kept: done.locked - done.guests,
+            skipped: done.listed - done.locked,
             actions: done.actions,
             lock_hold: locking.elapsed(),
         })
     }
+}
+
+/// A batch: the candidates of the run's lists with guest ids after `after`
+/// up to `upto`.
+struct Range<'a> {
+    plan_ids: &'a [i64],
+    after: i64,
+    upto: i64,
+    /// How many candidates it holds.
+    guests: i64,
 }
 
 fn is_timeout(e: &Error) -> bool {
