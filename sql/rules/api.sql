@@ -294,8 +294,17 @@ BEGIN
         OFFSET 0 -- classify each guest once (see sql/rules/pending.sql)
     ) d
     JOIN unnest(branches, plan_ids) AS p (branch_id, plan_id) ON p.branch_id = d.branch_id
-    WHERE (d.anonymize OR d.erase_fiscal) AND d.blocked_reason IS NULL;
+    WHERE (d.anonymize OR d.erase_fiscal) AND d.blocked_reason IS NULL
+    -- in key order: the index grows at its end (0.4 s less at 131,000
+    -- candidates, measured)
+    ORDER BY d.guest_id;
     GET DIAGNOSTICS n = ROW_COUNT;
+    -- the batches' range lookups are planned on what the lists hold now:
+    -- with the statistics of an empty table, the next batch of a run over
+    -- ten branches sorted every candidate left (14 ms a batch, measured)
+    IF n > 0 THEN
+        ANALYZE retention.run_candidates (plan_id, guest_id);
+    END IF;
     RETURN n;
 END
 $$;

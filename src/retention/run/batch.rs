@@ -211,7 +211,8 @@ impl Prepared {
         Ok(Some(run_id))
     }
 
-    /// The guard over every branch, then each branch's batches in turn.
+    /// The guard over every branch, then the batches over the branches not
+    /// held.
     async fn work(
         &mut self,
         cx: &Context,
