@@ -356,3 +356,84 @@ async fn the_api_refuses_runs_nobody_holds_and_periods_that_are_no_period() {
         0
     );
 }
+
+#[tokio::test]
+async fn a_run_of_one_branch_cannot_work_off_another_branchs_list() {
+    let db = TestDb::migrated().await;
+    let c = db.client().await;
+    let (b1, g) = guest(&c).await;
+    let b2 = fx::branch(&c, "Bonn", None).await;
+    // another session's run lists branch 1 under its lock and has not
+    // reached its guest yet
+    let other = db.client().await;
+    let plan: i64 = other
+        .query_one(
+            "SELECT pg_advisory_lock(retention.branch_lock_key($1)),
+                    nextval('retention.run_plan_ids')",
+            &[&b1],
+        )
+        .await
+        .unwrap()
+        .get(1);
+    other
+        .execute(
+            "SELECT retention_api.run_candidates_insert(ARRAY[$1::bigint], ARRAY[$2::bigint], now())",
+            &[&b1, &plan],
+        )
+        .await
+        .unwrap();
+    // mallory runs branch 2, properly locked and recorded
+    let login = connect(&db.login("mallory").await).await;
+    let key: i64 = c
+        .query_one("SELECT retention.branch_lock_key($1)", &[&b2])
+        .await
+        .unwrap()
+        .get(0);
+    login
+        .execute("SELECT pg_advisory_lock($1)", &[&key])
+        .await
+        .unwrap();
+    let run: i64 = login
+        .query_one(
+            "SELECT retention_api.run_create('manual', 'x', ARRAY[$1::bigint], NULL, NULL, now(), now())",
+            &[&b2],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let rows = protocol_rows(&c).await;
+    // branch 1's list under the run of branch 2
+    let sql = format!(
+        "SELECT * FROM retention_api.run_batch(ARRAY[{plan}]::bigint[], 0, {g}, now(), 'x', {run})"
+    );
+    assert_eq!(refused(&login, &sql).await, "RT002", "{sql}");
+    common::assert_untouched(&c, g).await;
+    // nor can branch 2's candidates be written into that list, or twice
+    let next: i64 = c
+        .query_one("SELECT nextval('retention.run_plan_ids')", &[])
+        .await
+        .unwrap()
+        .get(0);
+    for (plans, branches) in [
+        (format!("ARRAY[{plan}]"), format!("ARRAY[{b2}]")),
+        (
+            format!("ARRAY[{next}, {next}]"),
+            format!("ARRAY[{b2}, {b2}]"),
+        ),
+        (format!("ARRAY[{}]", next + 1000), format!("ARRAY[{b2}]")),
+    ] {
+        let sql = format!(
+            "SELECT retention_api.run_candidates_insert({branches}::bigint[], {plans}::bigint[], now())"
+        );
+        assert_eq!(refused(&login, &sql).await, "RT001", "{sql}");
+    }
+    assert_eq!(protocol_rows(&c).await, rows);
+    assert_eq!(
+        fx::count(
+            &c,
+            &format!("SELECT count(*) FROM retention.run_candidates WHERE plan_id <> {plan}")
+        )
+        .await,
+        0
+    );
+}

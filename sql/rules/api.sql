@@ -279,6 +279,19 @@ BEGIN
         RAISE EXCEPTION 'candidates are listed only under the branches'' locks'
             USING ERRCODE = 'RT002';
     END IF;
+    -- one new list per branch: a plan id drawn from the sequence and not
+    -- used yet, none twice (the candidates have no key that would refuse
+    -- a list written twice or into another run's list)
+    IF cardinality(plan_ids) IS DISTINCT FROM cardinality(branches)
+       OR (SELECT count(DISTINCT x.id) FROM unnest(plan_ids) AS x (id)) <> cardinality(plan_ids)
+       OR (SELECT count(DISTINCT x.id) FROM unnest(branches) AS x (id)) <> cardinality(branches)
+       OR array_position(plan_ids, NULL) IS NOT NULL
+       OR (SELECT max(x.id) FROM unnest(plan_ids) AS x (id))
+          > (SELECT q.last_value FROM retention.run_plan_ids q)
+       OR EXISTS (SELECT 1 FROM retention.run_candidates c WHERE c.plan_id = ANY (plan_ids)) THEN
+        RAISE EXCEPTION 'a listing takes one new plan id (retention.run_plan_ids) per branch'
+            USING ERRCODE = 'RT001';
+    END IF;
     INSERT INTO retention.run_candidates
         (plan_id, guest_id, branch_id, guest_type, anonymize, erase_fiscal, newsletter_active)
     SELECT p.plan_id, d.guest_id, d.branch_id, d.guest_type, d.anonymize, d.erase_fiscal,
@@ -538,12 +551,14 @@ AS $$
 #variable_conflict use_column
 DECLARE
     listed bigint[];
-    branches bigint[];
+    -- not named like a column of retention.runs: #variable_conflict
+    -- use_column would read that column instead
+    batch_branches bigint[];
     taken bigint[];
 BEGIN
     PERFORM retention.check_cutoff(cutoff);
     PERFORM retention.own_run(run_id);
-    SELECT array_agg(c.guest_id), array_agg(DISTINCT c.branch_id) INTO listed, branches
+    SELECT array_agg(c.guest_id), array_agg(DISTINCT c.branch_id) INTO listed, batch_branches
     FROM retention.run_candidates c
     WHERE c.plan_id = ANY (plans) AND c.guest_id > after AND c.guest_id <= upto;
     IF cardinality(listed) > 100000 THEN
@@ -555,19 +570,19 @@ BEGIN
         RETURN QUERY SELECT NULL::bigint, 'listed', NULL::text, 0::bigint;
         RETURN;
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM retention.runs r WHERE r.id = run_id AND branches <@ r.branches)
+    IF NOT EXISTS (SELECT 1 FROM retention.runs r WHERE r.id = run_id AND batch_branches <@ r.branches)
     THEN
         RAISE EXCEPTION 'candidate lists % are not of the branches of run %', plans, run_id
             USING ERRCODE = 'RT002';
     END IF;
     RETURN QUERY SELECT NULL::bigint, 'listed', NULL::text, cardinality(listed)::bigint;
-    PERFORM retention.refuse_when_paused(branches);
+    PERFORM retention.refuse_when_paused(batch_branches);
     taken := retention.lock_guests(listed);
     RETURN QUERY SELECT NULL::bigint, 'locked', NULL::text, cardinality(taken)::bigint;
     IF cardinality(taken) > 0 THEN
         RETURN QUERY
         SELECT a.branch_id, a.action, a.guest_type, a.guests
-        FROM retention.apply_guests(taken, cutoff, actor, run_id, '{}', '{}', branches) a;
+        FROM retention.apply_guests(taken, cutoff, actor, run_id, '{}', '{}', batch_branches) a;
         PERFORM retention.anonymize_columns(taken);
     END IF;
 END
