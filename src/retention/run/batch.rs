@@ -341,14 +341,8 @@ impl Prepared {
     /// the batch's statements (once per session), so that the first batch
     /// does not hold its row locks while they are planned.
     async fn plan_batches(&mut self, plan_ids: &[i64], running: &Running<'_>) -> Result<()> {
-        let params = db::guests::BatchParams {
-            plan_ids,
-            after: 0,
-            upto: 0,
-            cutoff: self.cutoff,
-            actor: &running.opts.actor,
-            run_id: running.report.run_id,
-        };
+        let params =
+            Range::empty(plan_ids).params(self.cutoff, &running.opts.actor, running.report.run_id);
         db::guests::run_batch(self.client(), &params).await?;
         Ok(())
     }
@@ -411,24 +405,13 @@ impl Prepared {
         opts: &RunOptions,
         run_id: i64,
     ) -> Result<BatchResult> {
-        let cutoff = self.cutoff;
+        let params = range.params(self.cutoff, &opts.actor, run_id);
         let client = self.client.as_mut().expect("client present");
         let tx = client.transaction().await?;
         db::runs::set_batch_timeouts(&tx, opts.batch.lock_timeout, opts.batch.statement_timeout)
             .await?;
         let locking = Instant::now();
-        let done = db::guests::run_batch(
-            &tx,
-            &db::guests::BatchParams {
-                plan_ids: range.plan_ids,
-                after: range.after,
-                upto: range.upto,
-                cutoff,
-                actor: &opts.actor,
-                run_id,
-            },
-        )
-        .await?;
+        let done = db::guests::run_batch(&tx, &params).await?;
         tx.commit().await?;
         Ok(BatchResult {
             kept: done.locked - done.guests,
@@ -447,6 +430,35 @@ struct Range<'a> {
     upto: i64,
     /// How many candidates it holds.
     guests: i64,
+}
+
+impl<'a> Range<'a> {
+    /// The range of no candidates before the first.
+    fn empty(plan_ids: &'a [i64]) -> Self {
+        Range {
+            plan_ids,
+            after: 0,
+            upto: 0,
+            guests: 0,
+        }
+    }
+
+    /// The batch function's parameters for this range.
+    fn params(
+        &self,
+        cutoff: DateTime<Utc>,
+        actor: &'a str,
+        run_id: i64,
+    ) -> db::guests::BatchParams<'a> {
+        db::guests::BatchParams {
+            plan_ids: self.plan_ids,
+            after: self.after,
+            upto: self.upto,
+            cutoff,
+            actor,
+            run_id,
+        }
+    }
 }
 
 fn is_timeout(e: &Error) -> bool {
