@@ -238,7 +238,7 @@ fn defaults_need_no_mail_server() {
     let out = retentiond(&["check-config"], &[DB]);
     let text = expect_code(&out, 0);
     assert!(text.contains("transport = \"log\""), "{text}");
-    assert!(stdout(&out).contains("size = 1000"));
+    assert!(stdout(&out).contains("size = 250"));
 }
 
 #[test]
@@ -263,7 +263,7 @@ fn the_shipped_example_settings_are_valid() {
     let s = retentiond::settings::Settings::from_toml(&text).expect("example settings validate");
     assert_eq!(s.database.config.get_password(), None, "empty: no password");
     assert_eq!(s.schedule.nightly_at.format("%H:%M").to_string(), "02:30");
-    assert_eq!(s.batch.size, 1000);
+    assert_eq!(s.batch.size, 250);
 }
 
 #[test]

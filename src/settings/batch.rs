@@ -10,7 +10,7 @@ use super::validate::Problems;
 use super::BatchSettings;
 
 pub(super) fn batch(raw: RawBatch, p: &mut Problems) -> BatchSettings {
-    let size = p.take(int(key("batch.size"), raw.size.as_deref()), 1000);
+    let size = p.take(int(key("batch.size"), raw.size.as_deref()), 250);
     let max_size = p.take(int(key("batch.max_size"), raw.max_size.as_deref()), 20_000);
     let (size, max_size) = p.take(
         batch_sizes(size, raw.size.is_some(), max_size, raw.max_size.is_some()),

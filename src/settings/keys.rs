@@ -275,7 +275,7 @@ pub static KEYS: &[Key] = &[
             min: 1,
             max: 100_000,
         },
-        default: Some("1000"),
+        default: Some("250"),
         doc: "Guests in a run's first batch transaction; later batches grow or shrink with \
               their row-lock holds (batch.max_lock_hold), up to batch.max_size.",
     },
@@ -297,8 +297,8 @@ pub static KEYS: &[Key] = &[
         },
         default: Some("100ms"),
         doc: "The bound on how long a batch holds its guests' row locks (p99 of the last \
-              batches): batches grow while they stay well under it and shrink when one \
-              exceeds it or meets a row the POS holds.",
+              batches): batches grow while they stay well under it, shrink when they come \
+              near it, and halve when one exceeds it or meets a row the POS holds.",
     },
     Key {
         name: "batch.pause",

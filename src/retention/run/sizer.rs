@@ -1,12 +1,14 @@
 //! How many guests the next batch of a run takes: it starts at
-//! `batch.size` and grows (up to `batch.max_size`) while the row-lock holds
-//! of its last batches stay under half of `batch.max_lock_hold`: in
-//! proportion to the room left, at most doubling, so that it settles where
-//! a batch holds its locks about half the bound and a slower batch still
-//! fits. It halves as soon as a batch holds its locks longer than the bound
-//! or meets a row another transaction (the POS) holds. A run's batches thus fit the night's
-//! shape of data without a hand-tuned size, and a busy restaurant gets
-//! smaller transactions at once.
+//! `batch.size` and, after each window of batches at one size, moves
+//! toward the size whose row-lock holds would be half of
+//! `batch.max_lock_hold`: it grows (up to `batch.max_size`, at most
+//! doubling) while their holds stay under half the bound, and shrinks (at
+//! most halving) when they reach two thirds of it. It settles where a batch
+//! holds its locks about half the bound, so that a slower batch still fits.
+//! It halves as soon as a batch holds its locks longer than the bound or
+//! meets a row another transaction (the POS) holds. A run's batches thus
+//! fit the night's shape of data without a hand-tuned size, and a busy
+//! restaurant gets smaller transactions at once.
 
 use std::time::Duration;
 
@@ -14,12 +16,17 @@ use serde::Serialize;
 
 use crate::settings::BatchSettings;
 
-/// Batches at one size before it may grow: the p99 of so few holds is
+/// Batches at one size before it may change: the p99 of so few holds is
 /// their maximum, so one slow batch among them is enough to stay.
 const WINDOW: usize = 4;
 
 /// Growth below this factor is not worth a new window (nor the noise).
 const MIN_GROWTH: f64 = 1.1;
+
+/// Holds above half the bound by more than this (two thirds of the bound)
+/// shrink the size: a batch that close to the bound has little room left
+/// for a slower one.
+const MAX_SHRINK: f64 = 0.75;
 
 /// The size of the next batch, from the holds of the last ones.
 #[derive(Clone, Debug)]
@@ -96,11 +103,14 @@ impl BatchSizer {
         self.recent.push(hold);
         let p99 = self.recent.iter().max().copied().unwrap_or_default();
         if self.recent.len() == WINDOW {
-            // the size whose holds would be half the bound, at most twice this one
+            // the size whose holds would be half the bound, between half and
+            // twice this one
             let room = (self.bound.as_secs_f64() / 2.0) / p99.as_secs_f64().max(1e-6);
-            let grown = (f64::from(self.size) * room.min(2.0)) as u32;
+            let next = (f64::from(self.size) * room.clamp(0.5, 2.0)) as u32;
             if room >= MIN_GROWTH {
-                self.resize(grown.clamp(self.size, self.max_size));
+                self.resize(next.clamp(self.size, self.max_size));
+            } else if room <= MAX_SHRINK {
+                self.resize(next.clamp(1, self.size));
             }
         }
     }
@@ -180,15 +190,31 @@ mod tests {
         let mut s = sizer(1000, 20_000);
         batches(&mut s, 3 * WINDOW, 51);
         assert_eq!(s.size(), 1000);
+        batches(&mut s, 3 * WINDOW, 66);
+        assert_eq!(s.size(), 1000, "under two thirds of the bound");
+    }
+
+    #[test]
+    fn holds_near_the_bound_shrink_the_size_toward_half_the_bound() {
+        let mut s = sizer(1000, 20_000);
+        batches(&mut s, WINDOW - 1, 80);
+        assert_eq!(s.size(), 1000, "not before a whole window");
+        batches(&mut s, 1, 80);
+        assert_eq!(s.size(), 625, "80 ms: the size whose holds would be 50 ms");
+        batches(&mut s, WINDOW, 99);
+        assert_eq!(s.size(), 315);
+        batches(&mut s, WINDOW, 100);
+        assert_eq!(s.size(), 157, "at most halving");
+        assert_eq!(s.sizes().smallest, 157);
     }
 
     #[test]
     fn one_slow_batch_in_the_window_keeps_the_size() {
         let mut s = sizer(1000, 20_000);
         batches(&mut s, 2, 10);
-        batches(&mut s, 1, 80);
+        batches(&mut s, 1, 60);
         batches(&mut s, WINDOW - 1, 10);
-        assert_eq!(s.size(), 1000, "the 80 ms batch is still in the window");
+        assert_eq!(s.size(), 1000, "the 60 ms batch is still in the window");
         batches(&mut s, 1, 10);
         assert_eq!(s.size(), 2000, "once it has left the window");
     }
