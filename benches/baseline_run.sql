@@ -1,6 +1,7 @@
 -- One set-based transaction doing what a run does (benchmarks): the due set
 -- into a temporary table, one UPDATE … FROM per table, one INSERT … SELECT
--- per protocol action. psql variable :cutoff is the run's cut-off.
+-- per protocol action, rows like a run's (a run id, the cut-off and the
+-- login in the details). psql variable :cutoff is the run's cut-off.
 \ir baseline_classify.sql
 BEGIN;
 CREATE TEMP TABLE due ON COMMIT DROP AS
@@ -32,13 +33,13 @@ FROM due d WHERE d.anonymize AND n.guest_id = d.id;
 UPDATE invoices i SET pdf = NULL
 FROM due d WHERE i.guest_id = d.id AND i.pdf IS NOT NULL
   AND (d.erase_fiscal OR (d.anonymize AND d.gtype <> 'company_guest'));
-INSERT INTO retention.action_protocol (at, actor, action, branch_id, guest_id, guest_type, details)
-SELECT now(), 'baseline', 'guest_anonymized', branch_id, id, gtype, jsonb_build_object('cutoff', :'cutoff'::timestamptz)
+INSERT INTO retention.action_protocol (at, actor, action, branch_id, guest_id, guest_type, run_id, details)
+SELECT now(), 'baseline', 'guest_anonymized', branch_id, id, gtype, 0, jsonb_build_object('cutoff', :'cutoff'::timestamptz, 'login', session_user::text)
 FROM due WHERE anonymize;
-INSERT INTO retention.action_protocol (at, actor, action, branch_id, guest_id, guest_type, details)
-SELECT now(), 'baseline', 'newsletter_unsubscribed', branch_id, id, gtype, jsonb_build_object('cutoff', :'cutoff'::timestamptz)
+INSERT INTO retention.action_protocol (at, actor, action, branch_id, guest_id, guest_type, run_id, details)
+SELECT now(), 'baseline', 'newsletter_unsubscribed', branch_id, id, gtype, 0, jsonb_build_object('cutoff', :'cutoff'::timestamptz, 'login', session_user::text)
 FROM due WHERE anonymize AND nl_active;
-INSERT INTO retention.action_protocol (at, actor, action, branch_id, guest_id, guest_type, details)
-SELECT now(), 'baseline', 'fiscal_data_erased', branch_id, id, gtype, jsonb_build_object('cutoff', :'cutoff'::timestamptz)
+INSERT INTO retention.action_protocol (at, actor, action, branch_id, guest_id, guest_type, run_id, details)
+SELECT now(), 'baseline', 'fiscal_data_erased', branch_id, id, gtype, 0, jsonb_build_object('cutoff', :'cutoff'::timestamptz, 'login', session_user::text)
 FROM due WHERE erase_fiscal;
 COMMIT;
