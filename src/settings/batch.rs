@@ -80,11 +80,11 @@ mod tests {
             batch_sizes(50_000, true, 20_000, false),
             Ok((50_000, 50_000))
         );
-        assert_eq!(batch_sizes(1000, false, 20_000, false), Ok((1000, 20_000)));
+        assert_eq!(batch_sizes(250, false, 20_000, false), Ok((250, 20_000)));
     }
 
     #[test]
     fn a_cap_set_below_the_default_first_batch_caps_it() {
-        assert_eq!(batch_sizes(1000, false, 500, true), Ok((500, 500)));
+        assert_eq!(batch_sizes(250, false, 100, true), Ok((100, 100)));
     }
 }

@@ -2,9 +2,10 @@
 //! `batch.size` and, after each window of batches at one size, moves
 //! toward the size whose row-lock holds would be half of
 //! `batch.max_lock_hold`: it grows (up to `batch.max_size`, at most
-//! doubling) while their holds stay under half the bound, and shrinks (at
-//! most halving) when they reach two thirds of it. It settles where a batch
-//! holds its locks about half the bound, so that a slower batch still fits.
+//! doubling) while their holds stay under about 45 % of the bound (a tenth
+//! more room at least), and shrinks (at most halving) when they reach two
+//! thirds of it. It settles where a batch holds its locks between the two,
+//! so that a slower batch still fits.
 //! It halves as soon as a batch holds its locks longer than the bound or
 //! meets a row another transaction (the POS) holds. A run's batches thus
 //! fit the night's shape of data without a hand-tuned size, and a busy
@@ -17,15 +18,16 @@ use serde::Serialize;
 use crate::settings::BatchSettings;
 
 /// Batches at one size before it may change: the p99 of so few holds is
-/// their maximum, so one slow batch among them is enough to stay.
+/// their maximum, so one slow batch among them is enough to keep the size
+/// from growing (or, near the bound, to shrink it).
 const WINDOW: usize = 4;
 
 /// Growth below this factor is not worth a new window (nor the noise).
 const MIN_GROWTH: f64 = 1.1;
 
-/// Holds above half the bound by more than this (two thirds of the bound)
-/// shrink the size: a batch that close to the bound has little room left
-/// for a slower one.
+/// The room (half the bound over the window's p99) at or below which the
+/// size shrinks: holds of two thirds of the bound or more leave little
+/// room for a slower batch.
 const MAX_SHRINK: f64 = 0.75;
 
 /// The size of the next batch, from the holds of the last ones.
@@ -108,7 +110,8 @@ impl BatchSizer {
             let room = (self.bound.as_secs_f64() / 2.0) / p99.as_secs_f64().max(1e-6);
             let next = (f64::from(self.size) * room.clamp(0.5, 2.0)) as u32;
             if room >= MIN_GROWTH {
-                self.resize(next.clamp(self.size, self.max_size));
+                // at least one guest more: a small size grows too
+                self.resize(next.max(self.size + 1).clamp(self.size, self.max_size));
             } else if room <= MAX_SHRINK {
                 self.resize(next.clamp(1, self.size));
             }
@@ -204,7 +207,7 @@ mod tests {
         batches(&mut s, WINDOW, 99);
         assert_eq!(s.size(), 315);
         batches(&mut s, WINDOW, 100);
-        assert_eq!(s.size(), 157, "at most halving");
+        assert_eq!(s.size(), 157, "holds at the bound: half the size");
         assert_eq!(s.sizes().smallest, 157);
     }
 
@@ -244,6 +247,17 @@ mod tests {
         assert_eq!(s.size(), 500);
         batches(&mut s, 1, 10);
         assert_eq!(s.size(), 1000);
+    }
+
+    #[test]
+    fn a_small_size_grows_by_at_least_one_guest() {
+        let mut s = sizer(1, 20_000);
+        batches(&mut s, WINDOW, 40);
+        assert_eq!(s.size(), 2, "1.25 times one guest");
+        batches(&mut s, WINDOW, 46);
+        assert_eq!(s.size(), 2, "less than a tenth more room: no growth");
+        batches(&mut s, WINDOW, 45);
+        assert_eq!(s.size(), 3, "a ninth more room: one guest more");
     }
 
     #[test]
