@@ -20,10 +20,10 @@ LANGUAGE sql VOLATILE
 BEGIN ATOMIC
     SELECT coalesce(cardinality(branches) > 0, false)
        AND array_position(branches, NULL) IS NULL
-       AND NOT EXISTS (
-        SELECT 1 FROM unnest(branches) AS b (id)
-        WHERE NOT EXISTS (SELECT 1 FROM retention.branch_locks l
-                          WHERE l.branch_id = b.id AND l.pid = pg_catalog.pg_backend_pid()));
+       -- pg_locks read once (about 1 ms, whatever it holds): every batch
+       -- asks; an anti-join per branch took 2.8 ms at 100 branches
+       AND branches <@ ARRAY(SELECT l.branch_id FROM retention.branch_locks l
+                             WHERE l.pid = pg_catalog.pg_backend_pid());
 END;
 
 -- This database session, as a run records it (migration 16): its server
