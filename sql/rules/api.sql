@@ -151,19 +151,25 @@ BEGIN
 END
 $$;
 
--- A running run of this session's branches.
-CREATE OR REPLACE FUNCTION retention.own_run(run bigint) RETURNS void
+-- A running run of this session's branches: its branches (RT002 if not).
+-- (It returned nothing before rules version 6: dropped to change that.)
+DROP FUNCTION IF EXISTS retention.own_run(bigint);
+CREATE FUNCTION retention.own_run(run bigint) RETURNS bigint[]
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    held bigint[];
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM retention.runs r
-                   WHERE r.id = run AND r.status = 'running'
-                     AND r.session = retention.session_key()
-                     AND retention.holds_branches(r.branches)) THEN
+    SELECT r.branches INTO held FROM retention.runs r
+    WHERE r.id = run AND r.status = 'running'
+      AND r.session = retention.session_key()
+      AND retention.holds_branches(r.branches);
+    IF NOT FOUND THEN
         RAISE EXCEPTION 'run % is not running under this session''s branch locks', run
             USING ERRCODE = 'RT002';
     END IF;
+    RETURN held;
 END
 $$;
 
@@ -285,7 +291,6 @@ BEGIN
     IF cardinality(plan_ids) IS DISTINCT FROM cardinality(branches)
        OR (SELECT count(DISTINCT x.id) FROM unnest(plan_ids) AS x (id)) <> cardinality(plan_ids)
        OR (SELECT count(DISTINCT x.id) FROM unnest(branches) AS x (id)) <> cardinality(branches)
-       OR array_position(plan_ids, NULL) IS NOT NULL
        OR (SELECT max(x.id) FROM unnest(plan_ids) AS x (id))
           > (SELECT q.last_value FROM retention.run_plan_ids q)
        OR EXISTS (SELECT 1 FROM retention.run_candidates c WHERE c.plan_id = ANY (plan_ids)) THEN
@@ -554,10 +559,11 @@ DECLARE
     -- not named like a column of retention.runs: #variable_conflict
     -- use_column would read that column instead
     batch_branches bigint[];
+    run_branches bigint[];
     taken bigint[];
 BEGIN
     PERFORM retention.check_cutoff(cutoff);
-    PERFORM retention.own_run(run_id);
+    run_branches := retention.own_run(run_id);
     SELECT array_agg(c.guest_id), array_agg(DISTINCT c.branch_id) INTO listed, batch_branches
     FROM retention.run_candidates c
     WHERE c.plan_id = ANY (plans) AND c.guest_id > after AND c.guest_id <= upto;
@@ -570,8 +576,7 @@ BEGIN
         RETURN QUERY SELECT NULL::bigint, 'listed', NULL::text, 0::bigint;
         RETURN;
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM retention.runs r WHERE r.id = run_id AND batch_branches <@ r.branches)
-    THEN
+    IF NOT batch_branches <@ run_branches THEN
         RAISE EXCEPTION 'candidate lists % are not of the branches of run %', plans, run_id
             USING ERRCODE = 'RT002';
     END IF;

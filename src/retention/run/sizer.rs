@@ -105,15 +105,15 @@ impl BatchSizer {
         self.recent.push(hold);
         let p99 = self.recent.iter().max().copied().unwrap_or_default();
         if self.recent.len() == WINDOW {
-            // the size whose holds would be half the bound, between half and
-            // twice this one
+            // the size whose holds would be half the bound, at most twice
+            // this one (at least half: a hold over the bound returned above)
             let room = (self.bound.as_secs_f64() / 2.0) / p99.as_secs_f64().max(1e-6);
-            let next = (f64::from(self.size) * room.clamp(0.5, 2.0)) as u32;
+            let next = (f64::from(self.size) * room.min(2.0)) as u32;
             if room >= MIN_GROWTH {
                 // at least one guest more: a small size grows too
-                self.resize(next.max(self.size + 1).clamp(self.size, self.max_size));
+                self.resize(next.max(self.size + 1).min(self.max_size));
             } else if room <= MAX_SHRINK {
-                self.resize(next.clamp(1, self.size));
+                self.resize(next.max(1));
             }
         }
     }
