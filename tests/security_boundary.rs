@@ -187,6 +187,7 @@ async fn a_login_cannot_evade_forge_relay_or_lock() {
         "UPDATE retention.policies SET period = '1 day'".into(),
         "DELETE FROM retention.runs".into(),
         "TRUNCATE retention.run_candidates".into(),
+        "UPDATE retention.periods_cache SET periods = '{}'".into(),
         // holding the POS's rows
         format!("SELECT 1 FROM public.guests WHERE id = {g} FOR UPDATE"),
         // our internal functions
@@ -262,7 +263,8 @@ async fn a_granted_login_holds_no_write_privilege_on_any_table() {
         .query(
             "SELECT p.oid::regprocedure::text FROM pg_proc p
              WHERE p.pronamespace = 'retention'::regnamespace
-               AND p.proname IN ('apply_guests', 'protocol_row', 'lock_guests', 'grant_runtime', 'hand_over')
+               AND p.proname IN ('apply_guests', 'protocol_row', 'lock_guests', 'grant_runtime', 'hand_over',
+                                 'periods_cache_refresh', 'periods_inputs')
                AND has_function_privilege($1, p.oid, 'EXECUTE')",
             &[&role],
         )

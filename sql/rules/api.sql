@@ -297,6 +297,8 @@ BEGIN
         RAISE EXCEPTION 'a listing takes one new plan id (retention.run_plan_ids) per branch'
             USING ERRCODE = 'RT001';
     END IF;
+    -- the batches read the periods from the cache from here on
+    PERFORM retention.periods_cache_refresh();
     INSERT INTO retention.run_candidates
         (plan_id, guest_id, branch_id, guest_type, anonymize, erase_fiscal, newsletter_active)
     SELECT p.plan_id, d.guest_id, d.branch_id, d.guest_type, d.anonymize, d.erase_fiscal,

@@ -40,10 +40,10 @@ LEFT JOIN retention.effective_policies fp
 
 -- The same periods as one value, computed once per statement: an object
 -- keyed 'branch/personal period type' whose entries are [personal period,
--- inherited, fiscal period, inherited, the branch's time zone]. The index path reads it through an
--- uncorrelated sub-select (an InitPlan): a batch of guests then costs one
--- computation of the periods and a key lookup per guest, however many
--- branches there are, where a join to guest_periods was planned per guest
+-- inherited, fiscal period, inherited, the branch's time zone]. The index
+-- path reads it (retention.periods_in_force, below) through an uncorrelated
+-- sub-select (an InitPlan): a batch of guests then costs one read of the
+-- periods and a key lookup per guest, however many branches there are, where a join to guest_periods was planned per guest
 -- (a nested loop over every branch's periods; 0.7 ms a guest at 100
 -- branches, measured).
 CREATE OR REPLACE VIEW retention.guest_periods_by_key AS
@@ -61,6 +61,71 @@ CROSS JOIN (VALUES ('regular_guest'), ('guest'), ('newsletter_subscriber'),
                    ('guest_without_sale')) AS t (personal_period_type)
 LEFT JOIN effective pp ON pp.branch_id = b.id AND pp.guest_type = t.personal_period_type
 LEFT JOIN effective fp ON fp.branch_id = b.id AND fp.guest_type = 'company_guest';
+
+-- The inputs of guest_periods_by_key as text: every branch's parent and time
+-- zone, every configured period as PostgreSQL prints it. Text, not values:
+-- '1 mon' and '30 days' are equal intervals but not the same period.
+-- PL/pgSQL here and below: a session plans their statements once, where an
+-- SQL function's were planned on every call (1.5 ms, measured).
+CREATE OR REPLACE FUNCTION retention.periods_inputs() RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN concat(
+        (SELECT string_agg(concat_ws(',', b.id, b.parent_id, quote_literal(b.time_zone)), ';'
+                           ORDER BY b.id)
+         FROM public.branches b),
+        '|',
+        (SELECT string_agg(concat_ws(',', p.branch_id, p.guest_type, p.period), ';'
+                           ORDER BY p.branch_id, p.guest_type)
+         FROM retention.policies p));
+END
+$$;
+REVOKE ALL ON FUNCTION retention.periods_inputs() FROM PUBLIC;
+
+-- guest_periods_by_key, read from retention.periods_cache when that was
+-- computed from the inputs in force now, else computed. STABLE: it reads
+-- in its caller's snapshot, so the inputs compared are those the periods
+-- returned follow. `|| '{}'` returns the cached value unpacked: a value
+-- read from the table stays compressed, and each guest's lookup would
+-- unpack it again (a batch at 100 branches took longer than computing the
+-- periods, measured).
+CREATE OR REPLACE FUNCTION retention.periods_in_force() RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN coalesce((SELECT c.periods || '{}'::jsonb FROM retention.periods_cache c
+                     WHERE c.inputs = retention.periods_inputs()),
+                    (SELECT k.periods FROM retention.guest_periods_by_key k));
+END
+$$;
+
+-- Computes guest_periods_by_key into retention.periods_cache when the cached
+-- value follows other inputs (in one statement: the inputs stored are those
+-- the periods stored follow). A cache another transaction is writing is
+-- left to it, never waited for. Called where a run lists its candidates and
+-- where a period changes; internal.
+CREATE OR REPLACE FUNCTION retention.periods_cache_refresh() RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM retention.periods_cache c
+               WHERE c.inputs = retention.periods_inputs()) THEN
+        RETURN;
+    END IF;
+    UPDATE retention.periods_cache c SET inputs = n.inputs, periods = n.periods
+    FROM (SELECT retention.periods_inputs() AS inputs, k.periods
+          FROM retention.guest_periods_by_key k) n
+    WHERE c.only_row IN (SELECT x.only_row FROM retention.periods_cache x
+                         FOR UPDATE SKIP LOCKED);
+END
+$$;
+REVOKE ALL ON FUNCTION retention.periods_cache_refresh() FROM PUBLIC;
+-- rules applied anew may compute the periods differently from the same inputs
+UPDATE retention.periods_cache SET inputs = '', periods = '{}';
 
 -- The index path: every fact a LATERAL lookup by guest id.
 CREATE OR REPLACE VIEW retention.guest_classification (
@@ -116,7 +181,7 @@ CROSS JOIN LATERAL (
                                    r.last_booked_at, ns.subscribed_at) AS last_activity
 ) t
 CROSS JOIN LATERAL (
-    SELECT (SELECT k.periods FROM retention.guest_periods_by_key k)
+    SELECT (SELECT retention.periods_in_force())
                -> (g.branch_id::text || '/' || t.personal_period_type) AS e
     OFFSET 0 -- one sub-select, not a copy of it for each column below
 ) pe
