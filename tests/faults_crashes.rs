@@ -54,6 +54,44 @@ async fn a_crashed_night_is_marked_interrupted_and_retried_the_same_night() {
 }
 
 #[tokio::test]
+async fn a_dead_run_over_several_branches_is_marked_once_by_its_lowest_branch() {
+    let db = TestDb::migrated().await;
+    let c = db.client().await;
+    let (low, g1) = branch_with_overdue(&c, "Aachen", "Europe/Berlin").await;
+    let (high, g2) = branch_with_overdue(&c, "Köln", "Europe/Berlin").await;
+    let dead: i64 = c
+        .query_one(
+            "INSERT INTO retention.runs (kind, actor, branches, cutoff, started_at)
+             VALUES ('manual', 'admin', ARRAY[$2::bigint, $1::bigint], now(), now())
+             RETURNING id",
+            &[&low, &high],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let out = db.cli(&["run", "--yes"]);
+    expect_code(&out, 0);
+    assert_anonymized(&c, g1).await;
+    assert_anonymized(&c, g2).await;
+    let found_by: Vec<Option<String>> = c
+        .query(
+            "SELECT details->>'found_by_branch' FROM retention.action_protocol
+             WHERE action = 'run_finished' AND run_id = $1",
+            &[&dead],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        found_by,
+        vec![Some(low.to_string())],
+        "one row, by the lowest branch"
+    );
+}
+
+#[tokio::test]
 async fn status_shows_a_run_that_died_and_an_interrupted_night() {
     let db = TestDb::migrated().await;
     let c = db.client().await;

@@ -105,6 +105,67 @@ async fn a_run_that_skips_a_busy_branch_is_partial_names_it_and_exits_1() {
 }
 
 #[tokio::test]
+async fn branch_locks_are_taken_in_order_up_to_the_first_one_held_elsewhere() {
+    let db = TestDb::migrated().await;
+    let c = db.client().await;
+    let first = fx::branch(&c, "Aachen", None).await;
+    let busy = fx::branch(&c, "Bonn", None).await;
+    let last = fx::branch(&c, "Köln", None).await;
+    let holder = db.client().await;
+    holder
+        .execute(
+            "SELECT pg_advisory_lock(retention.branch_lock_key($1))",
+            &[&busy],
+        )
+        .await
+        .unwrap();
+    let taken: Vec<i64> = c
+        .query_one(
+            "SELECT retention_api.branch_try_lock_in_order($1)",
+            &[&vec![last, busy, first, first]],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(taken, vec![first], "the branches before the held one, once");
+    let holds: Vec<i64> = c
+        .query_one(
+            "SELECT coalesce(array_agg(l.branch_id ORDER BY l.branch_id), '{}')
+             FROM retention.branch_locks l WHERE l.pid = pg_backend_pid()",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(holds, vec![first], "nothing after the held branch is taken");
+}
+
+#[tokio::test]
+async fn a_run_skips_a_busy_branch_between_free_ones_and_takes_the_rest() {
+    let db = TestDb::migrated().await;
+    let c = db.client().await;
+    let (_, first_guest) = branch_with_overdue(&c, "Aachen", "Europe/Berlin").await;
+    let (busy, busy_guest) = branch_with_overdue(&c, "Bonn", "Europe/Berlin").await;
+    let (_, last_guest) = branch_with_overdue(&c, "Köln", "Europe/Berlin").await;
+    c.execute(
+        "SELECT pg_advisory_lock(retention.branch_lock_key($1))",
+        &[&busy],
+    )
+    .await
+    .unwrap();
+    let out = db.cli(&["run", "--yes", "--wait", "1s"]);
+    expect_code(&out, 1);
+    assert!(
+        stdout(&out).contains(&format!("branch {busy}: skipped")),
+        "{}",
+        stdout(&out)
+    );
+    assert_anonymized(&c, first_guest).await;
+    assert_anonymized(&c, last_guest).await;
+    assert_untouched(&c, busy_guest).await;
+}
+
+#[tokio::test]
 async fn a_run_waits_for_a_busy_branch_that_is_let_go_within_its_wait() {
     let db = TestDb::migrated().await;
     let c = db.client().await;

@@ -208,7 +208,7 @@ async fn a_login_cannot_evade_forge_relay_or_lock() {
         (format!("SELECT * FROM retention_api.run_batch(ARRAY[1]::bigint[], {g} - 1, {g}, now(), 'x', 1)"), "RT002"),
         (format!("SELECT * FROM retention_api.run_batch(ARRAY[1]::bigint[], {g} - 1, {g}, now() + interval '10 years', 'x', 1)"), "RT001"),
         (format!("SELECT retention_api.run_candidates_insert(ARRAY[{b}]::bigint[], ARRAY[1]::bigint[], now())"), "RT002"),
-        (format!("SELECT * FROM retention_api.run_mark_stale({b}, now(), 'x')"), "RT002"),
+        (format!("SELECT * FROM retention_api.run_mark_stale(ARRAY[{b}]::bigint[], now(), 'x')"), "RT002"),
         (format!("SELECT retention_api.run_create('manual', 'x', ARRAY[{b}]::bigint[], NULL, NULL, now(), now())"), "RT002"),
     ] {
         assert_eq!(refused(&login, &sql).await, code, "{sql}");

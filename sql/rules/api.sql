@@ -201,23 +201,50 @@ BEGIN
 END
 $$;
 
--- Runs of a branch still marked running whose session is gone: interrupted,
--- with the counts of what they committed (their protocol rows). Only the
--- holder of the branch's lock may say so.
-CREATE OR REPLACE FUNCTION retention_api.run_mark_stale(branch bigint, at timestamptz, actor text)
-RETURNS SETOF bigint
+-- Takes the advisory locks of `branches` for this session in ascending
+-- order, stopping at the first one another session holds (the caller waits
+-- for that one, then goes on with the rest); returns the branches taken.
+-- One round trip for all the branches of a run nobody else holds.
+CREATE OR REPLACE FUNCTION retention_api.branch_try_lock_in_order(branches bigint[])
+RETURNS bigint[]
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    branch bigint;
+    taken bigint[] := '{}';
+BEGIN
+    FOR branch IN SELECT DISTINCT b.id FROM unnest(branches) AS b (id) ORDER BY b.id LOOP
+        EXIT WHEN NOT pg_try_advisory_lock(retention.branch_lock_key(branch));
+        taken := taken || branch;
+    END LOOP;
+    RETURN taken;
+END
+$$;
+
+-- Runs of the branches still marked running whose session is gone:
+-- interrupted, with the counts of what they committed (their protocol
+-- rows); each with the lowest of its branches among `branches` (it was
+-- found there). Only the holder of the branches' locks may say so.
+DROP FUNCTION IF EXISTS retention_api.run_mark_stale(bigint, timestamptz, text);
+CREATE OR REPLACE FUNCTION retention_api.run_mark_stale(
+    branches bigint[], at timestamptz, actor text
+) RETURNS TABLE (run_id bigint, found_by_branch bigint)
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+#variable_conflict use_column
 BEGIN
-    IF NOT retention.holds_branches(ARRAY[branch]) THEN
-        RAISE EXCEPTION 'only the holder of branch %''s lock marks its runs', branch
+    IF NOT retention.holds_branches(branches) THEN
+        RAISE EXCEPTION 'only the holder of the branches'' locks marks their runs'
             USING ERRCODE = 'RT002';
     END IF;
     RETURN QUERY
     WITH dead AS MATERIALIZED (
-        SELECT r.id FROM retention.runs r
-        WHERE r.status = 'running' AND branch = ANY (r.branches)
+        SELECT r.id, (SELECT min(b.id) FROM unnest(r.branches) AS b (id)
+                      WHERE b.id = ANY (run_mark_stale.branches)) AS branch
+        FROM retention.runs r
+        WHERE r.status = 'running' AND r.branches && run_mark_stale.branches
         FOR UPDATE
     ),
     done AS MATERIALIZED (
@@ -261,12 +288,14 @@ BEGIN
         SELECT actor, 'run_finished',
                CASE WHEN cardinality(s.branches) = 1 THEN s.branches[1] END, s.id,
                jsonb_build_object('status', 'interrupted', 'stale', true,
-                                  'found_by_branch', branch, 'counts', s.counts,
+                                  'found_by_branch', d.branch, 'counts', s.counts,
                                   'login', session_user::text)
         FROM stale s
-        RETURNING action_protocol.run_id
+        JOIN dead d ON d.id = s.id
+        RETURNING action_protocol.run_id,
+                  (action_protocol.details ->> 'found_by_branch')::bigint AS branch
     )
-    SELECT l.run_id FROM logged l;
+    SELECT l.run_id, l.branch FROM logged l;
 END
 $$;
 

@@ -41,18 +41,29 @@ pub async fn lock_branch_within(
     }
 }
 
-/// Marks the branch's runs still `running` as interrupted (the caller holds
-/// the branch lock, so they are dead); returns their ids.
+/// Takes the locks of `branches` for this session in ascending order up to
+/// the first one another session holds, in one round trip; returns the
+/// branches taken.
+pub async fn try_lock_in_order(client: &impl GenericClient, branches: &[i64]) -> Result<Vec<i64>> {
+    Ok(query!("branch_try_lock_in_order")
+        .one(client, &[&branches])
+        .await?
+        .get(0))
+}
+
+/// Marks the runs of `branches` still `running` as interrupted (the caller
+/// holds the branches' locks, so they are dead); returns their ids, each
+/// with the branch it was found by.
 pub async fn mark_stale(
     client: &impl GenericClient,
-    branch_id: i64,
+    branches: &[i64],
     now: DateTime<Utc>,
-) -> Result<Vec<i64>> {
+) -> Result<Vec<(i64, i64)>> {
     Ok(query!("run_mark_stale")
-        .all(client, &[&branch_id, &now, &DAEMON_ACTOR])
+        .all(client, &[&branches, &now, &DAEMON_ACTOR])
         .await?
         .iter()
-        .map(|r| r.get(0))
+        .map(|r| (r.get(0), r.get(1)))
         .collect())
 }
 

@@ -80,33 +80,46 @@ impl Prepared {
     /// Takes the branch locks in ascending order, each waited for up to
     /// what is left of `wait`: two runs over the same branches queue behind
     /// each other instead of holding some each and waiting for the rest.
-    /// Marks the dead runs of each branch taken as interrupted. Returns the
-    /// branches taken; the others are `locked_elsewhere`.
+    /// The locks nobody else holds are taken in one round trip, up to the
+    /// first held one, which is waited for alone. Marks the dead runs of the
+    /// branches taken as interrupted. Returns the branches taken; the others
+    /// are `locked_elsewhere`.
     async fn lock_branches(
         &mut self,
         cx: &Context,
         branches: &[i64],
         wait: Duration,
     ) -> Result<Vec<i64>> {
-        let mut ordered = branches.to_vec();
-        ordered.sort_unstable();
-        ordered.dedup();
+        let mut left_over = branches.to_vec();
+        left_over.sort_unstable();
+        left_over.dedup();
         let mut locked = Vec::new();
         let deadline = Instant::now() + wait;
-        for branch_id in ordered {
+        while !left_over.is_empty() {
             let client = self.client();
+            let taken = db::runs::try_lock_in_order(client, &left_over).await?;
+            let mut rest = left_over.split_off(taken.len());
+            locked.extend(taken);
+            let Some(busy) = rest.first().copied() else {
+                break;
+            };
+            left_over = rest.split_off(1);
             let left = deadline.saturating_duration_since(Instant::now());
-            let taking = db::runs::lock_branch_within(client, branch_id, left);
-            if !db::stoppable(client.cancel_token(), &cx.stop, taking).await? {
+            let taking = db::runs::lock_branch_within(client, busy, left);
+            if db::stoppable(client.cancel_token(), &cx.stop, taking).await? {
+                locked.push(busy);
+            } else {
                 tracing::warn!(
-                    branch.id = branch_id,
+                    branch.id = busy,
                     waited_s = wait.as_secs(),
                     "branch is being processed by another run; skipping it"
                 );
-                self.locked_elsewhere.push(branch_id);
-                continue;
+                self.locked_elsewhere.push(busy);
             }
-            for id in db::runs::mark_stale(client, branch_id, cx.now()).await? {
+        }
+        if !locked.is_empty() {
+            let client = self.client();
+            for (id, branch_id) in db::runs::mark_stale(client, &locked, cx.now()).await? {
                 tracing::warn!(
                     run.id = id,
                     branch.id = branch_id,
@@ -116,7 +129,6 @@ impl Prepared {
                     self.stale_runs.push(id);
                 }
             }
-            locked.push(branch_id);
         }
         Ok(locked)
     }
