@@ -89,6 +89,15 @@ async fn a_period_lengthened_after_the_listing_keeps_its_guest() {
     let cx = common::context(s, day("2026-11-25"));
     let prepared = common::prepare(&cx, &[b]).await;
     assert!(periods_cached(&c).await, "the listing caches the periods");
+    let same: bool = c
+        .query_one(
+            "SELECT retention.periods_in_force() = k.periods FROM retention.guest_periods_by_key k",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(same, "a read of the cache gives the periods computed");
     fx::policy(&c, b, "guest", "10 years").await;
     assert!(!periods_cached(&c).await, "the cache holds the old period");
     let report = prepared.execute(&cx, &opts).await.unwrap().unwrap();

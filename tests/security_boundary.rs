@@ -213,6 +213,22 @@ async fn a_login_cannot_evade_forge_relay_or_lock() {
     ] {
         assert_eq!(refused(&login, &sql).await, code, "{sql}");
     }
+    // holding one branch's lock marks no run of another
+    let other = fx::branch(&c, "Bonn", None).await;
+    login
+        .batch_execute(&format!(
+            "SELECT pg_advisory_lock(retention.branch_lock_key({b}))"
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        refused(
+            &login,
+            &format!("SELECT * FROM retention_api.run_mark_stale(ARRAY[{b}, {other}]::bigint[], now(), 'x')")
+        )
+        .await,
+        "RT002"
+    );
     common::assert_untouched(&c, g).await;
     assert_eq!(protocol_rows(&c).await, before, "no protocol row written");
     assert_eq!(

@@ -4,7 +4,8 @@
 -- while its inputs are unchanged instead of computing it again (4 to 5 ms a
 -- batch at 100 branches, measured); retention.periods_in_force compares the
 -- inputs on every read, so a changed period or time zone is never read from
--- here. Written only by retention.periods_cache_refresh.
+-- here. Written by retention.periods_cache_refresh; emptied when the rules
+-- are applied.
 CREATE TABLE IF NOT EXISTS retention.periods_cache (
     only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
     inputs   text NOT NULL,

@@ -214,7 +214,8 @@ DECLARE
     branch bigint;
     taken bigint[] := '{}';
 BEGIN
-    FOR branch IN SELECT DISTINCT b.id FROM unnest(branches) AS b (id) ORDER BY b.id LOOP
+    FOR branch IN SELECT DISTINCT b.id FROM unnest(branches) AS b (id)
+                  WHERE b.id IS NOT NULL ORDER BY b.id LOOP
         EXIT WHEN NOT pg_try_advisory_lock(retention.branch_lock_key(branch));
         taken := taken || branch;
     END LOOP;

@@ -62,17 +62,22 @@ CROSS JOIN (VALUES ('regular_guest'), ('guest'), ('newsletter_subscriber'),
 LEFT JOIN effective pp ON pp.branch_id = b.id AND pp.guest_type = t.personal_period_type
 LEFT JOIN effective fp ON fp.branch_id = b.id AND fp.guest_type = 'company_guest';
 
--- The inputs of guest_periods_by_key as text: every branch's parent and time
--- zone, every configured period as PostgreSQL prints it. Text, not values:
+-- The inputs of guest_periods_by_key as text: the rules that compute it
+-- (the checksums of their files), every branch's parent and time zone,
+-- every configured period as PostgreSQL prints it. Text, not values:
 -- '1 mon' and '30 days' are equal intervals but not the same period.
 -- PL/pgSQL here and below: a session plans their statements once, where an
 -- SQL function's were planned on every call (1.5 ms, measured).
 CREATE OR REPLACE FUNCTION retention.periods_inputs() RETURNS text
-LANGUAGE plpgsql STABLE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     RETURN concat(
+        (SELECT string_agg(r.name || ':' || r.checksum, ',' ORDER BY r.name)
+         FROM retention.schema_rules r
+         WHERE r.name IN ('effective_policies', 'classification')),
+        '|',
         (SELECT string_agg(concat_ws(',', b.id, b.parent_id, quote_literal(b.time_zone)), ';'
                            ORDER BY b.id)
          FROM public.branches b),
@@ -92,7 +97,7 @@ REVOKE ALL ON FUNCTION retention.periods_inputs() FROM PUBLIC;
 -- unpack it again (a batch at 100 branches took longer than computing the
 -- periods, measured).
 CREATE OR REPLACE FUNCTION retention.periods_in_force() RETURNS jsonb
-LANGUAGE plpgsql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -105,8 +110,9 @@ $$;
 -- Computes guest_periods_by_key into retention.periods_cache when the cached
 -- value follows other inputs (in one statement: the inputs stored are those
 -- the periods stored follow). A cache another transaction is writing is
--- left to it, never waited for. Called where a run lists its candidates and
--- where a period changes; internal.
+-- left to it, never waited for. Called where a run lists its candidates
+-- (a period changed during a run is computed by each batch until the next
+-- listing); internal.
 CREATE OR REPLACE FUNCTION retention.periods_cache_refresh() RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -124,8 +130,10 @@ BEGIN
 END
 $$;
 REVOKE ALL ON FUNCTION retention.periods_cache_refresh() FROM PUBLIC;
--- rules applied anew may compute the periods differently from the same inputs
-UPDATE retention.periods_cache SET inputs = '', periods = '{}';
+-- rules applied anew may compute the periods differently from the same
+-- inputs; and the one row is there whatever a restore left
+INSERT INTO retention.periods_cache (inputs, periods) VALUES ('', '{}')
+ON CONFLICT (only_row) DO UPDATE SET inputs = '', periods = '{}';
 
 -- The index path: every fact a LATERAL lookup by guest id.
 CREATE OR REPLACE VIEW retention.guest_classification (
