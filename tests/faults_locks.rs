@@ -1,13 +1,16 @@
 //! Busy and dead branch locks: a killed run's lock goes with its session at
 //! once; a busy branch is waited for up to `--wait`, then skipped, named and
 //! the run `partial` (the daemon retries at a later tick of the night); no
-//! run that skipped work reports success.
+//! run that skipped work reports success; a batch waits for a row the POS
+//! holds no longer than `batch.lock_timeout`.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
-use common::faults::{branch_with_overdue, retentiond_waits, spawn, tick_at, wait_until};
+use common::faults::{
+    branch_with_overdue, pos_holds_reservation, retentiond_waits, spawn, tick_at, wait_until,
+};
 use common::{assert_anonymized, assert_untouched, expect_code, fx, stderr, stdout, TestDb};
 use retentiond::model::{Action, RunStatus};
 use tokio_postgres::Client;
@@ -262,4 +265,35 @@ async fn no_run_reports_success_while_it_skipped_work() {
         .unwrap()
         .get(0);
     assert_eq!(skipped, serde_json::json!([b]));
+}
+
+#[tokio::test]
+async fn a_batch_waiting_for_a_row_the_pos_holds_gives_up_after_its_lock_timeout() {
+    let db = TestDb::migrated().await;
+    let c = db.client().await;
+    let (_, g) = branch_with_overdue(&c, "Köln", "Europe/Berlin").await;
+    // the POS holds the guest's reservation past the end of the run
+    let holder = pos_holds_reservation(&db, &c, g).await;
+    let mut child = spawn(
+        &db,
+        &["run", "--yes", "--format", "json"],
+        &[("RETENTIOND__BATCH__LOCK_TIMEOUT", "5s")],
+    );
+    wait_until("the batch waits", Duration::from_secs(20), async || {
+        retentiond_waits(&c).await
+    })
+    .await;
+    // a batch whose lock timeout was not in force would wait for the POS
+    wait_until("the run ends", Duration::from_secs(60), async || {
+        child.try_wait().unwrap().is_some()
+    })
+    .await;
+    let out = child.wait_with_output().unwrap();
+    // a guest left for the next run is no failure: the POS was busy
+    expect_code(&out, 0);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(report["remaining"], 1, "{report}");
+    assert_eq!(report["status"], "partial", "{report}");
+    assert_untouched(&c, g).await;
+    holder.batch_execute("ROLLBACK").await.unwrap();
 }

@@ -9,10 +9,10 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use common::faults::{
-    block_guests, branch_with_overdue, night_began_a_minute_ago, retentiond_waits, spawn,
-    stop_within_five_seconds, wait_until,
+    block_guests, branch_with_overdue, night_began_a_minute_ago, pos_holds_reservation,
+    retentiond_waits, spawn, stop_within_five_seconds, wait_until,
 };
-use common::{assert_untouched, day, fx, TestDb};
+use common::{assert_untouched, TestDb};
 
 #[tokio::test]
 async fn sigterm_during_a_long_listing_ends_the_run_within_five_seconds() {
@@ -36,15 +36,8 @@ async fn sigterm_during_a_waiting_batch_rolls_it_back_and_ends_within_five_secon
     let db = TestDb::migrated().await;
     let c = db.client().await;
     let (b, g) = branch_with_overdue(&c, "Köln", "Europe/Berlin").await;
-    fx::reservation(&c, g, day("2020-01-01"), day("2020-01-01"), false).await;
     // the POS holds the guest's reservation: the batch waits for it
-    let holder = db.client().await;
-    holder
-        .batch_execute(&format!(
-            "BEGIN; SELECT 1 FROM reservations WHERE guest_id = {g} FOR UPDATE"
-        ))
-        .await
-        .unwrap();
+    let holder = pos_holds_reservation(&db, &c, g).await;
     let mut child = spawn(
         &db,
         &["run", "--yes"],

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+use super::runs::BatchStatements;
 use super::{parsed, parsed_opt, GenericClient};
 use crate::error::{Error, Result};
 use crate::model::{Action, GuestType, PendingAction, PendingStatus};
@@ -260,8 +261,13 @@ pub struct BatchRows {
 /// their reservations and subscriptions, re-checks the rules, anonymizes,
 /// erases fiscal data that is due and writes the protocol rows, in the
 /// caller's transaction.
-pub async fn run_batch(client: &impl GenericClient, p: &BatchParams<'_>) -> Result<BatchRows> {
-    let rows = query!("run_batch")
+pub async fn run_batch(
+    client: &impl GenericClient,
+    statements: &BatchStatements,
+    p: &BatchParams<'_>,
+) -> Result<BatchRows> {
+    let rows = statements
+        .batch
         .all(
             client,
             &[

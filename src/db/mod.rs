@@ -121,12 +121,52 @@ impl Query {
             .map_err(|e| self.failed(e))
     }
 
+    /// This statement prepared on `client`'s connection, for a loop that
+    /// runs it many times: each call then sends its parameters alone, in
+    /// one round trip, and the server parses it no more.
+    pub async fn prepare(self, client: &impl GenericClient) -> Result<PreparedQuery> {
+        let statement = client.prepare(self.sql).await.map_err(|e| self.failed(e))?;
+        Ok(PreparedQuery {
+            query: self,
+            statement,
+        })
+    }
+
     /// The error of this statement.
     pub(crate) fn failed(self, source: tokio_postgres::Error) -> Error {
         Error::Db {
             statement: Some(self.name),
             source,
         }
+    }
+}
+
+/// A [`Query`] prepared on one connection ([`Query::prepare`]): used on
+/// another, it fails. Closed on the server when dropped.
+pub struct PreparedQuery {
+    query: Query,
+    statement: tokio_postgres::Statement,
+}
+
+impl PreparedQuery {
+    /// At most one row.
+    pub async fn opt(
+        &self,
+        client: &impl GenericClient,
+        params: Params<'_>,
+    ) -> Result<Option<Row>> {
+        client
+            .query_opt(&self.statement, params)
+            .await
+            .map_err(|e| self.query.failed(e))
+    }
+
+    /// Every row.
+    pub async fn all(&self, client: &impl GenericClient, params: Params<'_>) -> Result<Vec<Row>> {
+        client
+            .query(&self.statement, params)
+            .await
+            .map_err(|e| self.query.failed(e))
     }
 }
 

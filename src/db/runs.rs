@@ -4,7 +4,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 
-use super::{parsed, GenericClient};
+use super::{parsed, GenericClient, PreparedQuery};
 use crate::error::Result;
 use crate::model::{GuestType, RunKind, RunStatus, DAEMON_ACTOR};
 
@@ -144,16 +144,37 @@ pub async fn delete_plans(client: &impl GenericClient, plan_ids: &[i64]) -> Resu
     Ok(())
 }
 
+/// The statements a run's batch loop sends for every batch, prepared once
+/// per run on the run's connection.
+pub struct BatchStatements {
+    next: PreparedQuery,
+    timeouts: PreparedQuery,
+    pub(crate) batch: PreparedQuery,
+}
+
+impl BatchStatements {
+    /// Prepares them on `client`'s connection.
+    pub async fn prepare(client: &impl GenericClient) -> Result<Self> {
+        Ok(BatchStatements {
+            next: query!("run_next_batch").prepare(client).await?,
+            timeouts: query!("batch_set_timeouts").prepare(client).await?,
+            batch: query!("run_batch").prepare(client).await?,
+        })
+    }
+}
+
 /// The next batch of the lists `plan_ids` after guest id `after`, in
 /// guest id order across them: its last guest id and how many candidates
 /// it takes (at most `size`); `None` when all are done.
 pub async fn next_batch(
     client: &impl GenericClient,
+    statements: &BatchStatements,
     plan_ids: &[i64],
     after: i64,
     size: i64,
 ) -> Result<Option<(i64, i64)>> {
-    Ok(query!("run_next_batch")
+    Ok(statements
+        .next
         .opt(client, &[&plan_ids, &after, &size])
         .await?
         .map(|r| (r.get("upto"), r.get("guests"))))
@@ -170,10 +191,12 @@ pub async fn left_after(client: &impl GenericClient, plan_ids: &[i64], after: i6
 /// Sets the batch transaction's `lock_timeout` and `statement_timeout`.
 pub async fn set_batch_timeouts(
     tx: &impl GenericClient,
+    statements: &BatchStatements,
     lock_timeout: std::time::Duration,
     statement_timeout: std::time::Duration,
 ) -> Result<()> {
-    query!("batch_set_timeouts")
+    statements
+        .timeouts
         .all(
             tx,
             &[

@@ -46,6 +46,20 @@ pub async fn branch_with_overdue(c: &Client, name: &str, tz: &str) -> (i64, i64)
     (b, g)
 }
 
+/// The POS holding an overdue guest's reservation (`FOR UPDATE`, its
+/// transaction left open): a batch locking it `FOR SHARE` waits for it.
+pub async fn pos_holds_reservation(db: &TestDb, c: &Client, guest: i64) -> Client {
+    fx::reservation(c, guest, day("2020-01-01"), day("2020-01-01"), false).await;
+    let holder = db.client().await;
+    holder
+        .batch_execute(&format!(
+            "BEGIN; SELECT 1 FROM reservations WHERE guest_id = {guest} FOR UPDATE"
+        ))
+        .await
+        .unwrap();
+    holder
+}
+
 pub async fn wait_until(what: &str, within: Duration, mut done: impl AsyncFnMut() -> bool) {
     let start = Instant::now();
     while !done().await {

@@ -300,7 +300,7 @@ impl Prepared {
         if running.total == 0 {
             return Ok(Stop::Done);
         }
-        self.plan_batches(plan_ids, running).await?;
+        let statements = self.plan_batches(plan_ids, running).await?;
         let mut after: i64 = 0;
         loop {
             let size = i64::from(running.sizer.size());
@@ -309,7 +309,8 @@ impl Prepared {
                     db::runs::left_after(self.client(), plan_ids, after).await?;
                 return Ok(stop);
             }
-            let next = db::runs::next_batch(self.client(), plan_ids, after, size).await?;
+            let next =
+                db::runs::next_batch(self.client(), &statements, plan_ids, after, size).await?;
             let Some((upto, guests)) = next else {
                 return Ok(Stop::Done);
             };
@@ -319,7 +320,7 @@ impl Prepared {
                 upto,
                 guests,
             };
-            self.run_batch(cx, &range, running).await?;
+            self.run_batch(cx, &range, &statements, running).await?;
             after = upto;
             running.done += guests as u64;
             cx.progress.batch(running.done, running.total);
@@ -337,14 +338,20 @@ impl Prepared {
         }
     }
 
-    /// A batch over no candidates: locks nothing and has the server plan
-    /// the batch's statements (once per session), so that the first batch
-    /// does not hold its row locks while they are planned.
-    async fn plan_batches(&mut self, plan_ids: &[i64], running: &Running<'_>) -> Result<()> {
+    /// Prepares the statements every batch sends, then runs a batch over
+    /// no candidates: it locks nothing and has the server plan the batch's
+    /// statements (once per session), so that the first batch does not
+    /// hold its row locks while they are planned.
+    async fn plan_batches(
+        &mut self,
+        plan_ids: &[i64],
+        running: &Running<'_>,
+    ) -> Result<db::runs::BatchStatements> {
+        let statements = db::runs::BatchStatements::prepare(self.client()).await?;
         let params =
             Range::empty(plan_ids).params(self.cutoff, &running.opts.actor, running.report.run_id);
-        db::guests::run_batch(self.client(), &params).await?;
-        Ok(())
+        db::guests::run_batch(self.client(), &statements, &params).await?;
+        Ok(statements)
     }
 
     /// One batch, counted into the report; a batch that gave up on a lock
@@ -353,12 +360,13 @@ impl Prepared {
         &mut self,
         cx: &Context,
         range: &Range<'_>,
+        statements: &db::runs::BatchStatements,
         running: &mut Running<'_>,
     ) -> Result<()> {
         // a stop cancels a statement that runs on; its batch rolls back
         let token = self.client().cancel_token();
         let run_id = running.report.run_id;
-        let batch = self.batch(range, running.opts, run_id);
+        let batch = self.batch(range, statements, running.opts, run_id);
         let batch_started = Instant::now();
         match db::stoppable(token, &cx.stop, batch).await {
             Ok(result) => {
@@ -402,16 +410,25 @@ impl Prepared {
     async fn batch(
         &mut self,
         range: &Range<'_>,
+        statements: &db::runs::BatchStatements,
         opts: &RunOptions,
         run_id: i64,
     ) -> Result<BatchResult> {
         let params = range.params(self.cutoff, &opts.actor, run_id);
         let client = self.client.as_mut().expect("client present");
         let tx = client.transaction().await?;
-        db::runs::set_batch_timeouts(&tx, opts.batch.lock_timeout, opts.batch.statement_timeout)
-            .await?;
         let locking = Instant::now();
-        let done = db::guests::run_batch(&tx, &params).await?;
+        // sent together (one round trip): the server sets the timeouts
+        // before it starts the batch, which they bound
+        let (_, done) = tokio::try_join!(
+            db::runs::set_batch_timeouts(
+                &tx,
+                statements,
+                opts.batch.lock_timeout,
+                opts.batch.statement_timeout
+            ),
+            db::guests::run_batch(&tx, statements, &params),
+        )?;
         tx.commit().await?;
         Ok(BatchResult {
             kept: done.locked - done.guests,
