@@ -97,13 +97,14 @@ impl Prepared {
         let deadline = Instant::now() + wait;
         while !left_over.is_empty() {
             let client = self.client();
+            // the first branches of left_over, in its order
             let taken = db::runs::try_lock_in_order(client, &left_over).await?;
-            let mut rest = left_over.split_off(taken.len());
+            left_over.drain(..taken.len());
             locked.extend(taken);
-            let Some(busy) = rest.first().copied() else {
+            if left_over.is_empty() {
                 break;
-            };
-            left_over = rest.split_off(1);
+            }
+            let busy = left_over.remove(0);
             let left = deadline.saturating_duration_since(Instant::now());
             let taking = db::runs::lock_branch_within(client, busy, left);
             if db::stoppable(client.cancel_token(), &cx.stop, taking).await? {
