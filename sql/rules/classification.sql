@@ -17,7 +17,10 @@
 --   does not accept are left out (checked once per branch and statement).
 --
 -- After the facts both paths are the same: the rules of guest_rules.sql and
--- the periods in force (retention.guest_periods, below).
+-- the periods in force (retention.guest_periods, below). The last three
+-- columns say whether the guest has reservations, a newsletter
+-- subscription, invoices: the rows anonymizing it changes besides its own,
+-- so that a batch looks up only those (known from the facts already read).
 
 -- The periods in force for a branch's guests whose personal data follows
 -- the period of personal_period_type: that period and the company guest
@@ -142,7 +145,7 @@ CREATE OR REPLACE VIEW retention.guest_classification (
     last_activity, latest_reservation_for, last_invoice_at, unpaid_invoices,
     personal_period_type, personal_period, personal_period_inherited, personal_deadline,
     fiscal_period, fiscal_period_inherited, fiscal_deadline, blocked_reason, anonymized_at,
-    fiscal_erased_at
+    fiscal_erased_at, has_reservations, has_subscription, has_invoices
 ) AS
 SELECT g.id, g.branch_id, p.time_zone, t.guest_type, g.verified,
        retention.has_company(g.company), g.created_at, g.profile_updated_at,
@@ -160,23 +163,25 @@ SELECT g.id, g.branch_id, p.time_zone, t.guest_type, g.verified,
                                              FROM retention.holds_in_force hf)::bigint[])
                                 OR g.branch_id = ANY ((SELECT hf.branches
                                                        FROM retention.holds_in_force hf)::bigint[])),
-       g.anonymized_at, g.fiscal_erased_at
+       g.anonymized_at, g.fiscal_erased_at, r.n > 0, ns.guest_id IS NOT NULL, i.n > 0
 FROM public.guests g
 CROSS JOIN LATERAL (
     SELECT max(x.sold_at) AS last_sale_at FROM public.sales x WHERE x.guest_id = g.id
 ) s
 CROSS JOIN LATERAL (
     SELECT max(x.created_at) AS last_booked_at,
-           max(x.reserved_for) FILTER (WHERE x.cancelled_at IS NULL) AS latest_reservation_for
+           max(x.reserved_for) FILTER (WHERE x.cancelled_at IS NULL) AS latest_reservation_for,
+           count(*) AS n
     FROM public.reservations x WHERE x.guest_id = g.id
 ) r
 CROSS JOIN LATERAL (
-    SELECT max(x.issued_at) AS last_invoice_at, count(*) FILTER (WHERE x.paid_at IS NULL) AS unpaid
+    SELECT max(x.issued_at) AS last_invoice_at, count(*) FILTER (WHERE x.paid_at IS NULL) AS unpaid,
+           count(*) AS n
     FROM public.invoices x WHERE x.guest_id = g.id
 ) i
 LEFT JOIN LATERAL (
     -- at most one row (guest_id is the key); the LIMIT keeps it a lookup
-    SELECT x.subscribed_at, x.unsubscribed_at IS NULL AS active
+    SELECT x.guest_id, x.subscribed_at, x.unsubscribed_at IS NULL AS active
     FROM public.newsletter_subscriptions x WHERE x.guest_id = g.id
     LIMIT 1
 ) ns ON true
@@ -225,7 +230,8 @@ SELECT g.id AS guest_id, g.branch_id, b.time_zone, t.guest_type, g.verified,
        retention.blocked_reason(coalesce(i.unpaid, 0),
                                 g.id = ANY (hf.guests) OR g.branch_id = ANY (hf.branches))
            AS blocked_reason,
-       g.anonymized_at, g.fiscal_erased_at
+       g.anonymized_at, g.fiscal_erased_at, r.guest_id IS NOT NULL AS has_reservations,
+       ns.guest_id IS NOT NULL AS has_subscription, i.guest_id IS NOT NULL AS has_invoices
 FROM public.guests g
 JOIN zoned b ON b.id = g.branch_id
 CROSS JOIN retention.holds_in_force hf
