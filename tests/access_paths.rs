@@ -1,7 +1,9 @@
-//! The rules have one definition and two access paths: by index
-//! (`retention.guest_classification`, for `classify` and a batch of ids) and
-//! by hash aggregates (`retention.guest_classification_scan`, for run
-//! candidates and the pending report). They must agree on every guest.
+//! The rules have one definition and three access paths: by index
+//! (`retention.guest_classification`, for `classify` and a batch of guests
+//! far apart), by key range (`retention.guest_classification_between`, for
+//! a batch of guests close together) and by hash aggregates
+//! (`retention.guest_classification_scan`, for run candidates and the
+//! pending report). They must agree on every guest.
 
 mod common;
 
@@ -105,16 +107,138 @@ async fn index_and_scan_paths_agree_on_every_guest_field_by_field() {
     assert!(n(10) > 1, "branches in more than one time zone");
 }
 
-#[tokio::test]
-async fn run_candidates_are_exactly_what_the_batch_recheck_finds_due() {
-    let (db, c) = random_world().await;
-    // a week later, by the periods: some deadlines of the next days fall due
+/// A week later, by the periods: some deadlines of the next days fall due.
+async fn a_week_later(c: &tokio_postgres::Client) {
     c.execute(
         "UPDATE retention.policies SET period = period - interval '7 days'",
         &[],
     )
     .await
     .unwrap();
+}
+
+/// Guests whose classification differs between the index path and `other`
+/// (a relation with the same columns), at most five, shown.
+async fn differing(c: &tokio_postgres::Client, other: &str, ids: &str) -> Vec<String> {
+    let sql = format!(
+        "SELECT guest_id, to_jsonb(a)::text, to_jsonb(b)::text
+         FROM (SELECT * FROM retention.guest_classification WHERE {ids}) a
+         FULL JOIN {other} b USING (guest_id)
+         WHERE a IS DISTINCT FROM b OR a.guest_id IS NULL OR b.guest_id IS NULL
+         ORDER BY guest_id LIMIT 5"
+    );
+    let rows = c.query(sql.as_str(), &[]).await.unwrap();
+    rows.iter()
+        .map(|r| {
+            format!(
+                "guest {:?}: index {:?} / other {:?}",
+                r.get::<_, Option<i64>>(0),
+                r.get::<_, Option<String>>(1),
+                r.get::<_, Option<String>>(2)
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn range_path_agrees_with_the_index_path_on_every_guest_of_its_range_alone() {
+    let (_db, c) = random_world().await;
+    let all = differing(
+        &c,
+        "retention.guest_classification_between(0, (SELECT max(id) FROM guests))",
+        "true",
+    )
+    .await;
+    assert!(all.is_empty(), "the paths differ:\n{}", all.join("\n"));
+    // a range in the middle: its guests and no other, the first one excluded
+    let part = differing(
+        &c,
+        "retention.guest_classification_between(1000, 2000)",
+        "guest_id > 1000 AND guest_id <= 2000",
+    )
+    .await;
+    assert!(part.is_empty(), "the paths differ:\n{}", part.join("\n"));
+    let bounds = c
+        .query_one(
+            "SELECT count(*), min(guest_id), max(guest_id)
+             FROM retention.guest_classification_between(1000, 2000)",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            bounds.get::<_, i64>(0),
+            bounds.get::<_, i64>(1),
+            bounds.get::<_, i64>(2)
+        ),
+        (1000, 1001, 2000)
+    );
+}
+
+#[tokio::test]
+async fn a_night_of_guests_far_apart_anonymizes_exactly_the_due_ones() {
+    // after the backlog (random_world's run: batches of guests close
+    // together, the range path), a week of deadlines falls due: a few
+    // guests spread over all ids, re-checked by the index path
+    let (db, c) = random_world().await;
+    a_week_later(&c).await;
+    let due_at = |at: &'static str| {
+        let c = &c;
+        async move {
+            let rows = c
+                .query(
+                    &format!(
+                        "SELECT guest_id FROM retention.guest_classification c
+                         WHERE c.blocked_reason IS NULL
+                           AND retention.anonymize_due(c.anonymized_at, c.personal_deadline, {at})
+                         ORDER BY guest_id"
+                    ),
+                    &[],
+                )
+                .await
+                .unwrap();
+            rows.iter().map(|r| r.get::<_, i64>(0)).collect::<Vec<_>>()
+        }
+    };
+    let due = due_at("now()").await;
+    // no deadline falls between now and the run's cut-off
+    assert_eq!(due, due_at("now() + interval '10 minutes'").await);
+    let max_id = fx::count(&c, "SELECT max(id) FROM guests").await;
+    assert!(
+        !due.is_empty() && max_id > 8 * due.len() as i64,
+        "a few guests far apart are due ({} of {max_id})",
+        due.len()
+    );
+    let out = expect_code(&db.cli(&["run", "--yes", "--format", "json"]), 0);
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let run_id = report["run_id"].as_i64().unwrap();
+    let rows = c
+        .query(
+            "SELECT guest_id FROM retention.action_protocol
+             WHERE run_id = $1 AND action = 'guest_anonymized' ORDER BY guest_id",
+            &[&run_id],
+        )
+        .await
+        .unwrap();
+    let anonymized: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
+    assert_eq!(anonymized, due);
+    let left = fx::count(
+        &c,
+        &format!(
+            "SELECT count(*) FROM guests g
+             WHERE g.id IN ({}) AND (g.anonymized_at IS NULL OR g.email IS NOT NULL)",
+            due.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+        ),
+    )
+    .await;
+    assert_eq!(left, 0, "every due guest's personal data is gone");
+}
+
+#[tokio::test]
+async fn run_candidates_are_exactly_what_the_batch_recheck_finds_due() {
+    let (db, c) = random_world().await;
+    a_week_later(&c).await;
     let dry = db.cli(&["run", "--dry-run", "--format", "json"]);
     let plan: serde_json::Value = serde_json::from_str(&expect_code(&dry, 0)).unwrap();
     let listed: i64 = plan["branches"]

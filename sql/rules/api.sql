@@ -407,9 +407,22 @@ SET search_path = pg_catalog, pg_temp
 SET plan_cache_mode = force_generic_plan
 AS $$
 #variable_conflict use_column
+DECLARE
+    range_lo bigint;
+    range_hi bigint;
+    by_range boolean;
 BEGIN
+-- guests close together (a backlog's batch, an erasure's one guest) are
+-- re-checked by the range path, a range scan per table over their ids;
+-- guests far apart (a night's few due ones) by the index path, a lookup
+-- per guest. Beyond 4 ids per guest the range path reads more than the
+-- lookups would (in psql, 750 guests over 1653 ids: 3 to 4 ms less with
+-- the range path of a 45 ms batch).
+SELECT min(x.id) - 1, max(x.id) INTO range_lo, range_hi FROM unnest($1) AS x (id);
+by_range := range_hi - range_lo <= 4 * cardinality($1);
 -- PL/pgSQL keeps the statement's (generic) plan for the session: a batch
--- does not plan the classification again
+-- does not plan the classification again; of the two paths it runs only
+-- the one by_range chooses
 RETURN QUERY
 WITH due AS MATERIALIZED (
     SELECT d.*, e.erase_company
@@ -420,9 +433,14 @@ WITH due AS MATERIALIZED (
                    OR (c.anonymized_at IS NULL AND c.guest_id = ANY ($5)) AS anonymize,
                retention.fiscal_erasure_due(c.guest_type, c.fiscal_erased_at, c.fiscal_deadline, $2)
                    AS erase_fiscal
-        FROM retention.guest_classification c
-        WHERE c.guest_id = ANY ($1)
-          AND ($7 IS NULL OR c.branch_id = ANY ($7))
+        FROM (
+            SELECT x.* FROM retention.guest_classification x
+            WHERE NOT by_range AND x.guest_id = ANY ($1)
+            UNION ALL
+            SELECT x.* FROM retention.guest_classification_between(range_lo, range_hi) x
+            WHERE by_range AND x.guest_id = ANY ($1)
+        ) c
+        WHERE ($7 IS NULL OR c.branch_id = ANY ($7))
           AND c.blocked_reason IS NULL
         OFFSET 0 -- classify each guest once (see sql/rules/pending.sql)
     ) d

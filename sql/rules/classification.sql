@@ -1,6 +1,6 @@
 -- Classification: every guest's type, last activity, deadlines and blocker
 -- (a legal hold, retention.holds_in_force, or an unpaid invoice)
--- (the functions of guest_rules.sql) over its facts, gathered in one of two
+-- (the functions of guest_rules.sql) over its facts, gathered in one of three
 -- ways with the same columns:
 --
 -- - retention.guest_classification, the index path: every fact a LATERAL
@@ -10,13 +10,17 @@
 --   `classify` and a batch's
 --   `guest_id = ANY ($1)`. As a view it is inlined: a caller's WHERE on
 --   guest_id, branch_id or anonymized_at reaches the guests scan.
+-- - retention.guest_classification_between(lo, hi), the range path: the
+--   index path for the guests with ids in (lo, hi], every fact one index
+--   range scan per table; right for a batch whose guests lie close
+--   together (below).
 -- - retention.guest_classification_scan, the scan path: the facts as
 --   GROUP BY guest_id aggregates joined by hash, one pass over sales,
 --   reservations and invoices whatever the number of branches; for run
 --   candidates and the pending report. Branches whose time zone PostgreSQL
 --   does not accept are left out (checked once per branch and statement).
 --
--- After the facts both paths are the same: the rules of guest_rules.sql and
+-- After the facts all three are the same: the rules of guest_rules.sql and
 -- the periods in force (retention.guest_periods, below). The last three
 -- columns say whether the guest has reservations, a newsletter
 -- subscription, invoices: the rows anonymizing it changes besides its own,
@@ -209,6 +213,79 @@ CROSS JOIN LATERAL (
     SELECT retention.personal_deadline(t.last_activity, p.personal_period, p.time_zone,
                                        r.latest_reservation_for) AS personal_deadline
 ) pd;
+
+-- The range path: the index path's columns and rules for the guests with
+-- ids in (lo, hi], every fact read by one index range scan per table over
+-- those ids and aggregated in key order. For a batch whose guests lie close
+-- together (a backlog's): a range scan costs a fraction of a lookup per
+-- guest, but reads every guest of the range, due or not. SQL, so that the
+-- planner inlines it and a caller's WHERE on guest_id reaches the guests
+-- scan.
+CREATE OR REPLACE FUNCTION retention.guest_classification_between(lo bigint, hi bigint)
+RETURNS SETOF retention.guest_classification
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+SELECT g.id, g.branch_id, p.time_zone, t.guest_type, g.verified,
+       retention.has_company(g.company), g.created_at, g.profile_updated_at,
+       s.last_sale_at, r.last_booked_at, ns.subscribed_at, coalesce(ns.active, false),
+       t.last_activity,
+       r.latest_reservation_for, i.last_invoice_at, coalesce(i.unpaid, 0), t.personal_period_type,
+       p.personal_period, p.personal_period_inherited, pd.personal_deadline, p.fiscal_period,
+       p.fiscal_period_inherited,
+       retention.fiscal_deadline(t.guest_type, s.last_sale_at, i.last_invoice_at, p.fiscal_period,
+                                 p.personal_period, p.time_zone, pd.personal_deadline),
+       retention.blocked_reason(coalesce(i.unpaid, 0),
+                                g.id = ANY ((SELECT hf.guests
+                                             FROM retention.holds_in_force hf)::bigint[])
+                                OR g.branch_id = ANY ((SELECT hf.branches
+                                                       FROM retention.holds_in_force hf)::bigint[])),
+       g.anonymized_at, g.fiscal_erased_at, r.guest_id IS NOT NULL, ns.guest_id IS NOT NULL,
+       i.guest_id IS NOT NULL
+FROM public.guests g
+LEFT JOIN (
+    SELECT x.guest_id, max(x.sold_at) AS last_sale_at
+    FROM public.sales x WHERE x.guest_id > lo AND x.guest_id <= hi GROUP BY x.guest_id
+) s ON s.guest_id = g.id
+LEFT JOIN (
+    SELECT x.guest_id, max(x.created_at) AS last_booked_at,
+           max(x.reserved_for) FILTER (WHERE x.cancelled_at IS NULL) AS latest_reservation_for
+    FROM public.reservations x WHERE x.guest_id > lo AND x.guest_id <= hi GROUP BY x.guest_id
+) r ON r.guest_id = g.id
+LEFT JOIN (
+    SELECT x.guest_id, max(x.issued_at) AS last_invoice_at,
+           count(*) FILTER (WHERE x.paid_at IS NULL) AS unpaid
+    FROM public.invoices x WHERE x.guest_id > lo AND x.guest_id <= hi GROUP BY x.guest_id
+) i ON i.guest_id = g.id
+LEFT JOIN (
+    SELECT x.guest_id, x.subscribed_at, x.unsubscribed_at IS NULL AS active
+    FROM public.newsletter_subscriptions x WHERE x.guest_id > lo AND x.guest_id <= hi
+) ns ON ns.guest_id = g.id
+CROSS JOIN LATERAL (
+    SELECT retention.guest_type(s.last_sale_at IS NOT NULL, g.company, g.verified,
+                                coalesce(ns.active, false)) AS guest_type,
+           retention.personal_period_type(s.last_sale_at IS NOT NULL, g.verified,
+                                          coalesce(ns.active, false)) AS personal_period_type,
+           retention.last_activity(g.created_at, g.profile_updated_at, s.last_sale_at,
+                                   r.last_booked_at, ns.subscribed_at) AS last_activity
+) t
+CROSS JOIN LATERAL (
+    SELECT (SELECT retention.periods_in_force())
+               -> (g.branch_id::text || '/' || t.personal_period_type) AS e
+    OFFSET 0 -- one sub-select, not a copy of it for each column below
+) pe
+CROSS JOIN LATERAL (
+    SELECT (pe.e ->> 0)::interval AS personal_period,
+           (pe.e ->> 1)::boolean AS personal_period_inherited,
+           (pe.e ->> 2)::interval AS fiscal_period,
+           (pe.e ->> 3)::boolean AS fiscal_period_inherited,
+           pe.e ->> 4 AS time_zone
+) p
+CROSS JOIN LATERAL (
+    SELECT retention.personal_deadline(t.last_activity, p.personal_period, p.time_zone,
+                                       r.latest_reservation_for) AS personal_deadline
+) pd
+WHERE g.id > lo AND g.id <= hi;
+END;
 
 -- The scan path: the same columns and rules, every fact a hash aggregate.
 CREATE OR REPLACE VIEW retention.guest_classification_scan AS
