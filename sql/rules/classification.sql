@@ -11,7 +11,7 @@
 --   `guest_id = ANY ($1)`. As a view it is inlined: a caller's WHERE on
 --   guest_id, branch_id or anonymized_at reaches the guests scan.
 -- - retention.guest_classification_between(lo, hi), the range path: the
---   index path for the guests with ids in (lo, hi], every fact one index
+--   index path for the guests with ids from lo to hi, every fact one index
 --   range scan per table; right for a batch whose guests lie close
 --   together (below).
 -- - retention.guest_classification_scan, the scan path: the facts as
@@ -215,12 +215,13 @@ CROSS JOIN LATERAL (
 ) pd;
 
 -- The range path: the index path's columns and rules for the guests with
--- ids in (lo, hi], every fact read by one index range scan per table over
+-- ids from lo to hi, every fact read by one index range scan per table over
 -- those ids and aggregated in key order. For a batch whose guests lie close
 -- together (a backlog's): a range scan costs a fraction of a lookup per
 -- guest, but reads every guest of the range, due or not. SQL, so that the
 -- planner inlines it and a caller's WHERE on guest_id reaches the guests
--- scan.
+-- scan; $1 and $2, not the names, in its body: a column the POS adds to a
+-- table named like a parameter would take the parameter's place.
 CREATE OR REPLACE FUNCTION retention.guest_classification_between(lo bigint, hi bigint)
 RETURNS SETOF retention.guest_classification
 LANGUAGE sql STABLE
@@ -244,21 +245,21 @@ SELECT g.id, g.branch_id, p.time_zone, t.guest_type, g.verified,
 FROM public.guests g
 LEFT JOIN (
     SELECT x.guest_id, max(x.sold_at) AS last_sale_at
-    FROM public.sales x WHERE x.guest_id > lo AND x.guest_id <= hi GROUP BY x.guest_id
+    FROM public.sales x WHERE x.guest_id BETWEEN $1 AND $2 GROUP BY x.guest_id
 ) s ON s.guest_id = g.id
 LEFT JOIN (
     SELECT x.guest_id, max(x.created_at) AS last_booked_at,
            max(x.reserved_for) FILTER (WHERE x.cancelled_at IS NULL) AS latest_reservation_for
-    FROM public.reservations x WHERE x.guest_id > lo AND x.guest_id <= hi GROUP BY x.guest_id
+    FROM public.reservations x WHERE x.guest_id BETWEEN $1 AND $2 GROUP BY x.guest_id
 ) r ON r.guest_id = g.id
 LEFT JOIN (
     SELECT x.guest_id, max(x.issued_at) AS last_invoice_at,
            count(*) FILTER (WHERE x.paid_at IS NULL) AS unpaid
-    FROM public.invoices x WHERE x.guest_id > lo AND x.guest_id <= hi GROUP BY x.guest_id
+    FROM public.invoices x WHERE x.guest_id BETWEEN $1 AND $2 GROUP BY x.guest_id
 ) i ON i.guest_id = g.id
 LEFT JOIN (
     SELECT x.guest_id, x.subscribed_at, x.unsubscribed_at IS NULL AS active
-    FROM public.newsletter_subscriptions x WHERE x.guest_id > lo AND x.guest_id <= hi
+    FROM public.newsletter_subscriptions x WHERE x.guest_id BETWEEN $1 AND $2
 ) ns ON ns.guest_id = g.id
 CROSS JOIN LATERAL (
     SELECT retention.guest_type(s.last_sale_at IS NOT NULL, g.company, g.verified,
@@ -284,7 +285,7 @@ CROSS JOIN LATERAL (
     SELECT retention.personal_deadline(t.last_activity, p.personal_period, p.time_zone,
                                        r.latest_reservation_for) AS personal_deadline
 ) pd
-WHERE g.id > lo AND g.id <= hi;
+WHERE g.id BETWEEN $1 AND $2;
 END;
 
 -- The scan path: the same columns and rules, every fact a hash aggregate.
