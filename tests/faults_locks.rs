@@ -2,7 +2,8 @@
 //! once; a busy branch is waited for up to `--wait`, then skipped, named and
 //! the run `partial` (the daemon retries at a later tick of the night); no
 //! run that skipped work reports success; a batch waits for a row the POS
-//! holds no longer than `batch.lock_timeout`.
+//! holds no longer than `batch.lock_timeout`; vacuum never truncates the
+//! candidate lists, which would lock the next run's listing out.
 
 mod common;
 
@@ -296,4 +297,36 @@ async fn a_batch_waiting_for_a_row_the_pos_holds_gives_up_after_its_lock_timeout
     assert_eq!(report["status"], "partial", "{report}");
     assert_untouched(&c, g).await;
     holder.batch_execute("ROLLBACK").await.unwrap();
+}
+
+#[tokio::test]
+async fn vacuum_keeps_the_emptied_candidate_lists_pages_and_the_next_listing_reuses_them() {
+    // A truncation would hold the table's ACCESS EXCLUSIVE lock, and the
+    // next run's listing and batches would wait behind it.
+    let db = TestDb::migrated().await;
+    let c = db.client().await;
+    let (b, g) = branch_with_overdue(&c, "Köln", "Europe/Berlin").await;
+    let pages = "SELECT pg_relation_size('retention.run_candidates') / 8192";
+    expect_code(&db.cli(&["run", "--yes"]), 0);
+    assert_anonymized(&c, g).await;
+    assert_eq!(
+        fx::count(&c, "SELECT count(*) FROM retention.run_candidates").await,
+        0,
+        "the run deleted its list"
+    );
+    let listed = fx::count(&c, pages).await;
+    assert!(listed > 0, "the run's list took a page");
+    c.batch_execute("VACUUM retention.run_candidates")
+        .await
+        .unwrap();
+    assert_eq!(fx::count(&c, pages).await, listed, "no page was cut off");
+    let next = fx::guest(&c, b, common::day("2020-01-01")).await;
+    fx::sale(&c, next, common::day("2020-01-01")).await;
+    expect_code(&db.cli(&["run", "--yes"]), 0);
+    assert_anonymized(&c, next).await;
+    assert_eq!(
+        fx::count(&c, pages).await,
+        listed,
+        "the next list filled the kept page"
+    );
 }

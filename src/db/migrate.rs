@@ -73,6 +73,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(18, "seal_guard"),
     migration!(19, "run_candidates_by_guest"),
     migration!(20, "periods_cache"),
+    migration!(21, "run_candidates_kept_pages"),
 ];
 
 /// One file of the rules: functions and views that [`run`] re-applies
