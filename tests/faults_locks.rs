@@ -2,8 +2,8 @@
 //! once; a busy branch is waited for up to `--wait`, then skipped, named and
 //! the run `partial` (the daemon retries at a later tick of the night); no
 //! run that skipped work reports success; a batch waits for a row the POS
-//! holds no longer than `batch.lock_timeout`; vacuum never truncates the
-//! candidate lists, which would lock the next run's listing out.
+//! holds no longer than `batch.lock_timeout`; a plain VACUUM never
+//! truncates the candidate lists, which would lock the next run's listing out.
 
 mod common;
 
@@ -306,7 +306,8 @@ async fn vacuum_keeps_the_emptied_candidate_lists_pages_and_the_next_listing_reu
     let db = TestDb::migrated().await;
     let c = db.client().await;
     let (b, g) = branch_with_overdue(&c, "Köln", "Europe/Berlin").await;
-    let pages = "SELECT pg_relation_size('retention.run_candidates') / 8192";
+    let pages = "SELECT pg_relation_size('retention.run_candidates')
+                        / current_setting('block_size')::bigint";
     expect_code(&db.cli(&["run", "--yes"]), 0);
     assert_anonymized(&c, g).await;
     assert_eq!(

@@ -1,4 +1,5 @@
--- VACUUM never truncates the candidate lists. A run deletes its lists when
+-- Autovacuum and a plain VACUUM never truncate the candidate lists (only
+-- VACUUM (TRUNCATE) by hand would). A run deletes its lists when
 -- it ends, which leaves the table's pages empty, and autovacuum then cut
 -- them off: a truncation holds the table's ACCESS EXCLUSIVE lock, and the
 -- next run's listing and batches, which read and write the lists, waited
